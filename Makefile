@@ -1,0 +1,66 @@
+# lastcall: see README.md. Commands are shown; nothing is hidden behind @ except echo lines.
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib/lastcall
+BINDIR ?= $(PREFIX)/bin
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	-Wformat=2 -Wno-format-nonliteral
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+SHIM_CFLAGS := $(WARN) $(HARDEN) -fPIC -fvisibility=hidden -Iinclude $(CFLAGS)
+SHIM_LDFLAGS := -shared -Wl,--version-script=shim/exports.map -Wl,-z,relro,-z,now -pthread -ldl
+
+# make SANITIZE=address|undefined|thread check
+ifneq ($(SANITIZE),)
+SHIM_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+SHIM_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+MODULES := log config real init sig fds intake drain
+SHIM_OBJS := $(MODULES:%=build/shim/%.o) build/shim/hooks.o
+HEADERS := $(wildcard include/lastcall/*.h)
+
+.DELETE_ON_ERROR:
+.PHONY: all check check-unit check-e2e clean install uninstall lint
+
+all: build/liblastcall.so
+
+build/shim/%.o: shim/%.c $(HEADERS) | build/shim
+	$(CC) $(SHIM_CFLAGS) -c -o $@ $<
+
+build/liblastcall.so: $(SHIM_OBJS) shim/exports.map
+	$(CC) $(SHIM_CFLAGS) -o $@ $(SHIM_OBJS) $(SHIM_LDFLAGS)
+
+build/shim:
+	mkdir -p $@
+
+clean:
+	rm -rf build
+
+# Example servers: ordinary programs that know nothing about lastcall.
+EXAMPLES := threaded pool blocking epoll
+EX_CFLAGS := $(WARN) -Iexamples $(CFLAGS)
+EXAMPLE_BINS := $(EXAMPLES:%=build/examples/%)
+
+all: $(EXAMPLE_BINS)
+
+build/examples/%: examples/%.c examples/http.c examples/http.h | build/examples
+	$(CC) $(EX_CFLAGS) -o $@ $< examples/http.c -pthread
+
+build/examples:
+	mkdir -p $@
+
+# Test tools and servers.
+build/tests/%: tests/tools/%.c | build/tests
+	$(CC) $(EX_CFLAGS) -o $@ $<
+
+build/tests:
+	mkdir -p $@
+
+TEST_TOOLS := build/tests/spawn
+E2E := $(sort $(wildcard tests/e2e/[0-9]*.sh))
+
+check-e2e: all $(TEST_TOOLS)
+	tests/e2e/run $(E2E)

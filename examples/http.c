@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/* http.c: request parsing, response bytes and the listening socket for the example servers. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [--bind ADDR] [--port N] [--backlog N] [--port-file FILE]\n"
+		"          [--threads N] [--edge]\n",
+		prog);
+	exit(2);
+}
+
+void http_options(int argc, char **argv, struct options *o)
+{
+	int i;
+
+	*o = (struct options){ .bind = "127.0.0.1", .port = 8080, .backlog = 128, .threads = 4 };
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--edge") == 0)
+			o->edge = 1;
+		else if (i + 1 >= argc)
+			usage(argv[0]);
+		else if (strcmp(argv[i], "--bind") == 0)
+			o->bind = argv[++i];
+		else if (strcmp(argv[i], "--port") == 0)
+			o->port = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--backlog") == 0)
+			o->backlog = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--port-file") == 0)
+			o->port_file = argv[++i];
+		else if (strcmp(argv[i], "--threads") == 0)
+			o->threads = atoi(argv[++i]);
+		else
+			usage(argv[0]);
+	}
+}
+
+int http_listen(const struct options *o)
+{
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(o->port) };
+	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(o->port) };
+	struct sockaddr_storage got;
+	socklen_t n = sizeof(got);
+	int fd, one = 1, six = strchr(o->bind, ':') != NULL, port;
+	FILE *f;
+
+	fd = socket(six ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    inet_pton(six ? AF_INET6 : AF_INET, o->bind, six ? (void *)&a6.sin6_addr
+							      : (void *)&a4.sin_addr) != 1 ||
+	    bind(fd, six ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4,
+		 six ? sizeof(a6) : sizeof(a4)) < 0 ||
+	    listen(fd, o->backlog) < 0 || getsockname(fd, (struct sockaddr *)&got, &n) < 0) {
+		perror("listen");
+		exit(1);
+	}
+	port = ntohs(six ? ((struct sockaddr_in6 *)&got)->sin6_port
+			 : ((struct sockaddr_in *)&got)->sin_port);
+	if (o->port_file) {
+		/* Written whole under a temporary name, so a reader never sees half a number. */
+		char tmp[4096];
+
+		snprintf(tmp, sizeof(tmp), "%s.tmp", o->port_file);
+		if (!(f = fopen(tmp, "w")) || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 ||
+		    rename(tmp, o->port_file) < 0) {
+			perror(o->port_file);
+			exit(1);
+		}
+	}
+	printf("listening on %s port %d\n", o->bind, port);
+	fflush(stdout);
+	return fd;
+}
+
+int http_parse(const char *buf, size_t len, struct request *req)
+{
+	const char *end = memmem(buf, len, "\r\n\r\n", 4), *p, *line;
+	char path[128];
+	unsigned long long n;
+	int http11;
+
+	if (!end)
+		return len > 8192 ? -1 : 0;
+	if (sscanf(buf, "GET %127s HTTP/1.%d", path, &http11) != 2)
+		return -1;
+	memset(req, 0, sizeof(*req));
+	req->keepalive = http11 == 1;
+	for (line = strstr(buf, "\r\n") + 2; line < end; line = strstr(line, "\r\n") + 2) {
+		if (strncasecmp(line, "Connection:", 11) != 0)
+			continue;
+		for (p = line + 11; *p == ' '; p++)
+			;
+		if (strncasecmp(p, "close", 5) == 0)
+			req->keepalive = 0;
+		else if (strncasecmp(p, "keep-alive", 10) == 0)
+			req->keepalive = 1;
+	}
+	if (sscanf(path, "/delay/%d", &req->delay_ms) == 1)
+		snprintf(req->text, sizeof(req->text), "delayed %d\n", req->delay_ms);
+	else if (sscanf(path, "/bytes/%llu", &n) == 1)
+		req->pattern = 1, req->body_len = n;
+	else
+		snprintf(req->text, sizeof(req->text), "hello\n");
+	if (!req->pattern)
+		req->body_len = strlen(req->text);
+	return (int)(end + 4 - buf);
+}
+
+int http_head(const struct request *req, char *buf, size_t n)
+{
+	return snprintf(buf, n,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %llu\r\n"
+			"Connection: %s\r\n\r\n",
+			(unsigned long long)req->body_len, req->keepalive ? "keep-alive" : "close");
+}
+
+void http_body(const struct request *req, uint64_t off, char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] = req->pattern ? (char)('a' + (off + i) % 26) : req->text[off + i];
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+void http_serve_blocking(int fd)
+{
+	char in[8192], out[16384];
+	size_t have = 0;
+	struct request req;
+	uint64_t off;
+	ssize_t r;
+	int used, len;
+
+	for (;;) {
+		while ((used = http_parse(in, have, &req)) == 0) {
+			r = read(fd, in + have, sizeof(in) - 1 - have);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				return;
+			have += (size_t)r;
+			in[have] = '\0';
+		}
+		if (used < 0)
+			return;
+		memmove(in, in + used, have - (size_t)used);
+		have -= (size_t)used;
+		in[have] = '\0';
+		if (req.delay_ms > 0)
+			sleep_ms(req.delay_ms);
+		len = http_head(&req, out, sizeof(out));
+		if (write_all(fd, out, (size_t)len) < 0)
+			return;
+		for (off = 0; off < req.body_len; off += (uint64_t)len) {
+			len = req.body_len - off < sizeof(out) ? (int)(req.body_len - off)
+							       : (int)sizeof(out);
+			http_body(&req, off, out, (size_t)len);
+			if (write_all(fd, out, (size_t)len) < 0)
+				return;
+		}
+		if (!req.keepalive)
+			return;
+	}
+}
+
+int64_t http_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

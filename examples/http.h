@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* http.h: the little HTTP/1.1 the example servers speak, enough for curl, wrk and the tests.
+ *   GET /              "hello\n"
+ *   GET /delay/MS      waits MS milliseconds, then "delayed MS\n"
+ *   GET /bytes/N       N bytes of the pattern "abc...xyzabc..."
+ * Keep-alive is HTTP/1.1's default; "Connection: close" ends the connection after the reply.
+ * None of this knows about lastcall: these are ordinary servers. */
+#ifndef EXAMPLES_HTTP_H
+#define EXAMPLES_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct options {
+	const char *bind;      /* --bind ADDR (127.0.0.1) */
+	int port;	       /* --port N (8080; 0 picks a free one) */
+	int backlog;	       /* --backlog N (128) */
+	const char *port_file; /* --port-file F: write the port there once listening */
+	int threads;	       /* --threads N (pool size, 4) */
+	int edge;	       /* --edge: edge-triggered epoll */
+};
+
+/* A request, parsed far enough to answer it. */
+struct request {
+	int delay_ms;	   /* /delay/MS */
+	uint64_t body_len; /* bytes of body to send */
+	int pattern;	   /* body is the /bytes pattern (else text[]) */
+	int keepalive;	   /* the connection stays open after the reply */
+	char text[64];	   /* short bodies */
+};
+
+/* Parses --options; exits 2 with a message on a bad one. */
+void http_options(int argc, char **argv, struct options *o);
+
+/* Creates the listening socket, writes --port-file, prints "listening on ADDR:PORT". */
+int http_listen(const struct options *o);
+
+/* Looks for a whole request head in buf[0..len); returns its length (the bytes to consume), 0 if
+ * more is needed, -1 if it is malformed or too long. */
+int http_parse(const char *buf, size_t len, struct request *req);
+
+/* Formats the response head into buf (size n); returns its length. */
+int http_head(const struct request *req, char *buf, size_t n);
+
+/* Copies body bytes [off, off+n) of req's response into out. */
+void http_body(const struct request *req, uint64_t off, char *out, size_t n);
+
+/* Blocking servers: reads requests from fd and answers them until the client closes, the
+ * request says close, or an error. Returns when the connection should be closed. */
+void http_serve_blocking(int fd);
+
+/* Milliseconds on the monotonic clock. */
+int64_t http_now_ms(void);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h: the LASTCALL_* settings, parsed once into a read-only struct. Parsers are pure
+ * functions so the unit tests (and the fuzzers) can drive them directly. */
+#ifndef LASTCALL_CONFIG_H
+#define LASTCALL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lc_config {
+	bool disable;	    /* LASTCALL_DISABLE: every hook is a pass-through */
+	int64_t timeout_ms; /* LASTCALL_TIMEOUT: drain deadline */
+	uint64_t signals;   /* LASTCALL_SIGNALS: bit n set means signal n starts a drain */
+	int64_t log_level;  /* LASTCALL_LOG: enum lc_level */
+	int64_t max_fds;    /* LASTCALL_MAX_FDS: cap on the fd table */
+};
+
+/* The settings in force; written by lc_config_load() during lc_init() only. */
+extern struct lc_config lc_config;
+
+/* Where settings come from: getenv in the library, a fake in the tests. */
+typedef const char *(*lc_getenv_fn)(const char *name);
+
+/* Fills cfg from get(); a bad value logs one warning naming the variable, the value and what
+ * is accepted, and the default is used. Never fails. */
+void lc_config_load(struct lc_config *cfg, lc_getenv_fn get);
+
+/* Each parser returns 0 and sets *out, or returns -1 and leaves *out alone. */
+int lc_parse_duration(const char *s, int64_t *out_ms);	/* "30s", "500ms", "2m", "1h", "15" (s) */
+int lc_parse_bool(const char *s, bool *out);		/* 1/0, yes/no, true/false, on/off */
+int lc_parse_signals(const char *s, uint64_t *out);	/* "TERM,INT", "SIGTERM", "15" */
+int lc_parse_level(const char *s, int64_t *out);	/* error|warn|info|debug */
+int lc_parse_count(const char *s, int64_t *out);	/* decimal integer >= 0 */
+
+/* "TERM" for 15, or NULL if the signal cannot be a trigger. */
+const char *lc_signal_name(int sig);
+
+/* Formats a duration for messages ("30s", "1500ms"); buf needs 24 bytes. */
+const char *lc_format_ms(int64_t ms, char *buf);
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* drain.h: the cleanup thread. It sleeps on a wake pipe; a trigger signal or an exit with
+ * connections open wakes it, and it stops intake, waits for the connections (to a deadline),
+ * then hands the end of the process back to the program. */
+#ifndef LASTCALL_DRAIN_H
+#define LASTCALL_DRAIN_H
+
+#include <sys/types.h>
+
+extern int lc_draining;	    /* a drain runs in this process: closes must poke the thread */
+extern pid_t lc_thread_pid; /* pid of the process whose cleanup thread is running */
+
+/* Wakes the cleanup thread. AS-safe; errno is preserved. */
+void lc_drain_poke(void);
+
+/* The process becomes a server: fd table, private fds, cleanup thread, then lastcall's
+ * handlers. Returns 0, or -1 if lastcall is off. Any thread, not AS-safe. */
+int lc_arm(void);
+
+/* Hooks call this first: a load and a branch once the process is armed. */
+static inline int lc_server(void)
+{
+	extern int lc_armed;
+
+	return __builtin_expect(__atomic_load_n(&lc_armed, __ATOMIC_ACQUIRE), 1) ? 0 : lc_arm();
+}
+
+/* exit() or return from main: if connections this process accepted are open, stop intake and
+ * wait for them (to the deadline) before returning. A process that has none is not delayed.
+ * Program thread; must not be called twice on one thread (the exit hook guards recursion). */
+void lc_drain_exit(void);
+
+/* fork() with the trigger signals blocked; the child becomes a server at once if it inherited
+ * connections or listeners, so a signal can never find it half set up. */
+pid_t lc_drain_fork(void);
+
+/* fd is one of lastcall's private fds and the program wants its number (dup2): move ours. */
+void lc_drain_move_private(int fd);
+
+/* pthread_atfork handlers. */
+void lc_drain_atfork_child(void);
+
+#endif

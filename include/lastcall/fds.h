@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* fds.h: what lastcall knows about each file descriptor of the process, in a flat table
+ * indexed by fd. The table is reserved once (virtual memory, touched only where fds are used),
+ * so no hook ever allocates. */
+#ifndef LASTCALL_FDS_H
+#define LASTCALL_FDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum lc_kind {
+	/* Not known to lastcall: files, pipes, outgoing sockets. Most fds stay here. */
+	LC_FD_NONE = 0,
+	/* A connection accept() returned, in this process or in an ancestor (inherited through
+	 * fork). A drain waits until these are closed. */
+	LC_FD_CONN,
+	/* A listening socket the program listened or accepted on. */
+	LC_FD_LISTEN,
+	/* A listener whose intake lastcall stopped: the fd now holds an inert AF_UNIX stand-in,
+	 * readable only while queued connections wait in the stash. */
+	LC_FD_STOPPED,
+	/* A queued connection lastcall took from a stopping listener; it waits, unseen by the
+	 * program, until the program's next accept() on that listener hands it over. */
+	LC_FD_STASHED,
+	/* An epoll instance: searched for listener registrations when intake stops. */
+	LC_FD_EPOLL,
+	/* lastcall's own fd (wake pipe, log copy): the program's close() cannot take it. */
+	LC_FD_PRIVATE,
+};
+
+struct lc_fd {
+	uint8_t kind; /* enum lc_kind; written with atomic operations */
+	uint8_t unused;
+	uint16_t li;  /* LISTEN, STOPPED, STASHED: index of the listener record */
+	int32_t aux;  /* CONN: pid of the process that accepted it; STASHED: next stashed fd */
+};
+
+extern struct lc_fd *lc_fds; /* NULL until the process becomes a server */
+extern int lc_fds_n;	     /* entries in lc_fds; fds at or above it are not tracked */
+extern int lc_nconn;	     /* CONN entries: connections open in this process */
+extern int lc_nown;	     /* CONN entries this process accepted itself */
+extern int lc_fds_hi;	     /* one more than the highest fd ever tracked */
+
+/* The entry for fd, or NULL if fd is outside the table. Any context. */
+static inline struct lc_fd *lc_fd_get(int fd)
+{
+	return (unsigned)fd < (unsigned)lc_fds_n ? &lc_fds[fd] : 0;
+}
+
+/* Reserves the table, sized from RLIMIT_NOFILE capped by LASTCALL_MAX_FDS. Returns 0 or -1.
+ * Called once, by lc_arm(). */
+int lc_fds_setup(void);
+
+/* Records fd as a connection this process accepted. Any thread; errno is preserved. */
+void lc_fds_add_conn(int fd);
+
+/* Records fd with the given kind (not CONN). Any thread. */
+void lc_fds_set(int fd, enum lc_kind kind, uint16_t li);
+
+/* fd is being closed, or replaced by dup2/dup3: forget it and return its old kind. Refuses
+ * (returns LC_FD_PRIVATE without forgetting) for lastcall's own fds. Any thread, AS-safe. */
+enum lc_kind lc_fds_forget(int fd);
+
+/* close(): forgets fd and passes it on; lastcall's own fds are refused with EBADF. Any
+ * thread; return value and errno are the real close's. */
+int lc_fds_close(int fd);
+
+/* dup2() (three false) and dup3(): forgets newfd first, moving lastcall's own fd away if the
+ * program wants its number. */
+int lc_fds_dup(int oldfd, int newfd, int flags, bool three);
+
+/* close_range(): forgets the fds in the range, and closes it around lastcall's own fds. */
+int lc_fds_close_range(unsigned first, unsigned last, int flags);
+
+/* An epoll instance was created (fd, or -1 on failure): remember it; returns fd. */
+int lc_fds_note_epoll(int fd);
+
+/* Calls fn(fd, arg) for every entry of the given kind, lowest fd first. Cleanup thread. */
+void lc_fds_each(enum lc_kind kind, void (*fn)(int fd, void *arg), void *arg);
+
+/* Counts CONN entries (all, or only this process's own) by scanning; used to cross-check the
+ * counters and by the tests. */
+int lc_fds_count(bool own_only);
+
+/* In a child after fork: connections are now inherited, none is the child's own. */
+void lc_fds_fork_child(void);
+
+#endif

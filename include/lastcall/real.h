@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* real.h: lc_real, the table of the libc functions lastcall hooks, bound once with
+ * dlsym(RTLD_NEXT). lastcall's own code calls these, never a hooked name: that is what keeps a
+ * hook from re-entering itself. The unit tests define their own lc_real full of fakes. */
+#ifndef LASTCALL_REAL_H
+#define LASTCALL_REAL_H
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+typedef int (*lc_main_fn)(int, char **, char **);
+
+struct lc_real {
+	int (*accept)(int, struct sockaddr *, socklen_t *);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	int (*listen)(int, int);
+	int (*close)(int);
+	int (*close_range)(unsigned, unsigned, int);
+	void (*closefrom)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*epoll_create)(int);
+	int (*epoll_create1)(int);
+	pid_t (*fork)(void);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	sighandler_t (*signal)(int, sighandler_t);
+	sighandler_t (*bsd_signal)(int, sighandler_t);
+	sighandler_t (*sysv_signal)(int, sighandler_t);
+	sighandler_t (*sigset)(int, sighandler_t);
+	int (*siginterrupt)(int, int);
+	void (*exit)(int) __attribute__((noreturn));
+	int (*libc_start_main)(lc_main_fn, int, char **, void (*)(void), void (*)(void),
+			       void (*)(void), void *);
+};
+
+extern struct lc_real lc_real;
+
+/* Binds every entry once (pthread_once). Returns 0, or -1 if a function lastcall cannot work
+ * without is missing (then lastcall turns itself off). Any thread, not AS-safe. */
+int lc_real_bind(void);
+
+#endif

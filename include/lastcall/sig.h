@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* sig.h: the trigger signals. lastcall keeps its own handler installed for them, while a
+ * shadow table holds the program's own dispositions; the program reads and writes only the
+ * shadow, and gets it back, exactly, when a drain ends. */
+#ifndef LASTCALL_SIG_H
+#define LASTCALL_SIG_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+/* Whether sig is one of LASTCALL_SIGNALS. Any context. */
+static inline bool lc_sig_is_trigger(int sig)
+{
+	extern unsigned long long lc_sig_triggers;
+
+	return sig > 0 && sig < 64 && (lc_sig_triggers >> sig & 1);
+}
+
+/* How signal()-style calls install a handler. */
+enum lc_sig_style { LC_SIG_BSD, LC_SIG_SYSV, LC_SIG_SET };
+
+/* Reads the inherited dispositions of the trigger signals. Once, from lc_init(). */
+void lc_sig_init(unsigned long long triggers);
+
+/* sigaction() for a trigger signal: reads and writes the shadow; touches the real disposition
+ * only when lastcall's handler is not installed, or to follow the program to SIG_IGN. Returns
+ * 0 or -1 with errno, exactly as sigaction(). Any thread, AS-safe. */
+int lc_sig_action(int sig, const struct sigaction *act, struct sigaction *old);
+
+/* signal(), sysv_signal() and sigset() for a trigger signal, built on lc_sig_action() with
+ * glibc's flags for each style. Returns the previous handler or SIG_ERR. AS-safe. */
+sighandler_t lc_sig_signal(int sig, sighandler_t handler, enum lc_sig_style style);
+
+/* siginterrupt() for a trigger signal. AS-safe. */
+int lc_sig_interrupt(int sig, int flag);
+
+/* Installs lastcall's handler on every trigger signal the program does not ignore. Called once
+ * the cleanup thread runs. Any thread. */
+void lc_sig_arm(void);
+
+/* Gives sig back to the program: its disposition is restored and the signal re-delivered to
+ * the process with its original siginfo, so the program's handler runs in signal context (or
+ * the default action ends the process) exactly as it would have without lastcall. */
+void lc_sig_handback(int sig, const siginfo_t *info);
+
+/* Gives every trigger signal back (lastcall turning itself off). */
+void lc_sig_disarm(void);
+
+/* The first trigger signal caught since the last lc_sig_clear(), with its siginfo; 0 if none.
+ * Cleanup thread. */
+int lc_sig_pending(siginfo_t *info);
+void lc_sig_clear(void);
+
+/* How many times sig was caught since start-up (or fork). */
+unsigned lc_sig_count(int sig);
+
+/* In a child after fork. */
+void lc_sig_fork_child(void);
+
+#endif

@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/* drain.c: the cleanup thread and the drain it runs: stop intake, wait for the connections to
+ * close (woken by the close that empties the count, never by polling), close what is left at the
+ * deadline, then hand the end of the process back to the program. Also arming a process as a
+ * server, and the exit() side of a drain. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lastcall/config.h"
+#include "lastcall/drain.h"
+#include "lastcall/fds.h"
+#include "lastcall/init.h"
+#include "lastcall/intake.h"
+#include "lastcall/log.h"
+#include "lastcall/real.h"
+#include "lastcall/sig.h"
+
+int lc_draining;
+pid_t lc_thread_pid;
+
+static int wake_rd = -1, wake_wr = -1;
+static pthread_mutex_t arm_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Drain state, also the futex word exit() waits on. */
+enum { IDLE, DRAINING, DONE };
+static int state;
+static int exit_requested;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void lc_drain_poke(void) /* AS-safe */
+{
+	int fd = __atomic_load_n(&wake_wr, __ATOMIC_ACQUIRE), saved = errno;
+	char c = 0;
+
+	if (fd >= 0 && write(fd, &c, 1) < 0)
+		errno = saved; /* a full pipe already holds a wake-up */
+	errno = saved;
+}
+
+/* Waits up to timeout ms (-1: forever) for a poke, then empties the pipe. Cleanup thread. */
+static void wait_wake(int64_t timeout)
+{
+	struct pollfd p = { .fd = wake_rd, .events = POLLIN };
+	char buf[64];
+
+	if (timeout > INT32_MAX)
+		timeout = INT32_MAX;
+	if (poll(&p, 1, (int)timeout) > 0)
+		while (read(wake_rd, buf, sizeof(buf)) > 0)
+			;
+}
+
+static void set_state(int s)
+{
+	__atomic_store_n(&state, s, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &state, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
+}
+
+static int remaining(bool own)
+{
+	return __atomic_load_n(own ? &lc_nown : &lc_nconn, __ATOMIC_ACQUIRE) + lc_intake_stashed();
+}
+
+/* A connection the program closed through a path no hook sees (fclose, a raw syscall) would
+ * hold the drain to its deadline: forget fds that are no longer open. */
+static void forget_if_closed(int fd, void *arg)
+{
+	(void)arg;
+	if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+		lc_fds_forget(fd);
+		lc_log(LC_DEBUG, "fd %d was closed without close(): no longer waited for", fd);
+	}
+}
+
+struct closing {
+	bool own;
+	int n;
+};
+
+/* At the deadline: end the connection so the program's reads and writes return at once. The
+ * fd itself stays the program's to close. */
+static void end_conn(int fd, void *arg)
+{
+	struct closing *c = arg;
+
+	if (c->own && lc_fds[fd].aux != lc_pid)
+		return;
+	shutdown(fd, SHUT_RDWR);
+	c->n++;
+}
+
+/* Whether the user insists: the second SIGINT, counting the one that started the drain. */
+static bool insisted(int sig, unsigned ints_at_start)
+{
+	return lc_sig_count(SIGINT) - ints_at_start + (sig == SIGINT) >= 2;
+}
+
+/* Runs one drain: sig is the trigger signal, or 0 for exit() (then only this process's own
+ * connections are waited for, and queued ones are not taken, as no one will accept them). */
+static void drain(int sig)
+{
+	bool own = sig == 0;
+	int64_t t0 = now_ms(), deadline = t0 + lc_config.timeout_ms, tick = t0 + 1000, t;
+	unsigned ints = lc_sig_count(SIGINT);
+	struct closing closing = { own, 0 };
+	char tbuf[24];
+	int stopped, n0, n;
+
+	__atomic_store_n(&lc_draining, 1, __ATOMIC_RELEASE);
+	stopped = lc_intake_stop(!own);
+	n0 = remaining(own);
+	lc_log(LC_INFO, "draining on %s%s: %d listeners stopped, %d connections in flight, deadline %s",
+	       sig ? "SIG" : "exit()", sig ? lc_signal_name(sig) : "", stopped, n0,
+	       lc_format_ms(lc_config.timeout_ms, tbuf));
+	for (;;) {
+		lc_intake_drop_stash(false);
+		if ((n = remaining(own)) == 0)
+			break;
+		if ((t = now_ms()) >= deadline)
+			break;
+		if (insisted(sig, ints)) {
+			lc_log(LC_INFO, "second SIGINT: ending the drain now");
+			break;
+		}
+		wait_wake((deadline < tick ? deadline : tick) - t);
+		if (now_ms() >= tick) {
+			tick += 1000;
+			lc_fds_each(LC_FD_CONN, forget_if_closed, 0);
+			if ((n = remaining(own)) > 0)
+				lc_log(LC_INFO, "draining: %d connections in flight, %s left", n,
+				       lc_format_ms((deadline - now_ms() + 999) / 1000 * 1000, tbuf));
+		}
+	}
+	if (n > 0) {
+		lc_fds_each(LC_FD_CONN, end_conn, &closing);
+		closing.n += lc_intake_drop_stash(true);
+	}
+	__atomic_store_n(&lc_draining, 0, __ATOMIC_RELEASE);
+	n = n0 - closing.n;
+	lc_log(LC_INFO, "drained in %lld ms: %d connections finished, %d closed at the deadline",
+	       (long long)(now_ms() - t0), n < 0 ? 0 : n, closing.n);
+}
+
+static void *cleanup_main(void *arg)
+{
+	siginfo_t info;
+	int sig;
+
+	(void)arg;
+	for (;;) {
+		wait_wake(-1);
+		if ((sig = lc_sig_pending(&info))) {
+			set_state(DRAINING);
+			drain(sig);
+			lc_sig_handback(sig, &info);
+			lc_sig_clear();
+			set_state(IDLE);
+		} else if (__atomic_load_n(&exit_requested, __ATOMIC_ACQUIRE)) {
+			set_state(DRAINING);
+			drain(0);
+			set_state(DONE);
+			return 0;
+		} else if (__atomic_load_n(&lc_draining, __ATOMIC_RELAXED) == 0) {
+			lc_intake_drop_stash(false);
+		}
+	}
+}
+
+/* Where lastcall's own fds go: near the top of the soft fd limit, away from the low numbers
+ * programs assume they own (dup2(x, 3) and the like). */
+static int private_min(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 128 && rl.rlim_cur <= INT32_MAX)
+		return (int)rl.rlim_cur - 64;
+	return 3;
+}
+
+/* Moves fd to a private number, marked in the table so close() cannot take it. */
+static int privatise(int fd)
+{
+	int p = fcntl(fd, F_DUPFD_CLOEXEC, private_min());
+
+	if (p >= 0)
+		lc_real.close(fd);
+	else
+		p = fd;
+	lc_fds_set(p, LC_FD_PRIVATE, 0);
+	return p;
+}
+
+/* Marks the epoll fds the program created before it became a server. getdents64 rather than
+ * opendir: no allocation on a hook's path. */
+static void find_epoll_fds(void)
+{
+	char buf[2048], link[32], path[64];
+	struct dirent64 *d;
+	ssize_t n, off, len;
+	int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dir < 0)
+		return;
+	while ((n = getdents64(dir, buf, sizeof(buf))) > 0) {
+		for (off = 0; off < n; off += d->d_reclen) {
+			d = (struct dirent64 *)(buf + off);
+			lc_format(path, sizeof(path), "/proc/self/fd/%s", d->d_name);
+			len = readlink(path, link, sizeof(link) - 1);
+			if (len > 0 && (link[len] = '\0', strcmp(link, "anon_inode:[eventpoll]") == 0))
+				lc_fds_set((int)strtol(d->d_name, 0, 10), LC_FD_EPOLL, 0);
+		}
+	}
+	lc_real.close(dir);
+}
+
+static int start_thread(void)
+{
+	pthread_attr_t attr;
+	sigset_t all;
+	pthread_t t;
+	int err;
+
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 128 * 1024);
+	/* Every signal blocked: the program's signals must never land on our thread. */
+	pthread_attr_setsigmask_np(&attr, &all);
+	err = pthread_create(&t, &attr, cleanup_main, 0);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		lc_log_errno(LC_ERROR, err, "unable to create the cleanup thread");
+		return -1;
+	}
+	pthread_setname_np(t, "lastcall");
+	return 0;
+}
+
+int lc_arm(void)
+{
+	int p[2], err = errno, r = -1;
+
+	pthread_mutex_lock(&arm_mu);
+	if (lc_armed || lc_off)
+		goto out;
+	if (!lc_fds && lc_fds_setup() < 0) {
+		lc_turn_off("no fd table");
+		goto out;
+	}
+	if (wake_rd < 0) {
+		if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
+			lc_log_errno(LC_ERROR, errno, "unable to create the wake pipe");
+			lc_turn_off("no wake pipe");
+			goto out;
+		}
+		wake_rd = privatise(p[0]);
+		__atomic_store_n(&wake_wr, privatise(p[1]), __ATOMIC_RELEASE);
+		if (lc_log_open(private_min()) >= 0)
+			lc_fds_set(lc_log_fd(), LC_FD_PRIVATE, 0);
+		find_epoll_fds();
+	}
+	if (start_thread() < 0) {
+		lc_turn_off("no cleanup thread");
+		goto out;
+	}
+	__atomic_store_n(&lc_thread_pid, lc_pid, __ATOMIC_RELEASE);
+	lc_sig_arm();
+	__atomic_store_n(&lc_armed, 1, __ATOMIC_RELEASE);
+	r = 0;
+out:
+	pthread_mutex_unlock(&arm_mu);
+	errno = err;
+	return lc_armed ? 0 : r;
+}
+
+void lc_drain_exit(void)
+{
+	int s;
+
+	if (!__atomic_load_n(&lc_armed, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != lc_pid)
+		return;
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == IDLE && lc_nown == 0)
+		return; /* nothing of ours in flight: exit is not delayed */
+	__atomic_store_n(&exit_requested, 1, __ATOMIC_RELEASE);
+	lc_drain_poke();
+	while ((s = __atomic_load_n(&state, __ATOMIC_ACQUIRE)) != DONE)
+		syscall(SYS_futex, &state, FUTEX_WAIT_PRIVATE, s, 0, 0, 0);
+}
+
+pid_t lc_drain_fork(void)
+{
+	sigset_t old;
+	pid_t pid;
+	int err;
+
+	lc_block_triggers(&old);
+	pid = lc_real.fork();
+	err = errno;
+	if (pid == 0 && lc_fds && (lc_nconn > 0 || lc_intake_listeners() > 0))
+		lc_arm();
+	pthread_sigmask(SIG_SETMASK, &old, 0);
+	errno = err;
+	return pid;
+}
+
+void lc_drain_move_private(int fd)
+{
+	int moved;
+
+	if ((moved = fcntl(fd, F_DUPFD_CLOEXEC, fd + 1)) < 0)
+		return;
+	lc_fds_set(moved, LC_FD_PRIVATE, 0);
+	if (fd == wake_rd)
+		wake_rd = moved;
+	else if (fd == wake_wr)
+		__atomic_store_n(&wake_wr, moved, __ATOMIC_RELEASE);
+	else if (fd == lc_log_fd())
+		lc_log_reset(moved);
+	/* The old number is now the program's: dup2 will replace it. */
+	lc_fds[fd].kind = LC_FD_NONE;
+}
+
+void lc_drain_atfork_child(void)
+{
+	/* The thread did not survive the fork and the pipe is the parent's: a signal in the
+	 * child must neither wake the parent nor wait for a thread that is not there. */
+	if (wake_rd >= 0) {
+		lc_fds[wake_rd].kind = LC_FD_NONE;
+		lc_fds[wake_wr].kind = LC_FD_NONE;
+		lc_real.close(wake_rd);
+		lc_real.close(wake_wr);
+		wake_rd = -1;
+		wake_wr = -1;
+	}
+	lc_draining = 0;
+	state = IDLE;
+	exit_requested = 0;
+	lc_armed = 0;
+	pthread_mutex_init(&arm_mu, 0);
+}

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/* fds.c: the fd table and the connection counters a drain waits on. Hot paths (accept, close)
+ * touch one 8-byte entry and two counters with atomic operations and no lock; the cleanup thread
+ * reads the same entries to find what is still open. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lastcall/config.h"
+#include "lastcall/drain.h"
+#include "lastcall/fds.h"
+#include "lastcall/init.h"
+#include "lastcall/intake.h"
+#include "lastcall/log.h"
+#include "lastcall/real.h"
+
+struct lc_fd *lc_fds;
+int lc_fds_n;
+int lc_nconn;
+int lc_nown;
+int lc_fds_hi;
+
+static int warned_full;
+
+int lc_fds_setup(void)
+{
+	struct rlimit rl;
+	rlim_t n = (rlim_t)lc_config.max_fds;
+	void *p;
+
+	/* The hard limit, not the soft one: programs (nginx, redis) raise their soft limit
+	 * after start-up. The reservation is virtual; only pages holding used fds are touched. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < n)
+		n = rl.rlim_max < 64 ? 64 : rl.rlim_max;
+	p = mmap(0, n * sizeof(struct lc_fd), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		lc_log_errno(LC_ERROR, errno, "unable to reserve the fd table (%lu entries)",
+			     (unsigned long)n);
+		return -1;
+	}
+	lc_fds = p;
+	__atomic_store_n(&lc_fds_n, (int)n, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static void note_fd(int fd)
+{
+	int hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_RELAXED);
+
+	while (fd >= hi && !__atomic_compare_exchange_n(&lc_fds_hi, &hi, fd + 1, 1,
+							 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+static void warn_full(int fd)
+{
+	if (!__atomic_exchange_n(&warned_full, 1, __ATOMIC_RELAXED))
+		lc_log(LC_WARN, "fd %d is above LASTCALL_MAX_FDS (%d): such fds are not tracked",
+		       fd, lc_fds_n);
+}
+
+void lc_fds_add_conn(int fd)
+{
+	struct lc_fd *e = lc_fd_get(fd);
+
+	if (!e) {
+		if (!lc_fds)
+			return;
+		warn_full(fd);
+		return;
+	}
+	e->aux = lc_pid;
+	__atomic_add_fetch(&lc_nconn, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&lc_nown, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->kind, LC_FD_CONN, __ATOMIC_RELEASE);
+	note_fd(fd);
+}
+
+void lc_fds_set(int fd, enum lc_kind kind, uint16_t li)
+{
+	struct lc_fd *e = lc_fd_get(fd);
+
+	if (!e) {
+		if (!lc_fds || fd < 0)
+			return;
+		warn_full(fd);
+		return;
+	}
+	e->li = li;
+	__atomic_store_n(&e->kind, kind, __ATOMIC_RELEASE);
+	note_fd(fd);
+}
+
+enum lc_kind lc_fds_forget(int fd) /* AS-safe */
+{
+	struct lc_fd *e = lc_fd_get(fd);
+	enum lc_kind k;
+	int all, own = 1;
+
+	if (!e || e->kind == LC_FD_NONE)
+		return LC_FD_NONE;
+	if (e->kind == LC_FD_PRIVATE || e->kind == LC_FD_STASHED)
+		return e->kind;
+	k = __atomic_exchange_n(&e->kind, LC_FD_NONE, __ATOMIC_ACQ_REL);
+	if (k != LC_FD_CONN)
+		return k;
+	all = __atomic_sub_fetch(&lc_nconn, 1, __ATOMIC_RELAXED);
+	if (e->aux == lc_pid)
+		own = __atomic_sub_fetch(&lc_nown, 1, __ATOMIC_RELAXED);
+	if (__builtin_expect(lc_draining, 0) && (all == 0 || own == 0))
+		lc_drain_poke();
+	return k;
+}
+
+int lc_fds_close(int fd)
+{
+	struct lc_fd *e = lc_fd_get(fd);
+	uint16_t li;
+	int k;
+
+	if (!e || e->kind == LC_FD_NONE)
+		return lc_real.close(fd);
+	li = e->li;
+	k = lc_fds_forget(fd);
+	if (k == LC_FD_PRIVATE || k == LC_FD_STASHED) {
+		errno = EBADF; /* not the program's: as if lastcall were not there */
+		return -1;
+	}
+	if (k == LC_FD_LISTEN || k == LC_FD_STOPPED)
+		lc_intake_closed(fd, li);
+	return lc_real.close(fd);
+}
+
+/* Forgets newfd before dup2/dup3 replaces it; lastcall's own fds move out of the way. */
+int lc_fds_dup(int oldfd, int newfd, int flags, bool three)
+{
+	struct lc_fd *e = lc_fd_get(newfd);
+	uint16_t li;
+	int k;
+
+	if (e && e->kind != LC_FD_NONE && oldfd != newfd && fcntl(oldfd, F_GETFD) >= 0) {
+		li = e->li;
+		k = lc_fds_forget(newfd);
+		if (k == LC_FD_PRIVATE)
+			lc_drain_move_private(newfd);
+		else if (k == LC_FD_STASHED)
+			lc_intake_move_stashed(newfd);
+		else if (k == LC_FD_LISTEN || k == LC_FD_STOPPED)
+			lc_intake_closed(newfd, li);
+	}
+	return three ? lc_real.dup3(oldfd, newfd, flags) : lc_real.dup2(oldfd, newfd);
+}
+
+/* Closes a range with the real close_range, skipping lastcall's own fds. */
+static int close_span(unsigned first, unsigned last, int flags)
+{
+	if (first > last)
+		return 0;
+	if (lc_real.close_range)
+		return lc_real.close_range(first, last, flags);
+	return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+int lc_fds_close_range(unsigned first, unsigned last, int flags)
+{
+	unsigned fd, hi = (unsigned)__atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE), start = first;
+	struct lc_fd *e;
+	uint16_t li;
+	int k;
+
+	if (flags & CLOSE_RANGE_CLOEXEC)
+		return close_span(first, last, flags);
+	for (fd = first; fd < hi && fd <= last; fd++) {
+		e = &lc_fds[fd];
+		if (e->kind == LC_FD_NONE)
+			continue;
+		li = e->li;
+		k = lc_fds_forget((int)fd);
+		if (k == LC_FD_PRIVATE || k == LC_FD_STASHED) {
+			if (close_span(start, fd - 1, flags) < 0)
+				return -1;
+			start = fd + 1;
+		} else if (k == LC_FD_LISTEN || k == LC_FD_STOPPED) {
+			lc_intake_closed((int)fd, li);
+		}
+	}
+	return start <= last ? close_span(start, last, flags) : 0;
+}
+
+int lc_fds_note_epoll(int fd)
+{
+	if (fd >= 0 && lc_fds)
+		lc_fds_set(fd, LC_FD_EPOLL, 0);
+	return fd;
+}
+
+void lc_fds_each(enum lc_kind kind, void (*fn)(int fd, void *arg), void *arg)
+{
+	int fd, hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE);
+
+	for (fd = 0; fd < hi; fd++)
+		if (__atomic_load_n(&lc_fds[fd].kind, __ATOMIC_ACQUIRE) == kind)
+			fn(fd, arg);
+}
+
+int lc_fds_count(bool own_only)
+{
+	int fd, n = 0, hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE);
+
+	for (fd = 0; fd < hi; fd++)
+		if (__atomic_load_n(&lc_fds[fd].kind, __ATOMIC_ACQUIRE) == LC_FD_CONN &&
+		    (!own_only || lc_fds[fd].aux == lc_pid))
+			n++;
+	return n;
+}
+
+void lc_fds_fork_child(void)
+{
+	lc_nown = 0;
+}

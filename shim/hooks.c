@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/* hooks.c: every libc name lastcall exports, and nothing else. Each hook initialises lastcall
+ * if needed, passes straight through when lastcall is off (or the call is not about a trigger
+ * signal), and otherwise hands over to the module that owns the behaviour. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lastcall/drain.h"
+#include "lastcall/fds.h"
+#include "lastcall/init.h"
+#include "lastcall/intake.h"
+#include "lastcall/real.h"
+#include "lastcall/sig.h"
+
+#define LC_EXPORT __attribute__((visibility("default")))
+
+/* Set on a thread that is ending the process: a second exit() from an atexit handler or from
+ * a handler run during the drain goes straight to libc. */
+static __thread int exiting __attribute__((tls_model("initial-exec")));
+
+/* Not declared by glibc's headers (bsd_signal only for older X/Open levels). */
+LC_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler);
+LC_EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+LC_EXPORT int __libc_start_main(lc_main_fn main, int argc, char **argv, void (*init)(void),
+				void (*fini)(void), void (*rtld_fini)(void), void *stack_end);
+
+LC_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
+{
+	if (!lc_active() || lc_server() < 0)
+		return lc_real.accept(fd, addr.__sockaddr__, len);
+	return lc_intake_accept(fd, addr.__sockaddr__, len, 0, false);
+}
+
+LC_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
+{
+	if (!lc_active() || lc_server() < 0)
+		return lc_real.accept4(fd, addr.__sockaddr__, len, flags);
+	return lc_intake_accept(fd, addr.__sockaddr__, len, flags, true);
+}
+
+LC_EXPORT int listen(int fd, int backlog)
+{
+	if (!lc_active() || lc_server() < 0)
+		return lc_real.listen(fd, backlog);
+	return lc_intake_listen(fd, backlog);
+}
+
+LC_EXPORT int close(int fd)
+{
+	if (!lc_active())
+		return lc_real.close(fd);
+	return lc_fds_close(fd);
+}
+
+LC_EXPORT int dup2(int oldfd, int newfd)
+{
+	if (!lc_active())
+		return lc_real.dup2(oldfd, newfd);
+	return lc_fds_dup(oldfd, newfd, 0, false);
+}
+
+LC_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	if (!lc_active())
+		return lc_real.dup3(oldfd, newfd, flags);
+	return lc_fds_dup(oldfd, newfd, flags, true);
+}
+
+LC_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	if (!lc_active() || !lc_fds)
+		return lc_real.close_range ? lc_real.close_range(first, last, flags) : -1;
+	return lc_fds_close_range(first, last, flags);
+}
+
+LC_EXPORT void closefrom(int lowfd)
+{
+	if (!lc_active() || !lc_fds || lowfd < 0)
+		lc_real.closefrom(lowfd);
+	else
+		lc_fds_close_range((unsigned)lowfd, ~0U, 0);
+}
+
+LC_EXPORT int epoll_create(int size)
+{
+	if (!lc_active())
+		return lc_real.epoll_create(size);
+	return lc_fds_note_epoll(lc_real.epoll_create(size));
+}
+
+LC_EXPORT int epoll_create1(int flags)
+{
+	if (!lc_active())
+		return lc_real.epoll_create1(flags);
+	return lc_fds_note_epoll(lc_real.epoll_create1(flags));
+}
+
+LC_EXPORT pid_t fork(void)
+{
+	if (!lc_active())
+		return lc_real.fork();
+	return lc_drain_fork();
+}
+
+LC_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (!lc_active() || !lc_sig_is_trigger(sig))
+		return lc_real.sigaction(sig, act, old);
+	return lc_sig_action(sig, act, old);
+}
+
+LC_EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return sigaction(sig, act, old);
+}
+
+LC_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	if (!lc_active() || !lc_sig_is_trigger(sig))
+		return lc_real.signal(sig, handler);
+	return lc_sig_signal(sig, handler, LC_SIG_BSD);
+}
+
+LC_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
+{
+	if (!lc_active() || !lc_sig_is_trigger(sig))
+		return lc_real.bsd_signal(sig, handler);
+	return lc_sig_signal(sig, handler, LC_SIG_BSD);
+}
+
+LC_EXPORT sighandler_t ssignal(int sig, sighandler_t handler)
+{
+	return signal(sig, handler);
+}
+
+LC_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+	if (!lc_active() || !lc_sig_is_trigger(sig))
+		return lc_real.sysv_signal(sig, handler);
+	return lc_sig_signal(sig, handler, LC_SIG_SYSV);
+}
+
+LC_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler)
+{
+	return sysv_signal(sig, handler);
+}
+
+LC_EXPORT sighandler_t sigset(int sig, sighandler_t disp)
+{
+	if (!lc_active() || !lc_sig_is_trigger(sig))
+		return lc_real.sigset(sig, disp);
+	return lc_sig_signal(sig, disp, LC_SIG_SET);
+}
+
+LC_EXPORT int siginterrupt(int sig, int flag)
+{
+	if (!lc_active() || !lc_sig_is_trigger(sig))
+		return lc_real.siginterrupt(sig, flag);
+	return lc_sig_interrupt(sig, flag);
+}
+
+LC_EXPORT void exit(int status)
+{
+	if (lc_active() && !exiting++)
+		lc_drain_exit();
+	lc_real.exit(status);
+}
+
+static lc_main_fn program_main;
+
+/* Return from main never reaches exit() above (glibc calls its own), so main is wrapped. */
+static int main_then_drain(int argc, char **argv, char **envp)
+{
+	int status = program_main(argc, argv, envp);
+
+	if (lc_active() && !exiting++)
+		lc_drain_exit();
+	return status;
+}
+
+LC_EXPORT int __libc_start_main(lc_main_fn main, int argc, char **argv, void (*init)(void),
+				void (*fini)(void), void (*rtld_fini)(void), void *stack_end)
+{
+	lc_init();
+	program_main = main;
+	return lc_real.libc_start_main(main_then_drain, argc, argv, init, fini, rtld_fini,
+				       stack_end);
+}

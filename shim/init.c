@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* init.c: lc_init() (configuration, real functions, inherited signal dispositions), the
+ * constructor that forces it before main, turning lastcall off, and the fork handlers. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "lastcall/config.h"
+#include "lastcall/drain.h"
+#include "lastcall/fds.h"
+#include "lastcall/init.h"
+#include "lastcall/intake.h"
+#include "lastcall/log.h"
+#include "lastcall/real.h"
+#include "lastcall/sig.h"
+
+int lc_ready;
+int lc_off;
+pid_t lc_pid;
+int lc_armed;
+
+static int init_claimed;
+
+/* secure_getenv: a setuid or otherwise secure-execution process reads no LASTCALL_*. */
+static const char *env(const char *name)
+{
+	return secure_getenv(name);
+}
+
+static void atfork_parent(void)
+{
+	lc_intake_fork(false);
+}
+
+/* Runs in the child of a possibly multi-threaded parent: only AS-safe work. */
+static void atfork_child(void)
+{
+	lc_pid = getpid();
+	lc_drain_atfork_child();
+	lc_sig_fork_child();
+	lc_fds_fork_child();
+	lc_intake_fork(true);
+}
+
+void lc_init_slow(void)
+{
+	int zero = 0;
+
+	/* One thread initialises; any other waits. lastcall's own code calls no hooked name,
+	 * so the initialising thread never comes back here. */
+	if (!__atomic_compare_exchange_n(&init_claimed, &zero, 1, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		while (!__atomic_load_n(&lc_ready, __ATOMIC_ACQUIRE))
+			sched_yield();
+		return;
+	}
+	lc_pid = getpid();
+	if (lc_real_bind() < 0)
+		lc_off = 1;
+	lc_config_load(&lc_config, env);
+	if (lc_config.disable)
+		lc_off = 1;
+	if (!lc_off) {
+		lc_sig_init(lc_config.signals);
+		pthread_atfork(0, atfork_parent, atfork_child);
+	}
+	__atomic_store_n(&lc_ready, 1, __ATOMIC_RELEASE);
+}
+
+__attribute__((constructor)) static void lc_constructor(void)
+{
+	lc_init();
+}
+
+void lc_turn_off(const char *why)
+{
+	if (__atomic_exchange_n(&lc_off, 1, __ATOMIC_ACQ_REL))
+		return;
+	lc_log(LC_ERROR, "%s: lastcall is off, the program runs as without it", why);
+	lc_sig_disarm();
+}
+
+void lc_block_triggers(sigset_t *old)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	for (sig = 1; sig < 64; sig++)
+		if (lc_sig_is_trigger(sig))
+			sigaddset(&set, sig);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/* sig.c: the shadow table of the program's dispositions for the trigger signals, lastcall's
+ * handler, and handing a signal back. The handler only records the signal and wakes the cleanup
+ * thread; everything slow happens there. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lastcall/drain.h"
+#include "lastcall/init.h"
+#include "lastcall/real.h"
+#include "lastcall/sig.h"
+
+/* The kernel's flag for a libc-supplied return trampoline; glibc sets it on every sigaction()
+ * and reports it back, but does not define it for programs. Same value on x86 and arm. */
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+
+unsigned long long lc_sig_triggers;
+
+static struct sigaction shadow[64]; /* the program's disposition of each trigger signal */
+static unsigned long long ours;	    /* bit n: lastcall's handler holds signal n */
+static unsigned long long handed;   /* bit n: given back to the program for good */
+static unsigned long long intr;	    /* bit n: siginterrupt(n, 1): signal() omits SA_RESTART */
+static int armed;		    /* the process is a server: install ours on new handlers */
+static void (*restorer)(void);	    /* libc's sa_restorer, as the kernel reports it */
+static int lock_word;
+
+static int pending_sig;	    /* first trigger signal caught and not yet acted on */
+static int pending_ready;   /* pending_info is complete */
+static siginfo_t pending_info;
+static unsigned counts[64];
+
+/* The table's lock. The holder blocks every signal, so a handler can never interrupt the
+ * holder on its own thread and wait for it forever; other threads hold it for a few
+ * instructions. AS-safe. */
+static void lock(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, old);
+	while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void unlock(const sigset_t *old)
+{
+	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+	pthread_sigmask(SIG_SETMASK, old, 0);
+}
+
+/* Re-delivers sig to this thread with the original siginfo; as it is blocked inside our
+ * handler, it arrives the moment the handler returns. AS-safe. */
+static void reraise_here(int sig, siginfo_t *info)
+{
+	if (syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), sig, info) < 0)
+		syscall(SYS_tgkill, getpid(), gettid(), sig);
+}
+
+/* No cleanup thread runs in this process (a child that has not become a server, or lastcall
+ * is off): the program gets the signal now, as if lastcall were not there. AS-safe. */
+static void pass_now(int sig, siginfo_t *info)
+{
+	sigset_t mask;
+
+	lock(&mask);
+	lc_real.sigaction(sig, &shadow[sig], 0);
+	/* Our state is shared with the parent in a vfork child: leave it alone there. */
+	if (getpid() == lc_pid)
+		ours &= ~(1ULL << sig);
+	unlock(&mask);
+	reraise_here(sig, info);
+}
+
+static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
+{
+	int saved = errno, none = 0;
+
+	(void)uc;
+	if (__atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != getpid()) {
+		pass_now(sig, info);
+		errno = saved;
+		return;
+	}
+	__atomic_add_fetch(&counts[sig], 1, __ATOMIC_RELAXED);
+	if (__atomic_compare_exchange_n(&pending_sig, &none, sig, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_RELAXED)) {
+		pending_info = *info;
+		__atomic_store_n(&pending_ready, 1, __ATOMIC_RELEASE);
+	}
+	lc_drain_poke();
+	errno = saved;
+}
+
+/* Records the program's new disposition the way the kernel would report it back: glibc adds
+ * SA_RESTORER and its restorer, the kernel drops SIGKILL and SIGSTOP from the mask. */
+static void remember(int sig, const struct sigaction *act)
+{
+	shadow[sig] = *act;
+	shadow[sig].sa_flags |= SA_RESTORER;
+	shadow[sig].sa_restorer = restorer;
+	sigdelset(&shadow[sig].sa_mask, SIGKILL);
+	sigdelset(&shadow[sig].sa_mask, SIGSTOP);
+}
+
+/* With the lock held: puts our handler in place and the program's disposition in the shadow. */
+static void install_ours(int sig)
+{
+	struct sigaction sa;
+	int s;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (s = 1; s < 64; s++)
+		if (lc_sig_is_trigger(s))
+			sigaddset(&sa.sa_mask, s);
+	if (lc_real.sigaction(sig, &sa, &shadow[sig]) < 0)
+		return;
+	ours |= 1ULL << sig;
+	/* Read ours back to learn libc's restorer, for remember(). */
+	if (lc_real.sigaction(sig, 0, &sa) == 0 && (sa.sa_flags & SA_RESTORER))
+		restorer = sa.sa_restorer;
+}
+
+void lc_sig_init(unsigned long long triggers)
+{
+	int sig;
+
+	lc_sig_triggers = triggers;
+	for (sig = 1; sig < 64; sig++)
+		if (lc_sig_is_trigger(sig))
+			lc_real.sigaction(sig, 0, &shadow[sig]);
+}
+
+int lc_sig_action(int sig, const struct sigaction *act, struct sigaction *old) /* AS-safe */
+{
+	unsigned long long bit = 1ULL << sig;
+	struct sigaction prev;
+	sigset_t mask;
+	int r = 0, err = errno;
+
+	lock(&mask);
+	if (ours & bit) {
+		prev = shadow[sig];
+		/* The program asks to ignore the signal: so does the kernel, then, and no
+		 * drain can start from it (the program said it does not want to stop). */
+		if (act && act->sa_handler == SIG_IGN && (r = lc_real.sigaction(sig, act, 0)) == 0)
+			ours &= ~bit;
+		if (r == 0 && act)
+			remember(sig, act);
+	} else {
+		r = lc_real.sigaction(sig, act, &prev);
+		if (r == 0 && act) {
+			lc_real.sigaction(sig, 0, &shadow[sig]);
+			if (armed && !(handed & bit) && act->sa_handler != SIG_IGN)
+				install_ours(sig);
+		}
+	}
+	if (r < 0)
+		err = errno;
+	unlock(&mask);
+	if (r == 0 && old)
+		*old = prev;
+	errno = err;
+	return r;
+}
+
+/* sigset(): SIG_HOLD blocks the signal; any other disposition also unblocks it. */
+static sighandler_t sigset_style(int sig, sighandler_t disp)
+{
+	struct sigaction act, old;
+	sigset_t set, oset;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	if (disp == SIG_HOLD) {
+		if (sigprocmask(SIG_BLOCK, &set, &oset) < 0)
+			return SIG_ERR;
+		if (sigismember(&oset, sig))
+			return SIG_HOLD;
+		return lc_sig_action(sig, 0, &old) < 0 ? SIG_ERR : old.sa_handler;
+	}
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = disp;
+	sigemptyset(&act.sa_mask);
+	if (lc_sig_action(sig, &act, &old) < 0 || sigprocmask(SIG_UNBLOCK, &set, &oset) < 0)
+		return SIG_ERR;
+	return sigismember(&oset, sig) ? SIG_HOLD : old.sa_handler;
+}
+
+sighandler_t lc_sig_signal(int sig, sighandler_t handler, enum lc_sig_style style) /* AS-safe */
+{
+	struct sigaction act, old;
+
+	if (handler == SIG_ERR) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	if (style == LC_SIG_SET)
+		return sigset_style(sig, handler);
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	sigemptyset(&act.sa_mask);
+	if (style == LC_SIG_BSD) {
+		/* glibc's signal(): the signal is blocked in its handler, and restarts calls
+		 * unless siginterrupt() said otherwise. */
+		sigaddset(&act.sa_mask, sig);
+		act.sa_flags = (__atomic_load_n(&intr, __ATOMIC_RELAXED) >> sig & 1) ? 0 : SA_RESTART;
+	} else {
+		act.sa_flags = SA_RESETHAND | SA_NODEFER; /* glibc's sysv_signal() */
+	}
+	return lc_sig_action(sig, &act, &old) < 0 ? SIG_ERR : old.sa_handler;
+}
+
+int lc_sig_interrupt(int sig, int flag) /* AS-safe */
+{
+	struct sigaction act;
+
+	if (lc_sig_action(sig, 0, &act) < 0)
+		return -1;
+	if (flag) {
+		__atomic_or_fetch(&intr, 1ULL << sig, __ATOMIC_RELAXED);
+		act.sa_flags &= ~SA_RESTART;
+	} else {
+		__atomic_and_fetch(&intr, ~(1ULL << sig), __ATOMIC_RELAXED);
+		act.sa_flags |= SA_RESTART;
+	}
+	return lc_sig_action(sig, &act, 0);
+}
+
+void lc_sig_arm(void)
+{
+	sigset_t mask;
+	int sig;
+
+	lock(&mask);
+	armed = 1;
+	for (sig = 1; sig < 64; sig++) {
+		if (!lc_sig_is_trigger(sig) || (ours | handed) >> sig & 1)
+			continue;
+		/* Re-read: a raw rt_sigaction syscall may have bypassed the hooks. */
+		lc_real.sigaction(sig, 0, &shadow[sig]);
+		if (shadow[sig].sa_handler != SIG_IGN)
+			install_ours(sig);
+	}
+	unlock(&mask);
+}
+
+void lc_sig_handback(int sig, const siginfo_t *info)
+{
+	unsigned long long bit = 1ULL << sig;
+	siginfo_t copy = *info;
+	sigset_t mask;
+
+	lock(&mask);
+	if (ours & bit)
+		lc_real.sigaction(sig, &shadow[sig], 0);
+	ours &= ~bit;
+	handed |= bit;
+	unlock(&mask);
+	/* Process-directed, so it reaches a program thread that does not block it, as the
+	 * original did; the cleanup thread blocks everything. */
+	if (syscall(SYS_rt_sigqueueinfo, getpid(), sig, &copy) < 0)
+		kill(getpid(), sig);
+}
+
+void lc_sig_disarm(void)
+{
+	sigset_t mask;
+	int sig;
+
+	lock(&mask);
+	for (sig = 1; sig < 64; sig++)
+		if (ours >> sig & 1)
+			lc_real.sigaction(sig, &shadow[sig], 0);
+	ours = 0;
+	armed = 0;
+	unlock(&mask);
+}
+
+int lc_sig_pending(siginfo_t *info)
+{
+	if (!__atomic_load_n(&pending_ready, __ATOMIC_ACQUIRE))
+		return 0;
+	*info = pending_info;
+	return __atomic_load_n(&pending_sig, __ATOMIC_RELAXED);
+}
+
+void lc_sig_clear(void)
+{
+	__atomic_store_n(&pending_ready, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&pending_sig, 0, __ATOMIC_RELEASE);
+}
+
+unsigned lc_sig_count(int sig)
+{
+	return sig > 0 && sig < 64 ? __atomic_load_n(&counts[sig], __ATOMIC_RELAXED) : 0;
+}
+
+void lc_sig_fork_child(void)
+{
+	lock_word = 0;
+	pending_sig = 0;
+	pending_ready = 0;
+	memset(counts, 0, sizeof(counts));
+}

@@ -1,0 +1,110 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: MIT
+# lib.sh: helpers for the end-to-end tests. Source it first thing; it makes a private temporary
+# directory ($T), and on exit kills only the processes the test started (by their recorded pid)
+# and removes $T. Every wait is a poll with a deadline.
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LIB=$ROOT/build/liblastcall.so
+EX=$ROOT/build/examples
+TOOLS=$ROOT/build/tests
+PYTHON=${PYTHON:-/usr/bin/python3}
+CLIENT=("$PYTHON" "$ROOT/tests/lib/client.py")
+T=$(mktemp -d "${TMPDIR:-/tmp}/lastcall-e2e.XXXXXX")
+PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+pass() {
+	echo "ok - $*"
+}
+
+note() {
+	echo "   $*"
+}
+
+now_ms() {
+	local t=${EPOCHREALTIME/./}
+	echo $((t / 1000))
+}
+
+# poll_until MS COMMAND...: runs COMMAND every 20 ms until it succeeds; returns 1 after MS.
+poll_until() {
+	local end=$(($(now_ms) + $1))
+	shift
+	until "$@"; do
+		[ "$(now_ms)" -ge "$end" ] && return 1
+		sleep 0.02
+	done
+}
+
+# spawn NAME COMMAND...: starts COMMAND under the spawn helper. Sets PID; output goes to
+# $T/NAME.log, the exit to $T/NAME.status.
+spawn() {
+	local name=$1
+	shift
+	rm -f "$T/$name.pid" "$T/$name.status"
+	"$TOOLS/spawn" "$T/$name.pid" "$T/$name.status" "$@" >"$T/$name.log" 2>&1 &
+	PIDS+=("$!")
+	poll_until 5000 test -s "$T/$name.pid" || fail "$name did not start"
+	PID=$(cat "$T/$name.pid")
+	PIDS+=("$PID")
+}
+
+# "${LASTCALL[@]}" COMMAND...: COMMAND with the library preloaded.
+LASTCALL=(env "LD_PRELOAD=$LIB")
+
+# server NAME COMMAND...: spawn, then wait for the port file --port-file $T/NAME.port. Sets PORT.
+server() {
+	local name=$1
+	shift
+	spawn "$name" "$@" --port 0 --port-file "$T/$name.port"
+	poll_until 5000 test -s "$T/$name.port" || fail "$name did not listen: $(cat "$T/$name.log")"
+	PORT=$(cat "$T/$name.port")
+}
+
+# wait_status NAME MS: waits for the process to end; sets STATUS ("exit N" or "signal N") and
+# ENDED (the exit time, ms).
+wait_status() {
+	poll_until "$2" test -s "$T/$1.status" || fail "$1 still running after $2 ms"
+	read -r a b _ ENDED <"$T/$1.status"
+	STATUS="$a $b"
+}
+
+# established PORT: server-side connections on PORT that the program has accepted (all
+# established ones, the listener's accept queue being empty).
+accepted_count() {
+	local queued
+	queued=$(ss -Hltn "sport = :$1" | awk '{print $2}')
+	[ "${queued:-0}" -eq 0 ] || { echo 0; return; }
+	ss -Htn state established "sport = :$1" | wc -l
+}
+
+# wait_accepted PORT N MS: until the server has accepted N connections.
+wait_accepted() {
+	poll_until "$3" test "$(accepted_count "$1")" -ge "$2"
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
+}
+
+# summary_field FILE NAME: a count from the client's summary line.
+summary_field() {
+	sed -n "s/^summary .*\\b$2=\\([0-9]*\\).*/\\1/p" "$1"
+}

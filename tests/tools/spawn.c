@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* spawn PIDFILE STATUSFILE COMMAND [ARGS...]
+ * Runs COMMAND as a child, writes its pid to PIDFILE, waits for it and writes how it ended to
+ * STATUSFILE: "exit N at MS" or "signal N at MS", MS being CLOCK_REALTIME milliseconds (the
+ * clock of bash's $EPOCHREALTIME). Both files appear whole (written, then renamed), so a test
+ * can poll for them. Exits 0 once the status is written. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void put(const char *path, const char *text)
+{
+	char tmp[4096];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (!(f = fopen(tmp, "w")) || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path)) {
+		perror(path);
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct timespec ts;
+	char text[64];
+	pid_t pid;
+	int st;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: spawn PIDFILE STATUSFILE COMMAND [ARGS...]\n");
+		return 2;
+	}
+	if ((pid = fork()) == 0) {
+		execvp(argv[3], argv + 3);
+		perror(argv[3]);
+		_exit(127);
+	}
+	snprintf(text, sizeof(text), "%d\n", (int)pid);
+	put(argv[1], text);
+	while (waitpid(pid, &st, 0) < 0)
+		;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(text, sizeof(text), "%s %d at %lld\n", WIFSIGNALED(st) ? "signal" : "exit",
+		 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+		 (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	put(argv[2], text);
+	return 0;
+}
