@@ -59,8 +59,34 @@ build/tests/%: tests/tools/%.c | build/tests
 build/tests:
 	mkdir -p $@
 
-TEST_TOOLS := build/tests/spawn
+build/tests/%: tests/servers/%.c examples/http.c examples/http.h | build/tests
+	$(CC) $(EX_CFLAGS) -o $@ $< examples/http.c -pthread
+
+TEST_TOOLS := build/tests/spawn build/tests/sigserver
 E2E := $(sort $(wildcard tests/e2e/[0-9]*.sh))
 
 check-e2e: all $(TEST_TOOLS)
 	tests/e2e/run $(E2E)
+
+# Unit tests: module objects linked with cmocka; lc_real and neighbouring modules are faked in
+# each test, so no LD_PRELOAD is involved.
+UNIT := config log fds sig
+UNIT_BINS := $(UNIT:%=build/unit/test_%)
+UNIT_CFLAGS := $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS)
+ifneq ($(SANITIZE),)
+UNIT_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+endif
+
+build/unit/test_config: build/shim/config.o build/shim/log.o
+build/unit/test_log: build/shim/log.o
+build/unit/test_fds: build/shim/fds.o build/shim/log.o build/shim/config.o
+build/unit/test_sig: build/shim/sig.o build/shim/log.o build/shim/config.o
+
+build/unit/test_%: tests/unit/test_%.c | build/unit
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcmocka -pthread
+
+build/unit:
+	mkdir -p $@
+
+check-unit: $(UNIT_BINS)
+	for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done

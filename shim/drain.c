@@ -172,11 +172,13 @@ static void *cleanup_main(void *arg)
 			set_state(DRAINING);
 			drain(sig);
 			lc_sig_handback(sig, &info);
+			lc_intake_kick();
 			lc_sig_clear();
 			set_state(IDLE);
 		} else if (__atomic_load_n(&exit_requested, __ATOMIC_ACQUIRE)) {
 			set_state(DRAINING);
-			drain(0);
+			if (remaining(true) > 0)
+				drain(0);
 			set_state(DONE);
 			return 0;
 		} else if (__atomic_load_n(&lc_draining, __ATOMIC_RELAXED) == 0) {

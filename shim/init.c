@@ -86,11 +86,7 @@ void lc_turn_off(const char *why)
 void lc_block_triggers(sigset_t *old)
 {
 	sigset_t set;
-	int sig;
 
-	sigemptyset(&set);
-	for (sig = 1; sig < 64; sig++)
-		if (lc_sig_is_trigger(sig))
-			sigaddset(&set, sig);
+	lc_sig_trigger_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -20,6 +21,7 @@
 #include "lastcall/intake.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
+#include "lastcall/sig.h"
 
 struct listener {
 	int used;     /* the record is taken (atomic) */
@@ -29,7 +31,7 @@ struct listener {
 	int acceptor; /* this process called accept() on it */
 	int closed;   /* the program closed the stopped fd; its stash is orphaned */
 	int head, tail, queued; /* the stash: a FIFO linked through lc_fds[].aux */
-	int token;	/* a wake-up connection is queued on the stand-in */
+	int tokens; /* wake-up connections queued on the stand-in */
 	struct sockaddr_un standin;
 	socklen_t standin_len;
 };
@@ -71,8 +73,10 @@ int lc_intake_listen(int fd, int backlog)
 	return r;
 }
 
-/* Wake-up tokens: the stand-in is readable exactly while its stash holds connections, so
- * poll, select and epoll (level or edge) report the listener as they would a real one. */
+/* Wake-up tokens: the stand-in is readable while its stash holds connections (one token),
+ * so poll, select and epoll (level or edge) report the listener as they would a real one. A
+ * hand-back adds one more (lc_intake_kick) to wake threads blocked in accept() on it. Tokens are
+ * counted exactly: each connect adds one, each accept of one removes it. With stash_mu held. */
 static void add_token(struct listener *l)
 {
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -80,7 +84,7 @@ static void add_token(struct listener *l)
 	if (s < 0)
 		return;
 	if (connect(s, (struct sockaddr *)&l->standin, l->standin_len) == 0)
-		l->token = 1;
+		l->tokens++;
 	lc_real.close(s);
 }
 
@@ -88,17 +92,18 @@ static void take_token(struct listener *l)
 {
 	int s = lc_real.accept4(l->fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (s >= 0)
+	if (s >= 0) {
 		lc_real.close(s);
-	l->token = 0;
+		l->tokens--;
+	}
 }
 
-/* With stash_mu held: one token while the stash is not empty, none when it is. */
+/* One token while the stash is not empty, none when it is. */
 static void settle_token(struct listener *l)
 {
-	if (l->queued > 0 && !l->token && !l->closed)
+	if (l->queued > 0 && l->tokens == 0 && !l->closed)
 		add_token(l);
-	else if (l->queued == 0 && l->token)
+	else if (l->queued == 0 && l->tokens > 0)
 		take_token(l);
 }
 
@@ -143,34 +148,53 @@ static int hand_over(int c, struct sockaddr *addr, socklen_t *len, int flags)
 }
 
 /* accept() on a stopped listener: a stashed connection, else EAGAIN for a non-blocking fd, else
- * wait (parked) until one is stashed or a signal interrupts, as on an idle listener. */
-static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t *len, int flags)
+ * wait (parked) until one is stashed, as on an idle listener. passed is lc_sig_passed when the
+ * program called accept(): if the program's own handler for a trigger signal has run on this
+ * thread since, the call ends with EINTR unless that handler has SA_RESTART, as the kernel would
+ * have done. The trigger signals stay blocked outside ppoll(), so one that is handed back
+ * between the check and the wait cannot be missed. */
+static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t *len, int flags,
+		      unsigned passed)
 {
 	struct listener *l = &listeners[e->li];
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int c, fl;
+	sigset_t triggers, old;
+	int c = -1, err = 0, fl;
 
+	lc_sig_trigger_set(&triggers);
+	pthread_sigmask(SIG_BLOCK, &triggers, &old);
 	for (;;) {
 		pthread_mutex_lock(&stash_mu);
 		c = pop(l);
 		settle_token(l);
 		pthread_mutex_unlock(&stash_mu);
 		if (c >= 0)
-			return hand_over(c, addr, len, flags);
-		fl = fcntl(fd, F_GETFL);
-		if (fl < 0)
-			return -1;
-		if (fl & O_NONBLOCK) {
-			errno = EAGAIN;
-			return -1;
+			break;
+		if (lc_sig_passed != passed) {
+			passed = lc_sig_passed;
+			if (!lc_sig_passed_restart) {
+				err = EINTR;
+				break;
+			}
 		}
-		if (poll(&p, 1, -1) < 0)
-			return -1; /* EINTR: the program's handler ran, let it see that */
+		if ((fl = fcntl(fd, F_GETFL)) < 0 || (fl & O_NONBLOCK)) {
+			err = fl < 0 ? errno : EAGAIN;
+			break;
+		}
+		if (ppoll(&p, 1, 0, &old) < 0 && errno != EINTR) {
+			err = errno;
+			break;
+		}
 		if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != LC_FD_STOPPED) {
-			errno = EBADF;
-			return -1;
+			err = EBADF; /* the program closed it meanwhile */
+			break;
 		}
 	}
+	pthread_sigmask(SIG_SETMASK, &old, 0);
+	if (c >= 0)
+		return hand_over(c, addr, len, flags);
+	errno = err;
+	return -1;
 }
 
 /* Whether accepted socket c came from fd's stand-in (a token), not from a client. */
@@ -193,7 +217,7 @@ static int is_listener_errno(int err)
 /* The rare cases after the real accept: a listener seen for the first time, or one whose intake
  * stopped while the caller was inside accept. */
 static int accept_slow(int fd, struct lc_fd *e, int before, int r, struct sockaddr *addr,
-		       socklen_t *len, int flags)
+		       socklen_t *len, int flags, unsigned passed)
 {
 	int err = errno, now = __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE);
 
@@ -204,7 +228,8 @@ static int accept_slow(int fd, struct lc_fd *e, int before, int r, struct sockad
 		errno = err;
 		return r;
 	}
-	if (now != LC_FD_STOPPED) {
+	/* Not stopped, or interrupted by a handler that does not restart: as the kernel said. */
+	if (now != LC_FD_STOPPED || (r < 0 && err == EINTR)) {
 		errno = err;
 		return r;
 	}
@@ -214,27 +239,28 @@ static int accept_slow(int fd, struct lc_fd *e, int before, int r, struct sockad
 		lc_fds_forget(r);
 		lc_real.close(r);
 		pthread_mutex_lock(&stash_mu);
-		listeners[e->li].token = 0;
+		listeners[e->li].tokens--;
 		pthread_mutex_unlock(&stash_mu);
 	}
-	return from_stash(fd, e, addr, len, flags);
+	return from_stash(fd, e, addr, len, flags, passed);
 }
 
 int lc_intake_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool four)
 {
 	struct lc_fd *e = lc_fd_get(fd);
 	int k = e ? __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) : LC_FD_NONE;
+	unsigned passed = lc_sig_passed;
 	int r;
 
 	if (k == LC_FD_STOPPED)
-		return from_stash(fd, e, addr, len, flags);
+		return from_stash(fd, e, addr, len, flags, passed);
 	if (k == LC_FD_LISTEN && !listeners[e->li].acceptor)
 		listeners[e->li].acceptor = 1;
 	r = four ? lc_real.accept4(fd, addr, len, flags) : lc_real.accept(fd, addr, len);
 	if (r >= 0)
 		lc_fds_add_conn(r);
 	if (e && __builtin_expect(k != LC_FD_LISTEN || e->kind != LC_FD_LISTEN, 0))
-		return accept_slow(fd, e, k, r, addr, len, flags);
+		return accept_slow(fd, e, k, r, addr, len, flags, passed);
 	return r;
 }
 
@@ -435,6 +461,18 @@ void lc_intake_move_stashed(int fd)
 	pthread_mutex_unlock(&stash_mu);
 }
 
+void lc_intake_kick(void)
+{
+	int li;
+
+	pthread_mutex_lock(&stash_mu);
+	for (li = 0; li < LC_MAX_LISTENERS; li++)
+		if (listeners[li].used && !listeners[li].closed &&
+		    lc_fds[listeners[li].fd].kind == LC_FD_STOPPED)
+			add_token(&listeners[li]);
+	pthread_mutex_unlock(&stash_mu);
+}
+
 int lc_intake_stashed(void)
 {
 	return __atomic_load_n(&stashed, __ATOMIC_RELAXED);
@@ -491,7 +529,7 @@ void lc_intake_fork(bool child)
 			lc_fds_forget(c);
 			lc_real.close(c);
 		}
-		l->token = 0;
+		l->tokens = 0;
 	}
 	if (child)
 		pthread_mutex_init(&stash_mu, 0);

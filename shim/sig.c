@@ -23,6 +23,8 @@
 #endif
 
 unsigned long long lc_sig_triggers;
+__thread unsigned lc_sig_passed __attribute__((tls_model("initial-exec")));
+__thread int lc_sig_passed_restart __attribute__((tls_model("initial-exec")));
 
 static struct sigaction shadow[64]; /* the program's disposition of each trigger signal */
 static unsigned long long ours;	    /* bit n: lastcall's handler holds signal n */
@@ -32,9 +34,12 @@ static int armed;		    /* the process is a server: install ours on new handlers 
 static void (*restorer)(void);	    /* libc's sa_restorer, as the kernel reports it */
 static int lock_word;
 
+static int handing_back;    /* the signal lastcall is giving back, to pass on when it lands */
+static siginfo_t handback_info;
 static int pending_sig;	    /* first trigger signal caught and not yet acted on */
 static int pending_ready;   /* pending_info is complete */
 static siginfo_t pending_info;
+static pid_t pending_tid;   /* the thread the kernel delivered it to */
 static unsigned counts[64];
 
 /* The table's lock. The holder blocks every signal, so a handler can never interrupt the
@@ -72,10 +77,12 @@ static void pass_now(int sig, siginfo_t *info)
 
 	lock(&mask);
 	lc_real.sigaction(sig, &shadow[sig], 0);
+	lc_sig_passed_restart = shadow[sig].sa_flags & SA_RESTART;
 	/* Our state is shared with the parent in a vfork child: leave it alone there. */
 	if (getpid() == lc_pid)
 		ours &= ~(1ULL << sig);
 	unlock(&mask);
+	lc_sig_passed++;
 	reraise_here(sig, info);
 }
 
@@ -84,6 +91,12 @@ static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 	int saved = errno, none = 0;
 
 	(void)uc;
+	if (__atomic_load_n(&handing_back, __ATOMIC_ACQUIRE) == sig) {
+		__atomic_store_n(&handing_back, 0, __ATOMIC_RELEASE);
+		pass_now(sig, &handback_info);
+		errno = saved;
+		return;
+	}
 	if (__atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != getpid()) {
 		pass_now(sig, info);
 		errno = saved;
@@ -93,6 +106,7 @@ static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 	if (__atomic_compare_exchange_n(&pending_sig, &none, sig, 0, __ATOMIC_ACQ_REL,
 					__ATOMIC_RELAXED)) {
 		pending_info = *info;
+		pending_tid = gettid();
 		__atomic_store_n(&pending_ready, 1, __ATOMIC_RELEASE);
 	}
 	lc_drain_poke();
@@ -110,20 +124,17 @@ static void remember(int sig, const struct sigaction *act)
 	sigdelset(&shadow[sig].sa_mask, SIGSTOP);
 }
 
-/* With the lock held: puts our handler in place and the program's disposition in the shadow. */
-static void install_ours(int sig)
+/* With the lock held: puts our handler in place (restart says whether the calls it interrupts
+ * restart) and, the first time, the program's disposition in the shadow. */
+static void install_ours(int sig, int restart)
 {
-	struct sigaction sa;
-	int s;
+	struct sigaction sa, *old = (ours >> sig & 1) ? 0 : &shadow[sig];
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_signal;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	for (s = 1; s < 64; s++)
-		if (lc_sig_is_trigger(s))
-			sigaddset(&sa.sa_mask, s);
-	if (lc_real.sigaction(sig, &sa, &shadow[sig]) < 0)
+	sa.sa_flags = SA_SIGINFO | restart;
+	lc_sig_trigger_set(&sa.sa_mask);
+	if (lc_real.sigaction(sig, &sa, old) < 0)
 		return;
 	ours |= 1ULL << sig;
 	/* Read ours back to learn libc's restorer, for remember(). */
@@ -131,11 +142,23 @@ static void install_ours(int sig)
 		restorer = sa.sa_restorer;
 }
 
+void lc_sig_trigger_set(sigset_t *set)
+{
+	int sig;
+
+	sigemptyset(set);
+	for (sig = 1; sig < 64; sig++)
+		if (lc_sig_is_trigger(sig))
+			sigaddset(set, sig);
+}
+
 void lc_sig_init(unsigned long long triggers)
 {
 	int sig;
 
 	lc_sig_triggers = triggers;
+	ours = handed = intr = 0;
+	armed = 0;
 	for (sig = 1; sig < 64; sig++)
 		if (lc_sig_is_trigger(sig))
 			lc_real.sigaction(sig, 0, &shadow[sig]);
@@ -162,7 +185,7 @@ int lc_sig_action(int sig, const struct sigaction *act, struct sigaction *old) /
 		if (r == 0 && act) {
 			lc_real.sigaction(sig, 0, &shadow[sig]);
 			if (armed && !(handed & bit) && act->sa_handler != SIG_IGN)
-				install_ours(sig);
+				install_ours(sig, SA_RESTART);
 		}
 	}
 	if (r < 0)
@@ -250,7 +273,7 @@ void lc_sig_arm(void)
 		/* Re-read: a raw rt_sigaction syscall may have bypassed the hooks. */
 		lc_real.sigaction(sig, 0, &shadow[sig]);
 		if (shadow[sig].sa_handler != SIG_IGN)
-			install_ours(sig);
+			install_ours(sig, SA_RESTART);
 	}
 	unlock(&mask);
 }
@@ -258,18 +281,27 @@ void lc_sig_arm(void)
 void lc_sig_handback(int sig, const siginfo_t *info)
 {
 	unsigned long long bit = 1ULL << sig;
-	siginfo_t copy = *info;
 	sigset_t mask;
+	int relay;
 
 	lock(&mask);
-	if (ours & bit)
-		lc_real.sigaction(sig, &shadow[sig], 0);
-	ours &= ~bit;
+	handback_info = *info;
+	/* Only a thread may queue a signal with its original siginfo (si_pid, si_code) to
+	 * itself, so the signal is sent once more: lastcall's handler catches it on a program
+	 * thread and passes it on from there (pass_now). For this delivery, the calls it
+	 * interrupts restart or fail with EINTR as the program's own handler would make them. */
+	relay = (ours & bit) != 0;
+	if (relay) {
+		install_ours(sig, shadow[sig].sa_flags & SA_RESTART);
+		__atomic_store_n(&handing_back, sig, __ATOMIC_RELEASE);
+	}
 	handed |= bit;
 	unlock(&mask);
-	/* Process-directed, so it reaches a program thread that does not block it, as the
-	 * original did; the cleanup thread blocks everything. */
-	if (syscall(SYS_rt_sigqueueinfo, getpid(), sig, &copy) < 0)
+	/* To the thread the kernel chose the first time: a program that counts on its main
+	 * thread seeing EINTR gets exactly that, even while other threads are busy. If that
+	 * thread has ended, to the process. Without relay (the program took SIG_IGN meanwhile)
+	 * this gives the signal to the program's disposition directly. */
+	if (!pending_tid || syscall(SYS_tgkill, getpid(), pending_tid, sig) < 0)
 		kill(getpid(), sig);
 }
 
@@ -311,5 +343,7 @@ void lc_sig_fork_child(void)
 	lock_word = 0;
 	pending_sig = 0;
 	pending_ready = 0;
+	pending_tid = 0;
+	handing_back = 0;
 	memset(counts, 0, sizeof(counts));
 }

@@ -26,6 +26,11 @@ void lc_intake_closed(int fd, uint16_t li);
  * kept for the program. Returns how many listeners were stopped. Cleanup thread. */
 int lc_intake_stop(bool stash);
 
+/* Wakes every thread blocked in accept() on a stand-in (a restarted call can land there), so
+ * that after a hand-back each one decides again, in lastcall's code, between EINTR and waiting
+ * on. Cleanup thread. */
+void lc_intake_kick(void);
+
 /* Queued connections waiting in stashes. Any thread. */
 int lc_intake_stashed(void);
 

@@ -16,6 +16,15 @@ static inline bool lc_sig_is_trigger(int sig)
 	return sig > 0 && sig < 64 && (lc_sig_triggers >> sig & 1);
 }
 
+/* Signals passed to the program's own disposition on the calling thread (its handler ran, or is
+ * about to run, there), and whether the last one's handler restarts interrupted calls. A
+ * parked accept() compares them to decide between EINTR and waiting on. */
+extern __thread unsigned lc_sig_passed __attribute__((tls_model("initial-exec")));
+extern __thread int lc_sig_passed_restart __attribute__((tls_model("initial-exec")));
+
+/* The trigger signals, as a set. */
+void lc_sig_trigger_set(sigset_t *set);
+
 /* How signal()-style calls install a handler. */
 enum lc_sig_style { LC_SIG_BSD, LC_SIG_SYSV, LC_SIG_SET };
 

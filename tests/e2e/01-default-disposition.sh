@@ -7,43 +7,33 @@
 
 DELAY=1500
 
-# run NAME PRELOAD(0|1) COUNT SERVER-ARGS...: prints "LOST ELAPSED_MS STATUS" on the last line.
+# run NAME COUNT COMMAND...: requests in flight, SIGTERM; sets LOST, MS (SIGTERM to exit), STATUS.
 run() {
-	local name=$1 preload=$2 count=$3 t0
-	shift 3
-	if [ "$preload" = 1 ]; then
-		server "$name" "${LASTCALL[@]}" "$@"
-	else
-		server "$name" "$@"
-	fi
-	"${CLIENT[@]}" --port "$PORT" --count "$count" --path "/delay/$DELAY" \
-		--ready "$T/$name.ready" >"$T/$name.client" 2>&1 &
-	local client=$!
-	poll_until 5000 test -e "$T/$name.ready" || fail "$name: requests not sent"
-	wait_accepted "$PORT" "$count" 5000 || fail "$name: requests not accepted"
+	local name=$1 count=$2 t0
+	shift 2
+	server "$name" "$@"
+	start_requests "$name" "$count" --path "/delay/$DELAY"
 	t0=$(now_ms)
 	kill -TERM "$PID"
 	wait_status "$name" 10000
-	wait "$client"
-	local ok
-	ok=$(summary_field "$T/$name.client" ok)
-	echo "$((count - ok)) $((ENDED - t0)) $STATUS"
+	finish_requests "$name"
+	MS=$((ENDED - t0))
 }
 
 for model in threaded pool blocking epoll epoll-edge; do
 	args=("$EX/${model%-edge}")
 	[ "$model" = epoll-edge ] && args+=(--edge)
 	count=3
-	[ "$model" = blocking ] && count=1 # one at a time; the queued case is the backlog test's
-	read -r lost ms status < <(run "$model-bare" 0 "$count" "${args[@]}" | tail -1)
-	[ "$lost" -gt 0 ] || fail "$model without lastcall: expected lost requests, got none"
-	expect_eq "$model without lastcall: wait status" "$status" "signal 15"
-	note "$model without lastcall: $lost of $count requests lost, exit after $ms ms"
-	read -r lost ms status < <(run "$model" 1 "$count" "${args[@]}" | tail -1)
-	[ "$lost" -eq 0 ] || fail "$model with lastcall: $lost requests lost: $(cat "$T/$model.client")"
-	expect_eq "$model with lastcall: wait status" "$status" "signal 15"
-	grep -q "lastcall\[[0-9]*\]: info: drained in .*: $count connections finished, 0 closed" \
+	[ "$model" = blocking ] && count=1 # one at a time; queued ones are the backlog test's
+	run "$model-bare" "$count" "${args[@]}"
+	[ "$LOST" -gt 0 ] || fail "$model without lastcall: expected lost requests, got none"
+	expect_eq "$model without lastcall: wait status" "$STATUS" "signal 15"
+	note "$model without lastcall: $LOST of $count requests lost, exit $MS ms after SIGTERM"
+	run "$model" "$count" "${LASTCALL[@]}" "${args[@]}"
+	[ "$LOST" -eq 0 ] || fail "$model with lastcall: $LOST lost: $(cat "$T/$model.client")"
+	expect_eq "$model with lastcall: wait status" "$STATUS" "signal 15"
+	grep -q "lastcall\[$PID\]: info: drained in .*: $count connections finished, 0 closed" \
 		"$T/$model.log" || fail "$model: no drain summary in the log: $(cat "$T/$model.log")"
-	note "$model with lastcall: 0 of $count lost, exit after $ms ms (requests: $DELAY ms)"
-	pass "$model: in-flight requests survive SIGTERM"
+	note "$model with lastcall: 0 of $count lost, exit $MS ms after SIGTERM (requests: $DELAY ms)"
+	pass "$model: in-flight requests survive SIGTERM, then SIGTERM's default action"
 done

@@ -77,12 +77,34 @@ server() {
 	PORT=$(cat "$T/$name.port")
 }
 
-# wait_status NAME MS: waits for the process to end; sets STATUS ("exit N" or "signal N") and
-# ENDED (the exit time, ms).
+# wait_status NAME MS: waits for the process to end; sets STATUS ("exit N" or "signal N"),
+# ENDED (the exit time, ms) and CPU (user+system CPU it used, ms).
 wait_status() {
+	local a b
 	poll_until "$2" test -s "$T/$1.status" || fail "$1 still running after $2 ms"
-	read -r a b _ ENDED <"$T/$1.status"
+	read -r a b _ ENDED _ CPU <"$T/$1.status"
 	STATUS="$a $b"
+}
+
+# start_requests NAME COUNT CLIENT-ARGS...: starts the client in the background against $PORT
+# and waits until COUNT requests are sent and accepted by the server. Sets CLIENT_PID; the
+# client's output goes to $T/NAME.client.
+start_requests() {
+	local name=$1 count=$2
+	shift 2
+	rm -f "$T/$name.ready"
+	"${CLIENT[@]}" --port "$PORT" --count "$count" --ready "$T/$name.ready" "$@" \
+		>"$T/$name.client" 2>&1 &
+	CLIENT_PID=$!
+	poll_until 10000 test -e "$T/$name.ready" || fail "$name: requests not sent"
+	wait_accepted "$PORT" "$count" 10000 || fail "$name: requests not accepted"
+}
+
+# finish_requests NAME: waits for the client; sets OK and LOST from its summary.
+finish_requests() {
+	wait "$CLIENT_PID"
+	OK=$(summary_field "$T/$1.client" ok)
+	LOST=$(($(grep -c '^request ' "$T/$1.client") - OK))
 }
 
 # established PORT: server-side connections on PORT that the program has accepted (all

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* spawn PIDFILE STATUSFILE COMMAND [ARGS...]
  * Runs COMMAND as a child, writes its pid to PIDFILE, waits for it and writes how it ended to
- * STATUSFILE: "exit N at MS" or "signal N at MS", MS being CLOCK_REALTIME milliseconds (the
- * clock of bash's $EPOCHREALTIME). Both files appear whole (written, then renamed), so a test
+ * STATUSFILE: "exit N at MS cpu CPUMS" or "signal N at MS cpu CPUMS", MS being CLOCK_REALTIME
+ * milliseconds (the clock of bash's $EPOCHREALTIME), CPUMS the user+system CPU time it used. Both files appear whole (written, then renamed), so a test
  * can poll for them. Exits 0 once the status is written. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +27,8 @@ static void put(const char *path, const char *text)
 int main(int argc, char **argv)
 {
 	struct timespec ts;
-	char text[64];
+	struct rusage ru;
+	char text[96];
 	pid_t pid;
 	int st;
 
@@ -41,12 +43,14 @@ int main(int argc, char **argv)
 	}
 	snprintf(text, sizeof(text), "%d\n", (int)pid);
 	put(argv[1], text);
-	while (waitpid(pid, &st, 0) < 0)
+	while (wait4(pid, &st, 0, &ru) < 0)
 		;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(text, sizeof(text), "%s %d at %lld\n", WIFSIGNALED(st) ? "signal" : "exit",
+	snprintf(text, sizeof(text), "%s %d at %lld cpu %ld\n", WIFSIGNALED(st) ? "signal" : "exit",
 		 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
-		 (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		 (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+		 (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+			 (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);
 	put(argv[2], text);
 	return 0;
 }

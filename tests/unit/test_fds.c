@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/* test_fds: the fd table, the connection counters a drain waits on, and the close paths that
+ * must never take lastcall's own fds. lc_real and the neighbouring modules are fakes. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lastcall/config.h"
+#include "lastcall/drain.h"
+#include "lastcall/fds.h"
+#include "lastcall/init.h"
+#include "lastcall/intake.h"
+#include "lastcall/log.h"
+#include "lastcall/real.h"
+
+/* Fakes for what fds.c calls outside itself. */
+struct lc_real lc_real;
+pid_t lc_pid = 1000;
+int lc_draining;
+int lc_armed;
+
+static int pokes;
+static int closed_listener = -1;
+static int moved_private = -1;
+
+void lc_drain_poke(void)
+{
+	pokes++;
+}
+
+void lc_intake_closed(int fd, uint16_t li)
+{
+	(void)li;
+	closed_listener = fd;
+}
+
+void lc_drain_move_private(int fd)
+{
+	moved_private = fd;
+	lc_fds[fd].kind = LC_FD_NONE;
+}
+
+void lc_intake_move_stashed(int fd)
+{
+	(void)fd;
+}
+
+static int fake_close(int fd)
+{
+	check_expected(fd);
+	return (int)mock();
+}
+
+static int spans[8][2], nspans;
+
+static int fake_close_range(unsigned first, unsigned last, int flags)
+{
+	(void)flags;
+	spans[nspans][0] = (int)first;
+	spans[nspans][1] = (int)last;
+	nspans++;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	lc_config.max_fds = 1024;
+	if (!lc_fds)
+		assert_int_equal(lc_fds_setup(), 0);
+	memset(lc_fds, 0, (size_t)lc_fds_n * sizeof(*lc_fds));
+	lc_nconn = lc_nown = lc_fds_hi = 0;
+	lc_draining = pokes = nspans = 0;
+	lc_pid = 1000;
+	closed_listener = moved_private = -1;
+	lc_real.close = fake_close;
+	lc_real.close_range = fake_close_range;
+	return 0;
+}
+
+static void test_fds_table_size(void **state)
+{
+	struct rlimit rl;
+
+	(void)state;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	/* The hard limit, capped by LASTCALL_MAX_FDS. */
+	assert_int_equal(lc_fds_n, rl.rlim_max < 1024 ? (int)rl.rlim_max : 1024);
+	assert_int_equal(sizeof(struct lc_fd), 8);
+	assert_null(lc_fd_get(-1));
+	assert_null(lc_fd_get(lc_fds_n));
+	assert_non_null(lc_fd_get(lc_fds_n - 1));
+}
+
+static void test_fds_counts_own_and_inherited(void **state)
+{
+	(void)state;
+	lc_fds_add_conn(5);
+	lc_fds_add_conn(9);
+	assert_int_equal(lc_nconn, 2);
+	assert_int_equal(lc_nown, 2);
+	assert_int_equal(lc_fds_hi, 10);
+	/* As in a fork child: the same connections, none of them its own. */
+	lc_pid = 2000;
+	lc_fds_fork_child();
+	assert_int_equal(lc_nown, 0);
+	assert_int_equal(lc_fds_count(false), 2);
+	assert_int_equal(lc_fds_count(true), 0);
+	lc_fds_add_conn(12);
+	assert_int_equal(lc_nown, 1);
+	assert_int_equal(lc_fds_forget(5), LC_FD_CONN);
+	assert_int_equal(lc_nconn, 2);
+	assert_int_equal(lc_nown, 1); /* 5 was inherited */
+	assert_int_equal(lc_fds_forget(12), LC_FD_CONN);
+	assert_int_equal(lc_nown, 0);
+	assert_int_equal(lc_fds_forget(12), LC_FD_NONE); /* twice: counted once */
+	assert_int_equal(lc_nconn, 1);
+}
+
+static void test_fds_last_close_pokes_a_drain(void **state)
+{
+	(void)state;
+	lc_fds_add_conn(3);
+	lc_fds_add_conn(4);
+	lc_fds_forget(3); /* not draining: no wake-up */
+	assert_int_equal(pokes, 0);
+	lc_fds_add_conn(3);
+	lc_draining = 1;
+	lc_fds_forget(3);
+	assert_int_equal(pokes, 0); /* one still open */
+	lc_fds_forget(4);
+	assert_int_equal(pokes, 1); /* the last one wakes the cleanup thread */
+}
+
+static void test_fds_close_passes_through(void **state)
+{
+	(void)state;
+	lc_fds_add_conn(7);
+	expect_value(fake_close, fd, 7);
+	will_return(fake_close, 0);
+	assert_int_equal(lc_fds_close(7), 0);
+	assert_int_equal(lc_nconn, 0);
+	/* An unknown fd: the real close's result and errno, untouched. */
+	expect_value(fake_close, fd, 8);
+	will_return(fake_close, -1);
+	errno = EBADF;
+	assert_int_equal(lc_fds_close(8), -1);
+	assert_int_equal(errno, EBADF);
+}
+
+static void test_fds_private_fds_survive_close(void **state)
+{
+	(void)state;
+	lc_fds_set(30, LC_FD_PRIVATE, 0);
+	errno = 0;
+	/* fake_close expects nothing: a call would fail the test. */
+	assert_int_equal(lc_fds_close(30), -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(lc_fds[30].kind, LC_FD_PRIVATE);
+	lc_fds_set(31, LC_FD_STASHED, 0);
+	assert_int_equal(lc_fds_close(31), -1);
+	assert_int_equal(lc_fds[31].kind, LC_FD_STASHED);
+}
+
+static void test_fds_listener_close_is_reported(void **state)
+{
+	(void)state;
+	lc_fds_set(6, LC_FD_LISTEN, 3);
+	expect_value(fake_close, fd, 6);
+	will_return(fake_close, 0);
+	lc_fds_close(6);
+	assert_int_equal(closed_listener, 6);
+	assert_int_equal(lc_fds[6].kind, LC_FD_NONE);
+}
+
+static void test_fds_close_range_skips_private(void **state)
+{
+	(void)state;
+	lc_fds_add_conn(4);
+	lc_fds_set(10, LC_FD_PRIVATE, 0);
+	lc_fds_set(20, LC_FD_PRIVATE, 0);
+	lc_fds_add_conn(15);
+	assert_int_equal(lc_fds_close_range(3, ~0U, 0), 0);
+	assert_int_equal(nspans, 3);
+	assert_int_equal(spans[0][0], 3);
+	assert_int_equal(spans[0][1], 9);
+	assert_int_equal(spans[1][0], 11);
+	assert_int_equal(spans[1][1], 19);
+	assert_int_equal(spans[2][0], 21);
+	assert_true(spans[2][1] == (int)~0U);
+	assert_int_equal(lc_nconn, 0);
+	assert_int_equal(lc_fds[10].kind, LC_FD_PRIVATE);
+	/* CLOSE_RANGE_CLOEXEC closes nothing: one call, nothing forgotten. */
+	nspans = 0;
+	lc_fds_add_conn(4);
+	assert_int_equal(lc_fds_close_range(0, 100, CLOSE_RANGE_CLOEXEC), 0);
+	assert_int_equal(nspans, 1);
+	assert_int_equal(lc_nconn, 1);
+}
+
+static void test_fds_dup2_moves_private(void **state)
+{
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	lc_real.dup2 = dup2;
+	lc_fds_set(p[1], LC_FD_PRIVATE, 0);
+	assert_int_equal(lc_fds_dup(p[0], p[1], 0, false), p[1]);
+	assert_int_equal(moved_private, p[1]);
+	lc_fds_add_conn(p[1]);
+	assert_int_equal(lc_fds_dup(p[0], p[1], 0, false), p[1]);
+	assert_int_equal(lc_nconn, 0); /* replaced by dup2: forgotten */
+	close(p[0]);
+	close(p[1]);
+}
+
+static void test_fds_beyond_table_untracked(void **state)
+{
+	(void)state;
+	lc_fds_add_conn(lc_fds_n + 5);
+	lc_fds_add_conn(-1);
+	assert_int_equal(lc_nconn, 0);
+	assert_int_equal(lc_fds_forget(lc_fds_n + 5), LC_FD_NONE);
+}
+
+static void count_fd(int fd, void *arg)
+{
+	(void)fd;
+	(*(int *)arg)++;
+}
+
+static void test_fds_each_visits_one_kind(void **state)
+{
+	int n = 0;
+
+	(void)state;
+	lc_fds_add_conn(3);
+	lc_fds_set(4, LC_FD_EPOLL, 0);
+	lc_fds_add_conn(8);
+	lc_fds_each(LC_FD_CONN, count_fd, &n);
+	assert_int_equal(n, 2);
+	n = 0;
+	lc_fds_each(LC_FD_EPOLL, count_fd, &n);
+	assert_int_equal(n, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_fds_table_size, setup),
+		cmocka_unit_test_setup(test_fds_counts_own_and_inherited, setup),
+		cmocka_unit_test_setup(test_fds_last_close_pokes_a_drain, setup),
+		cmocka_unit_test_setup(test_fds_close_passes_through, setup),
+		cmocka_unit_test_setup(test_fds_private_fds_survive_close, setup),
+		cmocka_unit_test_setup(test_fds_listener_close_is_reported, setup),
+		cmocka_unit_test_setup(test_fds_close_range_skips_private, setup),
+		cmocka_unit_test_setup(test_fds_dup2_moves_private, setup),
+		cmocka_unit_test_setup(test_fds_beyond_table_untracked, setup),
+		cmocka_unit_test_setup(test_fds_each_visits_one_kind, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
