@@ -23,7 +23,7 @@ SHIM_OBJS := $(MODULES:%=build/shim/%.o) build/shim/hooks.o
 HEADERS := $(wildcard include/lastcall/*.h)
 
 .DELETE_ON_ERROR:
-.PHONY: all check check-unit check-e2e clean install uninstall lint
+.PHONY: all check check-unit check-e2e clean install uninstall lint deps demo
 
 all: build/liblastcall.so
 
@@ -38,6 +38,14 @@ build/shim:
 
 clean:
 	rm -rf build
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 755 build/liblastcall.so $(DESTDIR)$(LIBDIR)/liblastcall.so
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/liblastcall.so
+	-rmdir $(DESTDIR)$(LIBDIR)
 
 # Example servers: ordinary programs that know nothing about lastcall.
 EXAMPLES := threaded pool blocking epoll
@@ -65,8 +73,20 @@ build/tests/%: tests/servers/%.c examples/http.c examples/http.h | build/tests
 TEST_TOOLS := build/tests/spawn build/tests/sigserver
 E2E := $(sort $(wildcard tests/e2e/[0-9]*.sh))
 
+check: deps
+	$(MAKE) check-unit
+	$(MAKE) check-e2e
+
+# Installs missing build and test packages (apt-get, as root); a no-op once they are there.
+deps:
+	.ci/deps
+
 check-e2e: all $(TEST_TOOLS)
 	tests/e2e/run $(E2E)
+
+# A server under lastcall, a slow request in flight, SIGTERM: the request completes.
+demo: all
+	examples/demo.sh
 
 # Unit tests: module objects linked with cmocka; lc_real and neighbouring modules are faked in
 # each test, so no LD_PRELOAD is involved.

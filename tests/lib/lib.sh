@@ -121,6 +121,16 @@ wait_accepted() {
 	poll_until "$3" test "$(accepted_count "$1")" -ge "$2"
 }
 
+# free_port: a TCP port on 127.0.0.1 free right now, for servers that cannot take port 0.
+free_port() {
+	"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_listening PORT MS: until something listens on 127.0.0.1:PORT.
+wait_listening() {
+	poll_until "$2" sh -c "ss -Hltn 'sport = :$1' | grep -q ."
+}
+
 # expect_eq WHAT GOT WANT
 expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* spawn PIDFILE STATUSFILE COMMAND [ARGS...]
- * Runs COMMAND as a child, writes its pid to PIDFILE, waits for it and writes how it ended to
+ * Runs COMMAND as a child (with default signal dispositions), writes its pid to PIDFILE, waits for it and writes how it ended to
  * STATUSFILE: "exit N at MS cpu CPUMS" or "signal N at MS cpu CPUMS", MS being CLOCK_REALTIME
  * milliseconds (the clock of bash's $EPOCHREALTIME), CPUMS the user+system CPU time it used. Both files appear whole (written, then renamed), so a test
  * can poll for them. Exits 0 once the status is written. */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -37,6 +38,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if ((pid = fork()) == 0) {
+		/* As a service manager starts a service: default dispositions, nothing blocked.
+		 * (A non-interactive shell starts background jobs with SIGINT and SIGQUIT
+		 * ignored, and an ignored signal stays ignored across exec.) */
+		sigset_t none;
+
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		execvp(argv[3], argv + 3);
 		perror(argv[3]);
 		_exit(127);

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""A stdlib socketserver.ThreadingTCPServer answering the example servers' little HTTP
+(/delay/MS, /bytes/N, /). Its handler threads are daemon threads, the shortcut of failure
+mode 4: at exit the interpreter does not wait for them. Nothing here knows about lastcall.
+
+usage: pyserver.py PORT_FILE
+"""
+import os
+import socketserver
+import sys
+import time
+
+
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self):
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            path = line.split()[1].decode() if len(line.split()) > 1 else "/"
+            keepalive = line.rstrip().endswith(b"HTTP/1.1")
+            while True:
+                h = self.rfile.readline()
+                if h in (b"\r\n", b"\n", b""):
+                    break
+                if h.lower().startswith(b"connection:"):
+                    keepalive = b"keep-alive" in h.lower()
+            if path.startswith("/delay/"):
+                ms = int(path[len("/delay/"):])
+                time.sleep(ms / 1000)
+                body = b"delayed %d\n" % ms
+            else:
+                body = b"hello\n"
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                             b"Content-Length: %d\r\nConnection: %s\r\n\r\n%s"
+                             % (len(body), b"keep-alive" if keepalive else b"close", body))
+            if not keepalive:
+                return
+
+
+class Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+def main():
+    with Server(("127.0.0.1", 0), Handler) as srv:
+        with open(sys.argv[1] + ".tmp", "w") as f:
+            f.write("%d\n" % srv.server_address[1])
+        os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+        srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
