@@ -70,7 +70,10 @@ build/tests:
 build/tests/%: tests/servers/%.c examples/http.c examples/http.h | build/tests
 	$(CC) $(EX_CFLAGS) -o $@ $< examples/http.c -pthread
 
-TEST_TOOLS := build/tests/spawn build/tests/sigserver
+build/tests/libearly.so: tests/servers/early.c | build/tests
+	$(CC) $(EX_CFLAGS) -shared -fPIC -o $@ $<
+
+TEST_TOOLS := build/tests/spawn build/tests/sigserver build/tests/forksig build/tests/libearly.so
 E2E := $(sort $(wildcard tests/e2e/[0-9]*.sh))
 
 check: deps

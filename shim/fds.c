@@ -174,7 +174,7 @@ int lc_fds_close_range(unsigned first, unsigned last, int flags)
 	uint16_t li;
 	int k;
 
-	if (flags & CLOSE_RANGE_CLOEXEC)
+	if (!lc_fds || lc_off || (flags & CLOSE_RANGE_CLOEXEC))
 		return close_span(first, last, flags);
 	for (fd = first; fd < hi && fd <= last; fd++) {
 		e = &lc_fds[fd];
@@ -191,6 +191,25 @@ int lc_fds_close_range(unsigned first, unsigned last, int flags)
 		}
 	}
 	return start <= last ? close_span(start, last, flags) : 0;
+}
+
+void lc_fds_closefrom(int lowfd)
+{
+	int err = errno;
+
+	if (lowfd < 0) {
+		errno = EBADF; /* glibc's closefrom: nothing closed */
+		return;
+	}
+	if (!lc_fds || lc_off) {
+		if (lc_real.closefrom)
+			lc_real.closefrom(lowfd);
+		else
+			close_span((unsigned)lowfd, ~0U, 0);
+		return;
+	}
+	lc_fds_close_range((unsigned)lowfd, ~0U, 0);
+	errno = err; /* closefrom() returns nothing and leaves errno alone */
 }
 
 int lc_fds_note_epoll(int fd)

@@ -72,17 +72,14 @@ LC_EXPORT int dup3(int oldfd, int newfd, int flags)
 
 LC_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-	if (!lc_active() || !lc_fds)
-		return lc_real.close_range ? lc_real.close_range(first, last, flags) : -1;
+	lc_init();
 	return lc_fds_close_range(first, last, flags);
 }
 
 LC_EXPORT void closefrom(int lowfd)
 {
-	if (!lc_active() || !lc_fds || lowfd < 0)
-		lc_real.closefrom(lowfd);
-	else
-		lc_fds_close_range((unsigned)lowfd, ~0U, 0);
+	lc_init();
+	lc_fds_closefrom(lowfd);
 }
 
 LC_EXPORT int epoll_create(int size)

@@ -30,6 +30,11 @@ static const char *env(const char *name)
 	return secure_getenv(name);
 }
 
+static void atfork_prepare(void)
+{
+	lc_intake_fork_prepare();
+}
+
 static void atfork_parent(void)
 {
 	lc_intake_fork(false);
@@ -65,7 +70,7 @@ void lc_init_slow(void)
 		lc_off = 1;
 	if (!lc_off) {
 		lc_sig_init(lc_config.signals);
-		pthread_atfork(0, atfork_parent, atfork_child);
+		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	}
 	__atomic_store_n(&lc_ready, 1, __ATOMIC_RELEASE);
 }

@@ -38,6 +38,9 @@ struct listener {
 
 static struct listener listeners[LC_MAX_LISTENERS];
 static pthread_mutex_t stash_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Held while a listener is being stopped, and across fork(): a child must never inherit a
+ * listener half swapped (marked stopped while its fd still holds the real socket). */
+static pthread_mutex_t stop_mu = PTHREAD_MUTEX_INITIALIZER;
 static int stashed; /* sum of queued over all records */
 
 /* Takes a free record for fd; -1 when all are in use (the listener is then left alone). */
@@ -430,6 +433,7 @@ int lc_intake_stop(bool stash)
 {
 	int li, n = 0;
 
+	pthread_mutex_lock(&stop_mu);
 	for (li = 0; li < LC_MAX_LISTENERS; li++) {
 		struct listener *l = &listeners[li];
 
@@ -437,6 +441,7 @@ int lc_intake_stop(bool stash)
 		    lc_fds[l->fd].kind == LC_FD_LISTEN && lc_fds[l->fd].li == li)
 			n += stop_one((uint16_t)li, stash);
 	}
+	pthread_mutex_unlock(&stop_mu);
 	return n;
 }
 
@@ -512,9 +517,19 @@ int lc_intake_listeners(void)
 	return n;
 }
 
+void lc_intake_fork_prepare(void)
+{
+	pthread_mutex_lock(&stop_mu);
+}
+
 void lc_intake_fork(bool child)
 {
 	int li, c;
+
+	if (child)
+		pthread_mutex_init(&stop_mu, 0);
+	else
+		pthread_mutex_unlock(&stop_mu);
 
 	for (li = 0; li < LC_MAX_LISTENERS; li++) {
 		struct listener *l = &listeners[li];

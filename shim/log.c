@@ -124,7 +124,7 @@ static void emit(int level, int err, const char *fmt, va_list ap) /* AS-safe */
 	char line[512];
 	int at, saved = errno;
 
-	if (level > lc_log_level)
+	if (level > lc_log_level || log_fd < 0)
 		return;
 	if (level < LC_ERROR)
 		level = LC_ERROR;
@@ -165,10 +165,10 @@ int lc_log_open(int min_fd)
 	if (log_fd != 2)
 		return log_fd;
 	fd = fcntl(2, F_DUPFD_CLOEXEC, min_fd);
-	if (fd < 0)
+	if (fd < 0 && errno != EBADF)
 		fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
-	if (fd >= 0)
-		log_fd = fd;
+	/* No stderr (a daemon closed it): log nowhere rather than into whatever takes fd 2. */
+	log_fd = fd;
 	errno = saved;
 	return fd;
 }

@@ -72,6 +72,9 @@ int lc_fds_dup(int oldfd, int newfd, int flags, bool three);
 /* close_range(): forgets the fds in the range, and closes it around lastcall's own fds. */
 int lc_fds_close_range(unsigned first, unsigned last, int flags);
 
+/* closefrom(): the same, from lowfd up. */
+void lc_fds_closefrom(int lowfd);
+
 /* An epoll instance was created (fd, or -1 on failure): remember it; returns fd. */
 int lc_fds_note_epoll(int fd);
 

@@ -44,6 +44,9 @@ void lc_intake_move_stashed(int fd);
 /* Listener records in use. */
 int lc_intake_listeners(void);
 
+/* Before fork: waits for a listener being stopped, and holds off the next until after. */
+void lc_intake_fork_prepare(void);
+
 /* After fork: every listener is now shared with the other process; the child forgets which it
  * accepted on and the stash (its copies of the parent's stashed fds are closed). */
 void lc_intake_fork(bool child);

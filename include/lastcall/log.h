@@ -31,7 +31,8 @@ int lc_format(char *buf, int n, const char *fmt, ...) __attribute__((format(prin
 const char *lc_errno_name(int err);
 
 /* Moves logging to a private close-on-exec duplicate of fd 2 numbered at least min_fd, so the
- * program may close or redirect its stderr later. Returns the new fd or -1. Any thread. */
+ * program may close or redirect its stderr later. Returns the new fd, or -1 if fd 2 is not open
+ * (then nothing is logged from now on). Any thread. */
 int lc_log_open(int min_fd);
 
 /* The fd lines go to (2 until lc_log_open succeeds). */

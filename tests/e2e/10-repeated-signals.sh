@@ -44,6 +44,7 @@ start_requests mixed 1 --path /delay/8000
 kill -TERM "$PID"
 poll_until 5000 drain_started mixed || fail "no drain"
 kill -INT "$PID"
+poll_until 2000 delivered "$PID" 2 || fail "SIGINT not delivered"
 kill -INT "$PID"
 wait_status mixed 5000
 finish_requests mixed

@@ -131,6 +131,14 @@ wait_listening() {
 	poll_until "$2" sh -c "ss -Hltn 'sport = :$1' | grep -q ."
 }
 
+# delivered PID SIGNUM: the signal is no longer pending for the process (standard signals are
+# not queued: a second one sent while the first is pending is merged into it).
+delivered() {
+	local mask
+	mask=$(awk '/^ShdPnd:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 0
+	[ -z "$mask" ] || [ $((16#$mask >> ($2 - 1) & 1)) -eq 0 ]
+}
+
 # expect_eq WHAT GOT WANT
 expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"

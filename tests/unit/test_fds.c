@@ -28,6 +28,7 @@ struct lc_real lc_real;
 pid_t lc_pid = 1000;
 int lc_draining;
 int lc_armed;
+int lc_off;
 
 static int pokes;
 static int closed_listener = -1;
