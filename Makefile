@@ -18,7 +18,7 @@ SHIM_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 SHIM_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-MODULES := log config real init sig fds intake drain
+MODULES := log config real init sig fds intake stop tcp linger share drain
 SHIM_OBJS := $(MODULES:%=build/shim/%.o) build/shim/hooks.o
 HEADERS := $(wildcard include/lastcall/*.h)
 
@@ -48,7 +48,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBDIR)
 
 # Example servers: ordinary programs that know nothing about lastcall.
-EXAMPLES := threaded pool blocking epoll
+EXAMPLES := threaded pool blocking epoll prefork forking
 EX_CFLAGS := $(WARN) -Iexamples $(CFLAGS)
 EXAMPLE_BINS := $(EXAMPLES:%=build/examples/%)
 

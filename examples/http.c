@@ -18,7 +18,7 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [--bind ADDR] [--port N] [--backlog N] [--port-file FILE]\n"
-		"          [--threads N] [--edge]\n",
+		"          [--threads N] [--edge] [--reuseport]\n",
 		prog);
 	exit(2);
 }
@@ -31,6 +31,8 @@ void http_options(int argc, char **argv, struct options *o)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--edge") == 0)
 			o->edge = 1;
+		else if (strcmp(argv[i], "--reuseport") == 0)
+			o->reuseport = 1;
 		else if (i + 1 >= argc)
 			usage(argv[0]);
 		else if (strcmp(argv[i], "--bind") == 0)
@@ -48,31 +50,43 @@ void http_options(int argc, char **argv, struct options *o)
 	}
 }
 
-int http_listen(const struct options *o)
+int http_socket(const struct options *o)
 {
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(o->port) };
 	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(o->port) };
-	struct sockaddr_storage got;
-	socklen_t n = sizeof(got);
-	int fd, one = 1, six = strchr(o->bind, ':') != NULL, port;
-	FILE *f;
+	int fd, one = 1, six = strchr(o->bind, ':') != NULL;
 
 	fd = socket(six ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (o->reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    inet_pton(six ? AF_INET6 : AF_INET, o->bind, six ? (void *)&a6.sin6_addr
 							      : (void *)&a4.sin_addr) != 1 ||
 	    bind(fd, six ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4,
-		 six ? sizeof(a6) : sizeof(a4)) < 0 ||
-	    listen(fd, o->backlog) < 0 || getsockname(fd, (struct sockaddr *)&got, &n) < 0) {
-		perror("listen");
+		 six ? sizeof(a6) : sizeof(a4)) < 0) {
+		perror("bind");
 		exit(1);
 	}
-	port = ntohs(six ? ((struct sockaddr_in6 *)&got)->sin6_port
-			 : ((struct sockaddr_in *)&got)->sin_port);
+	return fd;
+}
+
+int http_port(int fd)
+{
+	struct sockaddr_storage got;
+	socklen_t n = sizeof(got);
+
+	if (getsockname(fd, (struct sockaddr *)&got, &n) < 0)
+		return -1;
+	return ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+					       : ((struct sockaddr_in *)&got)->sin_port);
+}
+
+void http_announce(const struct options *o, int port)
+{
+	char tmp[4096];
+	FILE *f;
+
 	if (o->port_file) {
 		/* Written whole under a temporary name, so a reader never sees half a number. */
-		char tmp[4096];
-
 		snprintf(tmp, sizeof(tmp), "%s.tmp", o->port_file);
 		if (!(f = fopen(tmp, "w")) || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 ||
 		    rename(tmp, o->port_file) < 0) {
@@ -82,6 +96,17 @@ int http_listen(const struct options *o)
 	}
 	printf("listening on %s port %d\n", o->bind, port);
 	fflush(stdout);
+}
+
+int http_listen(const struct options *o)
+{
+	int fd = http_socket(o);
+
+	if (listen(fd, o->backlog) < 0) {
+		perror("listen");
+		exit(1);
+	}
+	http_announce(o, http_port(fd));
 	return fd;
 }
 
@@ -94,7 +119,10 @@ int http_parse(const char *buf, size_t len, struct request *req)
 
 	if (!end)
 		return len > 8192 ? -1 : 0;
-	if (sscanf(buf, "GET %127s HTTP/1.%d", path, &http11) != 2)
+	/* A POST is answered like a GET, and its body is not read: the server answers early, as
+	 * one refusing an upload does. */
+	if (sscanf(buf, "GET %127s HTTP/1.%d", path, &http11) != 2 &&
+	    sscanf(buf, "POST %127s HTTP/1.%d", path, &http11) != 2)
 		return -1;
 	memset(req, 0, sizeof(*req));
 	req->keepalive = http11 == 1;

@@ -4,6 +4,7 @@
  *   GET /delay/MS      waits MS milliseconds, then "delayed MS\n"
  *   GET /bytes/N       N bytes of the pattern "abc...xyzabc..."
  * Keep-alive is HTTP/1.1's default; "Connection: close" ends the connection after the reply.
+ * POST is answered like GET without reading the body (an early answer).
  * None of this knows about lastcall: these are ordinary servers. */
 #ifndef EXAMPLES_HTTP_H
 #define EXAMPLES_HTTP_H
@@ -18,6 +19,7 @@ struct options {
 	const char *port_file; /* --port-file F: write the port there once listening */
 	int threads;	       /* --threads N (pool size, 4) */
 	int edge;	       /* --edge: edge-triggered epoll */
+	int reuseport;	       /* --reuseport: SO_REUSEPORT listeners (prefork) */
 };
 
 /* A request, parsed far enough to answer it. */
@@ -32,7 +34,17 @@ struct request {
 /* Parses --options; exits 2 with a message on a bad one. */
 void http_options(int argc, char **argv, struct options *o);
 
-/* Creates the listening socket, writes --port-file, prints "listening on ADDR:PORT". */
+/* A TCP socket bound to --bind and --port (SO_REUSEADDR, and SO_REUSEPORT with --reuseport),
+ * not listening yet. Exits 1 on failure. */
+int http_socket(const struct options *o);
+
+/* The port fd is bound to. */
+int http_port(int fd);
+
+/* Writes --port-file (whole, then renamed) and prints "listening on ADDR port PORT". */
+void http_announce(const struct options *o, int port);
+
+/* http_socket(), listen(), http_announce(): the usual start of a server. */
 int http_listen(const struct options *o);
 
 /* Looks for a whole request head in buf[0..len); returns its length (the bytes to consume), 0 if

@@ -15,12 +15,13 @@
 
 struct lc_config lc_config = {
 	.timeout_ms = 30000,
+	.idle_ms = 0,
 	.signals = (1ULL << SIGTERM) | (1ULL << SIGINT),
 	.log_level = LC_INFO,
 	.max_fds = 1 << 20,
 };
 
-enum type { T_BOOL, T_DURATION, T_SIGNALS, T_LEVEL, T_COUNT };
+enum type { T_BOOL, T_DURATION, T_DURATION_OFF, T_SIGNALS, T_LEVEL, T_COUNT };
 
 struct setting {
 	const char *name;
@@ -41,6 +42,10 @@ static const struct setting settings[] = {
 	  "1, 0, yes, no, true, false, on or off" },
 	{ "LASTCALL_TIMEOUT", T_DURATION, "30s", 0, DAY_MS, offsetof(struct lc_config, timeout_ms),
 	  "a duration like 30s or 500ms, from 0 to 24h" },
+	{ "LASTCALL_GRACE", T_DURATION, "0s", 0, DAY_MS, offsetof(struct lc_config, grace_ms),
+	  "a duration like 10s or 500ms, from 0 to 24h" },
+	{ "LASTCALL_IDLE", T_DURATION_OFF, "0s", 0, DAY_MS, offsetof(struct lc_config, idle_ms),
+	  "a duration like 1s or 200ms, from 0 to 24h, or off" },
 	{ "LASTCALL_SIGNALS", T_SIGNALS, "TERM,INT", 0, 0, offsetof(struct lc_config, signals),
 	  "a comma-separated list of HUP, INT, QUIT, USR1, USR2, ALRM, TERM, PWR" },
 	{ "LASTCALL_MAX_FDS", T_COUNT, "1048576", 64, 1 << 26, offsetof(struct lc_config, max_fds),
@@ -103,6 +108,15 @@ int lc_parse_duration(const char *s, int64_t *out_ms)
 		return 0;
 	}
 	return -1;
+}
+
+int lc_parse_duration_off(const char *s, int64_t *out_ms)
+{
+	if (strcasecmp(s, "off") == 0) {
+		*out_ms = -1;
+		return 0;
+	}
+	return lc_parse_duration(s, out_ms);
 }
 
 int lc_parse_bool(const char *s, bool *out)
@@ -221,7 +235,7 @@ static const char *quote(const char *s, char *buf, size_t n)
 /* Parses one value; returns 0, or -1 when the value is not acceptable. */
 static int parse(const struct setting *st, const char *v, void *field)
 {
-	int64_t n;
+	int64_t n = 0;
 	bool b;
 	uint64_t set;
 
@@ -244,6 +258,14 @@ static int parse(const struct setting *st, const char *v, void *field)
 	case T_DURATION:
 		if (lc_parse_duration(v, &n) < 0)
 			return -1;
+		break;
+	case T_DURATION_OFF:
+		if (lc_parse_duration_off(v, &n) < 0)
+			return -1;
+		if (n < 0) {
+			*(int64_t *)field = n;
+			return 0;
+		}
 		break;
 	case T_COUNT:
 		if (lc_parse_count(v, &n) < 0)

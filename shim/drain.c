@@ -23,9 +23,20 @@
 #include "lastcall/fds.h"
 #include "lastcall/init.h"
 #include "lastcall/intake.h"
+#include "lastcall/linger.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
+#include "lastcall/share.h"
 #include "lastcall/sig.h"
+#include "lastcall/stop.h"
+#include "lastcall/tcp.h"
+
+/* Idle connections are looked for every IDLE_CHECK_MS while draining, or ten times as long as
+ * a look takes if that is more (many connections), so busy keep-alive connections are caught in
+ * the gap between two requests. A connection that never carried a byte must be quiet for
+ * IDLE_FRESH_MS to count as idle: its client opened it to send something. */
+#define IDLE_CHECK_MS 5
+#define IDLE_FRESH_MS 1000
 
 int lc_draining;
 pid_t lc_thread_pid;
@@ -56,15 +67,17 @@ void lc_drain_poke(void) /* AS-safe */
 	errno = saved;
 }
 
-/* Waits up to timeout ms (-1: forever) for a poke, then empties the pipe. Cleanup thread. */
+/* Waits up to timeout ms (-1: forever) for a poke or a lingering connection's news, then
+ * empties the pipe. Cleanup thread. */
 static void wait_wake(int64_t timeout)
 {
-	struct pollfd p = { .fd = wake_rd, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = wake_rd, .events = POLLIN },
+			       { .fd = lc_linger_fd(), .events = POLLIN } };
 	char buf[64];
 
 	if (timeout > INT32_MAX)
 		timeout = INT32_MAX;
-	if (poll(&p, 1, (int)timeout) > 0)
+	if (poll(p, p[1].fd >= 0 ? 2 : 1, (int)timeout) > 0 && p[0].revents)
 		while (read(wake_rd, buf, sizeof(buf)) > 0)
 			;
 }
@@ -80,6 +93,22 @@ static int remaining(bool own)
 	return __atomic_load_n(own ? &lc_nown : &lc_nconn, __ATOMIC_ACQUIRE) + lc_intake_stashed();
 }
 
+/* One drain: sig is the trigger signal, or 0 for exit() (then only this process's own
+ * connections are waited for, and queued ones are not taken, as no one will accept them). */
+struct drain {
+	int sig;
+	bool own;
+	int64_t deadline;
+	int idle;  /* connections closed as idle */
+	int ended; /* connections ended at the deadline */
+};
+
+/* A connection the drain waits for: all of them for a signal, this process's own for exit(). */
+static bool counts(const struct drain *d, int fd)
+{
+	return !d->own || lc_fds[fd].aux == lc_pid;
+}
+
 /* A connection the program closed through a path no hook sees (fclose, a raw syscall) would
  * hold the drain to its deadline: forget fds that are no longer open. */
 static void forget_if_closed(int fd, void *arg)
@@ -91,21 +120,36 @@ static void forget_if_closed(int fd, void *arg)
 	}
 }
 
-struct closing {
-	bool own;
-	int n;
-};
+/* Idle connections (nothing in flight, quiet for LASTCALL_IDLE; a connection that never carried
+ * a byte, for at least a second) are shut for reading: the program reads EOF and closes them
+ * as it would a client's, and the close lingers. */
+static void close_if_idle(int fd, void *arg)
+{
+	struct drain *d = arg;
+	struct lc_fd *e = &lc_fds[fd];
+	int64_t quiet = 0, need = lc_config.idle_ms;
+	enum lc_conn_state s;
 
-/* At the deadline: end the connection so the program's reads and writes return at once. The
- * fd itself stays the program's to close. */
+	if (!counts(d, fd) || (e->flags & (LC_FDF_IDLE | LC_FDF_ENDED)))
+		return;
+	s = lc_tcp_classify(fd, need, &quiet);
+	if (s == LC_CONN_FRESH && quiet >= (need > IDLE_FRESH_MS ? need : IDLE_FRESH_MS))
+		s = LC_CONN_IDLE;
+	if (s != LC_CONN_IDLE || shutdown(fd, SHUT_RD) < 0)
+		return;
+	e->flags |= LC_FDF_IDLE;
+	d->idle++;
+}
+
+/* At the deadline: stop writing and linger (see linger.h). */
 static void end_conn(int fd, void *arg)
 {
-	struct closing *c = arg;
+	struct drain *d = arg;
 
-	if (c->own && lc_fds[fd].aux != lc_pid)
-		return;
-	shutdown(fd, SHUT_RDWR);
-	c->n++;
+	if (counts(d, fd) && !(lc_fds[fd].flags & LC_FDF_ENDED)) {
+		lc_linger_end(fd);
+		d->ended++;
+	}
 }
 
 /* Whether the user insists: the second SIGINT, counting the one that started the drain. */
@@ -114,50 +158,97 @@ static bool insisted(int sig, unsigned ints_at_start)
 	return lc_sig_count(SIGINT) - ints_at_start + (sig == SIGINT) >= 2;
 }
 
-/* Runs one drain: sig is the trigger signal, or 0 for exit() (then only this process's own
- * connections are waited for, and queued ones are not taken, as no one will accept them). */
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* LASTCALL_GRACE: intake goes on as usual for a while, so a load balancer can stop sending
+ * traffic first. Returns false if the user insisted meanwhile. */
+static bool grace(int sig, unsigned ints)
+{
+	int64_t end = now_ms() + lc_config.grace_ms;
+	char tbuf[24];
+
+	if (!sig || lc_config.grace_ms <= 0)
+		return true;
+	lc_log(LC_INFO, "SIG%s: still accepting for %s (LASTCALL_GRACE), then draining",
+	       lc_signal_name(sig), lc_format_ms(lc_config.grace_ms, tbuf));
+	while (now_ms() < end)
+		if (insisted(sig, ints))
+			return false;
+		else
+			wait_wake(end - now_ms());
+	return true;
+}
+
 static void drain(int sig)
 {
-	bool own = sig == 0;
-	int64_t t0 = now_ms(), deadline = t0 + lc_config.timeout_ms, tick = t0 + 1000, t;
+	struct drain d = { .sig = sig, .own = sig == 0 };
 	unsigned ints = lc_sig_count(SIGINT);
-	struct closing closing = { own, 0 };
+	int64_t t0 = now_ms(), tick, idle_check, linger_until = 0, t;
+	bool ending = false, hurry = !grace(sig, ints);
+	int stopped, n0, n, lingering;
 	char tbuf[24];
-	int stopped, n0, n;
 
+	lc_linger_setup();
 	__atomic_store_n(&lc_draining, 1, __ATOMIC_RELEASE);
-	stopped = lc_intake_stop(!own);
-	n0 = remaining(own);
+	stopped = lc_stop_intake(!d.own);
+	n0 = remaining(d.own);
+	t = now_ms();
+	d.deadline = t + lc_config.timeout_ms;
+	tick = t + 1000;
+	idle_check = t;
 	lc_log(LC_INFO, "draining on %s%s: %d listeners stopped, %d connections in flight, deadline %s",
 	       sig ? "SIG" : "exit()", sig ? lc_signal_name(sig) : "", stopped, n0,
 	       lc_format_ms(lc_config.timeout_ms, tbuf));
 	for (;;) {
+		t = now_ms();
 		lc_intake_drop_stash(false);
-		if ((n = remaining(own)) == 0)
-			break;
-		if ((t = now_ms()) >= deadline)
-			break;
-		if (insisted(sig, ints)) {
-			lc_log(LC_INFO, "second SIGINT: ending the drain now");
-			break;
+		if (!ending && lc_config.idle_ms >= 0 && t >= idle_check) {
+			lc_fds_each(LC_FD_CONN, close_if_idle, &d);
+			idle_check = now_ms() + (now_ms() - t) * 10;
+			if (idle_check < t + IDLE_CHECK_MS)
+				idle_check = t + IDLE_CHECK_MS;
 		}
-		wait_wake((deadline < tick ? deadline : tick) - t);
+		lingering = lc_linger_service();
+		n = remaining(d.own);
+		if (!ending && n == 0 && lingering == 0)
+			break;
+		if (!ending && (hurry || t >= d.deadline || insisted(sig, ints))) {
+			if (!hurry && t < d.deadline) {
+				lc_log(LC_INFO, "second SIGINT: ending the drain now");
+				hurry = true;
+			}
+			lc_fds_each(LC_FD_CONN, end_conn, &d);
+			d.ended += lc_intake_drop_stash(true);
+			ending = true;
+			linger_until = hurry ? t : t + LC_LINGER_MS;
+			lingering = lc_linger_service();
+		}
+		if (ending && (lingering == 0 || t >= linger_until))
+			break;
+		t = now_ms();
+		wait_wake(min64(min64(ending ? linger_until : d.deadline, tick),
+				min64(lingering ? t + 100 : INT64_MAX,
+				      !ending && n > 0 && lc_config.idle_ms >= 0 ? idle_check
+										: INT64_MAX)) -
+			  t);
 		if (now_ms() >= tick) {
 			tick += 1000;
 			lc_fds_each(LC_FD_CONN, forget_if_closed, 0);
-			if ((n = remaining(own)) > 0)
+			if (!ending && (n = remaining(d.own)) > 0)
 				lc_log(LC_INFO, "draining: %d connections in flight, %s left", n,
-				       lc_format_ms((deadline - now_ms() + 999) / 1000 * 1000, tbuf));
+				       lc_format_ms((d.deadline - now_ms() + 999) / 1000 * 1000, tbuf));
 		}
 	}
-	if (n > 0) {
-		lc_fds_each(LC_FD_CONN, end_conn, &closing);
-		closing.n += lc_intake_drop_stash(true);
-	}
+	lc_linger_drop_all();
 	__atomic_store_n(&lc_draining, 0, __ATOMIC_RELEASE);
-	n = n0 - closing.n;
-	lc_log(LC_INFO, "drained in %lld ms: %d connections finished, %d closed at the deadline",
-	       (long long)(now_ms() - t0), n < 0 ? 0 : n, closing.n);
+	n = n0 - d.ended - d.idle;
+	lc_log(LC_INFO,
+	       "drained in %lld ms: %d connections finished, %d closed at the deadline, "
+	       "%d idle ones closed",
+	       (long long)(now_ms() - t0), n < 0 ? 0 : n, d.ended, d.idle);
 }
 
 static void *cleanup_main(void *arg)
@@ -179,6 +270,7 @@ static void *cleanup_main(void *arg)
 			set_state(DRAINING);
 			if (remaining(true) > 0)
 				drain(0);
+			lc_intake_leave_all();
 			set_state(DONE);
 			return 0;
 		} else if (__atomic_load_n(&lc_draining, __ATOMIC_RELAXED) == 0) {
@@ -268,6 +360,7 @@ int lc_arm(void)
 		lc_turn_off("no fd table");
 		goto out;
 	}
+	lc_share_setup(); /* without it, shared listeners are only ever left open */
 	if (wake_rd < 0) {
 		if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
 			lc_log_errno(LC_ERROR, errno, "unable to create the wake pipe");
@@ -301,8 +394,10 @@ void lc_drain_exit(void)
 	if (!__atomic_load_n(&lc_armed, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != lc_pid)
 		return;
-	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == IDLE && lc_nown == 0)
-		return; /* nothing of ours in flight: exit is not delayed */
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == IDLE && lc_nown == 0) {
+		lc_intake_leave_all(); /* nothing of ours in flight: exit is not delayed */
+		return;
+	}
 	__atomic_store_n(&exit_requested, 1, __ATOMIC_RELEASE);
 	lc_drain_poke();
 	while ((s = __atomic_load_n(&state, __ATOMIC_ACQUIRE)) != DONE)
@@ -339,7 +434,7 @@ void lc_drain_move_private(int fd)
 	else if (fd == lc_log_fd())
 		lc_log_reset(moved);
 	/* The old number is now the program's: dup2 will replace it. */
-	lc_fds[fd].kind = LC_FD_NONE;
+	lc_fds_release(fd);
 }
 
 void lc_drain_atfork_child(void)
@@ -347,8 +442,8 @@ void lc_drain_atfork_child(void)
 	/* The thread did not survive the fork and the pipe is the parent's: a signal in the
 	 * child must neither wake the parent nor wait for a thread that is not there. */
 	if (wake_rd >= 0) {
-		lc_fds[wake_rd].kind = LC_FD_NONE;
-		lc_fds[wake_wr].kind = LC_FD_NONE;
+		lc_fds_release(wake_rd);
+		lc_fds_release(wake_wr);
 		lc_real.close(wake_rd);
 		lc_real.close(wake_wr);
 		wake_rd = -1;

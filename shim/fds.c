@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -16,6 +17,7 @@
 #include "lastcall/fds.h"
 #include "lastcall/init.h"
 #include "lastcall/intake.h"
+#include "lastcall/linger.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
 
@@ -26,6 +28,11 @@ int lc_nown;
 int lc_fds_hi;
 
 static int warned_full;
+
+/* The program's epoll fds, for lc_fds_epoll_forget(); past MAX_EPOLLS the table is scanned. */
+#define MAX_EPOLLS 64
+static int epolls[MAX_EPOLLS];
+static int nepolls;
 
 int lc_fds_setup(void)
 {
@@ -76,10 +83,36 @@ void lc_fds_add_conn(int fd)
 		return;
 	}
 	e->aux = lc_pid;
+	e->flags = 0;
 	__atomic_add_fetch(&lc_nconn, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&lc_nown, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->kind, LC_FD_CONN, __ATOMIC_RELEASE);
 	note_fd(fd);
+}
+
+/* Remembers epoll fd ep in the short list (a slot holds -1 when free). */
+static void remember_epoll(int ep)
+{
+	int i, n = __atomic_load_n(&nepolls, __ATOMIC_ACQUIRE), none = -1;
+
+	for (i = 0; i < n; i++)
+		if (__atomic_compare_exchange_n(&epolls[i], &none, ep, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return;
+		else
+			none = -1;
+	i = __atomic_fetch_add(&nepolls, 1, __ATOMIC_ACQ_REL);
+	if (i < MAX_EPOLLS)
+		__atomic_store_n(&epolls[i], ep, __ATOMIC_RELEASE);
+}
+
+static void forget_epoll(int ep)
+{
+	int i, n = __atomic_load_n(&nepolls, __ATOMIC_ACQUIRE);
+
+	for (i = 0; i < n && i < MAX_EPOLLS; i++)
+		if (__atomic_load_n(&epolls[i], __ATOMIC_ACQUIRE) == ep)
+			__atomic_store_n(&epolls[i], -1, __ATOMIC_RELEASE);
 }
 
 void lc_fds_set(int fd, enum lc_kind kind, uint16_t li)
@@ -95,6 +128,24 @@ void lc_fds_set(int fd, enum lc_kind kind, uint16_t li)
 	e->li = li;
 	__atomic_store_n(&e->kind, kind, __ATOMIC_RELEASE);
 	note_fd(fd);
+	if (kind == LC_FD_EPOLL)
+		remember_epoll(fd);
+}
+
+void lc_fds_epoll_forget(int fd)
+{
+	int i, ep, n = __atomic_load_n(&nepolls, __ATOMIC_ACQUIRE), hi;
+
+	if (n <= MAX_EPOLLS) {
+		for (i = 0; i < n; i++)
+			if ((ep = __atomic_load_n(&epolls[i], __ATOMIC_ACQUIRE)) >= 0)
+				epoll_ctl(ep, EPOLL_CTL_DEL, fd, 0);
+		return;
+	}
+	hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE);
+	for (ep = 0; ep < hi; ep++)
+		if (__atomic_load_n(&lc_fds[ep].kind, __ATOMIC_ACQUIRE) == LC_FD_EPOLL)
+			epoll_ctl(ep, EPOLL_CTL_DEL, fd, 0);
 }
 
 enum lc_kind lc_fds_forget(int fd) /* AS-safe */
@@ -105,9 +156,11 @@ enum lc_kind lc_fds_forget(int fd) /* AS-safe */
 
 	if (!e || e->kind == LC_FD_NONE)
 		return LC_FD_NONE;
-	if (e->kind == LC_FD_PRIVATE || e->kind == LC_FD_STASHED)
+	if (lc_fds_ours(e->kind))
 		return e->kind;
 	k = __atomic_exchange_n(&e->kind, LC_FD_NONE, __ATOMIC_ACQ_REL);
+	if (k == LC_FD_EPOLL)
+		forget_epoll(fd);
 	if (k != LC_FD_CONN)
 		return k;
 	all = __atomic_sub_fetch(&lc_nconn, 1, __ATOMIC_RELAXED);
@@ -116,6 +169,14 @@ enum lc_kind lc_fds_forget(int fd) /* AS-safe */
 	if (__builtin_expect(lc_draining, 0) && (all == 0 || own == 0))
 		lc_drain_poke();
 	return k;
+}
+
+void lc_fds_release(int fd)
+{
+	struct lc_fd *e = lc_fd_get(fd);
+
+	if (e)
+		__atomic_store_n(&e->kind, LC_FD_NONE, __ATOMIC_RELEASE);
 }
 
 int lc_fds_close(int fd)
@@ -128,12 +189,15 @@ int lc_fds_close(int fd)
 		return lc_real.close(fd);
 	li = e->li;
 	k = lc_fds_forget(fd);
-	if (k == LC_FD_PRIVATE || k == LC_FD_STASHED) {
+	if (lc_fds_ours(k)) {
 		errno = EBADF; /* not the program's: as if lastcall were not there */
 		return -1;
 	}
 	if (k == LC_FD_LISTEN || k == LC_FD_STOPPED)
 		lc_intake_closed(fd, li);
+	/* During a drain a connection is not just closed: it lingers (see linger.h). */
+	if (k == LC_FD_CONN && __atomic_load_n(&lc_draining, __ATOMIC_ACQUIRE))
+		lc_linger_adopt(fd);
 	return lc_real.close(fd);
 }
 
@@ -151,6 +215,8 @@ int lc_fds_dup(int oldfd, int newfd, int flags, bool three)
 			lc_drain_move_private(newfd);
 		else if (k == LC_FD_STASHED)
 			lc_intake_move_stashed(newfd);
+		else if (k == LC_FD_LINGER)
+			lc_linger_release(newfd);
 		else if (k == LC_FD_LISTEN || k == LC_FD_STOPPED)
 			lc_intake_closed(newfd, li);
 	}
@@ -182,7 +248,7 @@ int lc_fds_close_range(unsigned first, unsigned last, int flags)
 			continue;
 		li = e->li;
 		k = lc_fds_forget((int)fd);
-		if (k == LC_FD_PRIVATE || k == LC_FD_STASHED) {
+		if (lc_fds_ours(k)) {
 			if (close_span(start, fd - 1, flags) < 0)
 				return -1;
 			start = fd + 1;

@@ -13,9 +13,11 @@
 #include "lastcall/fds.h"
 #include "lastcall/init.h"
 #include "lastcall/intake.h"
+#include "lastcall/linger.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
 #include "lastcall/sig.h"
+#include "lastcall/stop.h"
 
 int lc_ready;
 int lc_off;
@@ -32,11 +34,12 @@ static const char *env(const char *name)
 
 static void atfork_prepare(void)
 {
-	lc_intake_fork_prepare();
+	lc_stop_fork_prepare();
 }
 
 static void atfork_parent(void)
 {
+	lc_stop_fork_done(false);
 	lc_intake_fork(false);
 }
 
@@ -47,7 +50,9 @@ static void atfork_child(void)
 	lc_drain_atfork_child();
 	lc_sig_fork_child();
 	lc_fds_fork_child();
+	lc_stop_fork_done(true);
 	lc_intake_fork(true);
+	lc_linger_fork_child();
 }
 
 void lc_init_slow(void)

@@ -11,6 +11,8 @@
 struct lc_config {
 	bool disable;	    /* LASTCALL_DISABLE: every hook is a pass-through */
 	int64_t timeout_ms; /* LASTCALL_TIMEOUT: drain deadline */
+	int64_t grace_ms;   /* LASTCALL_GRACE: keep accepting this long after the signal */
+	int64_t idle_ms;    /* LASTCALL_IDLE: quiet this long counts as idle; -1: off */
 	uint64_t signals;   /* LASTCALL_SIGNALS: bit n set means signal n starts a drain */
 	int64_t log_level;  /* LASTCALL_LOG: enum lc_level */
 	int64_t max_fds;    /* LASTCALL_MAX_FDS: cap on the fd table */
@@ -28,6 +30,7 @@ void lc_config_load(struct lc_config *cfg, lc_getenv_fn get);
 
 /* Each parser returns 0 and sets *out, or returns -1 and leaves *out alone. */
 int lc_parse_duration(const char *s, int64_t *out_ms);	/* "30s", "500ms", "2m", "1h", "15" (s) */
+int lc_parse_duration_off(const char *s, int64_t *out_ms); /* a duration, or "off" (-1) */
 int lc_parse_bool(const char *s, bool *out);		/* 1/0, yes/no, true/false, on/off */
 int lc_parse_signals(const char *s, uint64_t *out);	/* "TERM,INT", "SIGTERM", "15" */
 int lc_parse_level(const char *s, int64_t *out);	/* error|warn|info|debug */

@@ -24,15 +24,26 @@ enum lc_kind {
 	LC_FD_STASHED,
 	/* An epoll instance: searched for listener registrations when intake stops. */
 	LC_FD_EPOLL,
+	/* lastcall's copy of a connection the program closed during a drain, kept until the
+	 * client closes its side (see linger.h). */
+	LC_FD_LINGER,
 	/* lastcall's own fd (wake pipe, log copy): the program's close() cannot take it. */
 	LC_FD_PRIVATE,
 };
 
+/* lc_fd.flags, for CONN entries and the lingering ones. */
+enum {
+	LC_FDF_IDLE = 1,      /* shut for reading by lastcall as idle: the program sees EOF */
+	LC_FDF_ENDED = 2,     /* ended by lastcall at the deadline: never again */
+	LC_FDF_LINGERING = 4, /* in the linger set now */
+};
+
 struct lc_fd {
-	uint8_t kind; /* enum lc_kind; written with atomic operations */
-	uint8_t unused;
-	uint16_t li;  /* LISTEN, STOPPED, STASHED: index of the listener record */
-	int32_t aux;  /* CONN: pid of the process that accepted it; STASHED: next stashed fd */
+	uint8_t kind;  /* enum lc_kind; written with atomic operations */
+	uint8_t flags; /* LC_FDF_* */
+	uint16_t li;   /* LISTEN, STOPPED, STASHED: index of the listener record */
+	int32_t aux;   /* CONN: pid of the process that accepted it; STASHED: next stashed fd;
+			* LINGER: when its linger ends, in ms (see linger.c) */
 };
 
 extern struct lc_fd *lc_fds; /* NULL until the process becomes a server */
@@ -57,9 +68,18 @@ void lc_fds_add_conn(int fd);
 /* Records fd with the given kind (not CONN). Any thread. */
 void lc_fds_set(int fd, enum lc_kind kind, uint16_t li);
 
-/* fd is being closed, or replaced by dup2/dup3: forget it and return its old kind. Refuses
- * (returns LC_FD_PRIVATE without forgetting) for lastcall's own fds. Any thread, AS-safe. */
+/* Whether an fd of this kind belongs to lastcall, not to the program. */
+static inline int lc_fds_ours(int kind)
+{
+	return kind == LC_FD_PRIVATE || kind == LC_FD_STASHED || kind == LC_FD_LINGER;
+}
+
+/* fd is being closed, or replaced by dup2/dup3: forget it and return its old kind. For
+ * lastcall's own fds nothing is forgotten and their kind is returned. Any thread, AS-safe. */
 enum lc_kind lc_fds_forget(int fd);
+
+/* lastcall is done with one of its own fds. */
+void lc_fds_release(int fd);
 
 /* close(): forgets fd and passes it on; lastcall's own fds are refused with EBADF. Any
  * thread; return value and errno are the real close's. */
@@ -77,6 +97,11 @@ void lc_fds_closefrom(int lowfd);
 
 /* An epoll instance was created (fd, or -1 on failure): remember it; returns fd. */
 int lc_fds_note_epoll(int fd);
+
+/* Removes fd from every epoll set of the program's, as closing its last reference would: a
+ * connection lastcall keeps a copy of after the program closes it must not go on reporting
+ * events, with pointers the program has freed, in the program's epoll sets. Any thread. */
+void lc_fds_epoll_forget(int fd);
 
 /* Calls fn(fd, arg) for every entry of the given kind, lowest fd first. Cleanup thread. */
 void lc_fds_each(enum lc_kind kind, void (*fn)(int fd, void *arg), void *arg);

@@ -8,8 +8,28 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #define LC_MAX_LISTENERS 256
+
+/* A listening socket of the program's. Written by the hooks when it is first seen, by the
+ * cleanup thread when intake stops; the stash is under the stash lock. */
+struct lc_listener {
+	int used;     /* the record is taken (atomic) */
+	int fd;	      /* the program's fd number */
+	int owned;    /* created by listen() in this process or an ancestor (not inherited over
+		       * exec, as from a supervisor) */
+	int shared;   /* a fork happened since: other processes may hold the socket */
+	int acceptor; /* this process called accept() on it */
+	int slot;     /* its acceptor count in the shared page (share.h), -1: none */
+	int closed;   /* the program closed the stopped fd; its stash is orphaned */
+	int head, tail, queued; /* the stash: a FIFO linked through lc_fds[].aux */
+	int tokens;		/* wake-up connections queued on the stand-in */
+	struct sockaddr_storage standin;
+	socklen_t standin_len;
+};
+
+extern struct lc_listener lc_listeners[LC_MAX_LISTENERS];
 
 /* accept() and accept4() (four selects which real function): passes through, records the new
  * connection, and on a stopped listener hands out stashed connections or parks the caller as an
@@ -22,9 +42,18 @@ int lc_intake_listen(int fd, int backlog);
 /* The program closed (or replaced with dup2) listener fd with record li. */
 void lc_intake_closed(int fd, uint16_t li);
 
-/* Stops intake on every listener this process accepts on; with stash, queued connections are
- * kept for the program. Returns how many listeners were stopped. Cleanup thread. */
-int lc_intake_stop(bool stash);
+/* Adds connection c, just accepted from listener li's socket, to the stash (the stash lock is
+ * taken here). Cleanup thread. */
+void lc_intake_push(uint16_t li, int c);
+
+/* Brings the stand-in's tokens in line with its stash. Cleanup thread. */
+void lc_intake_settle(uint16_t li);
+
+/* This process stops accepting on listener li (for the acceptor count). */
+void lc_intake_leave(struct lc_listener *l);
+
+/* The process ends without a drain: it stops accepting on every listener. */
+void lc_intake_leave_all(void);
 
 /* Wakes every thread blocked in accept() on a stand-in (a restarted call can land there), so
  * that after a hand-back each one decides again, in lastcall's code, between EINTR and waiting
@@ -43,9 +72,6 @@ void lc_intake_move_stashed(int fd);
 
 /* Listener records in use. */
 int lc_intake_listeners(void);
-
-/* Before fork: waits for a listener being stopped, and holds off the next until after. */
-void lc_intake_fork_prepare(void);
 
 /* After fork: every listener is now shared with the other process; the child forgets which it
  * accepted on and the stash (its copies of the parent's stashed fds are closed). */

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* prefork: a master and --threads N worker processes. By default the master listens and the
+ * workers inherit the socket and block in accept() on it; with --reuseport each worker opens
+ * its own SO_REUSEPORT listener on the same port (the master only holds the port). On SIGTERM
+ * the master forwards it to the workers and waits for them, then exits 0; workers have no
+ * handler of their own. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "http.h"
+
+#define MAX_WORKERS 64
+
+static pid_t workers[MAX_WORKERS];
+static int nworkers;
+
+static void on_term(int sig)
+{
+	int i;
+
+	for (i = 0; i < nworkers; i++)
+		kill(workers[i], sig);
+}
+
+static void worker(int lfd)
+{
+	int fd;
+
+	for (;;) {
+		fd = accept(lfd, NULL, NULL);
+		if (fd < 0) {
+			perror("accept");
+			continue;
+		}
+		http_serve_blocking(fd);
+		close(fd);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int lfd, fd, i, st, ready[2];
+	struct sigaction sa;
+	struct options o;
+	char c;
+	pid_t pid;
+
+	http_options(argc, argv, &o);
+	nworkers = o.threads < MAX_WORKERS ? o.threads : MAX_WORKERS;
+	/* With --reuseport the master's socket only holds the port: a listening one would get
+	 * its share of connections and never accept them. */
+	lfd = o.reuseport ? http_socket(&o) : http_listen(&o);
+	o.port = http_port(lfd);
+	if (pipe(ready) < 0)
+		return 1;
+	for (i = 0; i < nworkers; i++) {
+		if ((pid = fork()) == 0) {
+			fd = lfd;
+			if (o.reuseport && (listen(fd = http_socket(&o), o.backlog) < 0))
+				_exit(1);
+			if (write(ready[1], "r", 1) < 0)
+				_exit(1);
+			worker(fd);
+		}
+		workers[i] = pid;
+	}
+	for (i = 0; i < nworkers; i++)
+		if (read(ready[0], &c, 1) != 1)
+			return 1;
+	if (o.reuseport)
+		http_announce(&o, o.port);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	while ((pid = wait(&st)) > 0 || errno == EINTR)
+		;
+	return 0;
+}

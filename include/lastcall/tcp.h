@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* tcp.h: what lastcall asks the kernel about TCP sockets, and the one thing it changes on a
+ * listener: a filter that drops new connection attempts while keeping established ones. */
+#ifndef LASTCALL_TCP_H
+#define LASTCALL_TCP_H
+
+#include <stdint.h>
+
+/* Attaches a classic BPF filter to listening socket fd that drops SYNs without ACK (new
+ * connection attempts: the clients retry, and get refused once the socket closes) and passes
+ * everything else, so handshakes already under way complete. Returns 0, or an errno value:
+ * EPERM without CAP_NET_ADMIN on recent kernels, EEXIST if the program has a filter of its own
+ * (it is left alone), ENOTSUP for a socket that is not TCP. */
+int lc_tcp_drop_syns(int fd);
+
+/* Handshakes under way (SYN_RECV) towards the local address of listening socket fd, from the
+ * kernel's socket diagnostics; -1 if they cannot be counted. */
+int lc_tcp_handshakes(int fd);
+
+/* What a connection is doing, from the kernel's view of it. */
+enum lc_conn_state {
+	LC_CONN_BUSY,  /* unread input, unsent output, or a request being processed */
+	LC_CONN_IDLE,  /* used, nothing pending, the server spoke last, quiet long enough */
+	LC_CONN_FRESH, /* never carried a byte from the client yet */
+	LC_CONN_OTHER, /* not an established TCP connection (Unix socket, closing...) */
+};
+
+/* Classifies connection fd; *quiet_ms gets how long no data has crossed it. */
+enum lc_conn_state lc_tcp_classify(int fd, int64_t idle_ms, int64_t *quiet_ms);
+
+#endif

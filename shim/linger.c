@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/* linger.c: lingering closes. Each lingering connection sits in a private epoll set; the
+ * cleanup thread waits on that set with its wake pipe, discards what arrives, and closes a
+ * connection when the client has closed its side (EOF) or its LC_LINGER_MS are up. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lastcall/fds.h"
+#include "lastcall/linger.h"
+#include "lastcall/real.h"
+
+static int epfd = -1;
+static int lingering;
+static int64_t base;	    /* linger ends are kept as ms since base */
+static int64_t ended_until; /* when the lingers of connections ended in place stop */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int lc_linger_setup(void)
+{
+	int fd;
+
+	if (epfd >= 0)
+		return 0;
+	base = now_ms();
+	if ((fd = lc_real.epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return -1;
+	lc_fds_set(fd, LC_FD_PRIVATE, 0);
+	__atomic_store_n(&epfd, fd, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int lc_linger_fd(void)
+{
+	return __atomic_load_n(&epfd, __ATOMIC_ACQUIRE);
+}
+
+/* Starts the linger of fd: ours (kind LINGER, its end in aux) or the program's (ended in
+ * place, all of them ending at ended_until). */
+static int start(int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = fd };
+	struct lc_fd *e = lc_fd_get(fd);
+	int ep = lc_linger_fd();
+
+	if (!e || ep < 0)
+		return -1;
+	shutdown(fd, SHUT_WR);
+	if (e->kind == LC_FD_LINGER)
+		e->aux = (int32_t)(now_ms() - base + LC_LINGER_MS);
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -1;
+	e->flags |= LC_FDF_LINGERING;
+	__atomic_add_fetch(&lingering, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+void lc_linger_end(int fd)
+{
+	struct lc_fd *e = lc_fd_get(fd);
+
+	if (!e || (e->flags & LC_FDF_ENDED))
+		return;
+	if (!ended_until)
+		ended_until = now_ms() - base + LC_LINGER_MS;
+	e->flags |= LC_FDF_ENDED;
+	start(fd);
+}
+
+/* Discards what fd has; returns 1 when the client has closed (or the socket failed). */
+static int discard(int fd)
+{
+	char buf[4096];
+	ssize_t r;
+
+	while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		;
+	return r == 0 || (errno != EAGAIN && errno != EINTR);
+}
+
+/* Stops lingering on fd: closes ours; leaves the program's to the program (it stays flagged
+ * ended, so it is not lingered twice). */
+static void finish(int fd)
+{
+	struct lc_fd *e = &lc_fds[fd];
+
+	if (!(e->flags & LC_FDF_LINGERING))
+		return;
+	e->flags &= (uint8_t)~LC_FDF_LINGERING;
+	epoll_ctl(epfd, EPOLL_CTL_DEL, fd, 0);
+	__atomic_sub_fetch(&lingering, 1, __ATOMIC_RELAXED);
+	if (e->kind == LC_FD_LINGER) {
+		lc_fds_release(fd);
+		lc_real.close(fd);
+	}
+}
+
+int lc_linger_adopt(int fd)
+{
+	int err = errno, mine;
+
+	/* Ended in place at the deadline: the program's fd leaves the set, our copy takes over. */
+	if (lc_fd_get(fd) && (lc_fds[fd].flags & LC_FDF_LINGERING))
+		finish(fd);
+	/* Our copy keeps the file open, so the program's close() would not take it out of the
+	 * program's epoll sets: do it here, as the close would have. */
+	lc_fds_epoll_forget(fd);
+	mine = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (mine < 0 || !lc_fd_get(mine)) {
+		if (mine >= 0)
+			lc_real.close(mine);
+		errno = err;
+		return -1;
+	}
+	lc_fds_set(mine, LC_FD_LINGER, 0);
+	if (start(mine) < 0) {
+		lc_fds_release(mine);
+		lc_real.close(mine);
+		errno = err;
+		return -1;
+	}
+	errno = err;
+	return 0;
+}
+
+void lc_linger_release(int fd)
+{
+	discard(fd);
+	finish(fd);
+}
+
+int lc_linger_service(void)
+{
+	struct epoll_event evs[64];
+	int64_t now = now_ms() - base;
+	int n, i, fd, hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE);
+
+	if (epfd < 0 || __atomic_load_n(&lingering, __ATOMIC_RELAXED) == 0)
+		return 0;
+	while ((n = epoll_wait(epfd, evs, 64, 0)) > 0)
+		for (i = 0; i < n; i++)
+			if (discard(evs[i].data.fd))
+				finish(evs[i].data.fd);
+	/* Time is up for the rest. */
+	for (fd = 0; fd < hi; fd++) {
+		struct lc_fd *e = &lc_fds[fd];
+
+		if ((e->flags & LC_FDF_LINGERING) &&
+		    (e->kind == LC_FD_LINGER ? e->aux : ended_until) <= now)
+			finish(fd);
+	}
+	return __atomic_load_n(&lingering, __ATOMIC_RELAXED);
+}
+
+void lc_linger_drop_all(void)
+{
+	int fd, hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE);
+
+	for (fd = 0; fd < hi && lingering > 0; fd++)
+		finish(fd);
+}
+
+void lc_linger_fork_child(void)
+{
+	int fd, hi = lc_fds ? lc_fds_hi : 0;
+
+	/* The parent's lingering sockets and epoll set are the parent's to finish. */
+	for (fd = 0; fd < hi; fd++)
+		if (lc_fds[fd].kind == LC_FD_LINGER) {
+			lc_fds_release(fd);
+			lc_real.close(fd);
+		}
+	if (epfd >= 0) {
+		lc_fds_release(epfd);
+		lc_real.close(epfd);
+		epfd = -1;
+	}
+	lingering = 0;
+	ended_until = 0;
+}

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/* stop.c: stopping intake on a listener without resetting what the kernel already accepted.
+ * The program's fd gets an inert stand-in (its epoll registrations moved along), the queue goes
+ * to the stash, and the last process accepting on the socket drops new handshakes, waits for
+ * those under way, and shuts the socket so later attempts are refused. docs/design.md has the
+ * sequence, its fallbacks and their races. Cleanup thread only. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lastcall/fds.h"
+#include "lastcall/intake.h"
+#include "lastcall/log.h"
+#include "lastcall/real.h"
+#include "lastcall/share.h"
+#include "lastcall/stop.h"
+#include "lastcall/tcp.h"
+
+/* Held while listeners are being stopped, and across fork(): a child must never inherit a
+ * listener half swapped (marked stopped while its fd still holds the real socket). */
+static pthread_mutex_t stop_mu = PTHREAD_MUTEX_INITIALIZER;
+
+#define MAX_REGS 16
+
+struct reg {
+	int epfd;
+	struct epoll_event ev;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "127.0.0.1:8080", "[::]:8080" or "unix" for the log. */
+static const char *where(struct sockaddr_storage a, char *buf, size_t n)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (a.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&a)->sin_addr, ip, sizeof(ip));
+		port = ntohs(((struct sockaddr_in *)&a)->sin_port);
+		lc_format(buf, (int)n, "%s:%d", ip, port);
+	} else if (a.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&a)->sin6_addr, ip, sizeof(ip));
+		port = ntohs(((struct sockaddr_in6 *)&a)->sin6_port);
+		lc_format(buf, (int)n, "[%s]:%d", ip, port);
+	} else {
+		lc_format(buf, (int)n, a.ss_family == AF_UNIX ? "unix" : "?");
+	}
+	return buf;
+}
+
+/* An inert AF_UNIX listener on an abstract autobound name, blocking like the listener it
+ * replaces. Returns the fd or -1. */
+static int make_standin(struct lc_listener *l, int nonblock)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+
+	if (s < 0)
+		return -1;
+	l->standin_len = sizeof(l->standin);
+	if (bind(s, (struct sockaddr *)&a, sizeof(sa_family_t)) < 0 || lc_real.listen(s, 8) < 0 ||
+	    getsockname(s, (struct sockaddr *)&l->standin, &l->standin_len) < 0) {
+		lc_real.close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* Parses one /proc/self/fdinfo line of an epoll fd: "tfd: N events: X data: X ... ino:X". */
+static int parse_tfd(const char *line, int *tfd, struct epoll_event *ev, unsigned long *ino)
+{
+	const char *p;
+	char *end;
+
+	if (strncmp(line, "tfd:", 4) != 0)
+		return -1;
+	*tfd = (int)strtol(line + 4, &end, 10);
+	if (!(p = strstr(end, "events:")))
+		return -1;
+	ev->events = (uint32_t)strtoul(p + 7, &end, 16);
+	if (!(p = strstr(end, "data:")))
+		return -1;
+	ev->data.u64 = strtoull(p + 5, &end, 16);
+	if (!(p = strstr(end, "ino:")))
+		return -1;
+	*ino = strtoul(p + 4, 0, 16);
+	return 0;
+}
+
+/* Finds and removes fd's registrations in the process's epoll sets. An epoll item is keyed by
+ * (file, fd), so it must go before the stand-in takes the fd number, or it would keep reporting
+ * the old socket. Returns how many were removed (their events in regs). */
+static int epoll_detach(int fd, unsigned long ino, struct reg *regs)
+{
+	char path[48], buf[4096], *line, *nl;
+	int epfd, hi = lc_fds_hi, n = 0, tfd, in, got;
+	struct epoll_event ev;
+	unsigned long tino;
+	ssize_t r;
+
+	for (epfd = 0; epfd < hi && n < MAX_REGS; epfd++) {
+		if (lc_fds[epfd].kind != LC_FD_EPOLL)
+			continue;
+		lc_format(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
+		if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		got = 0;
+		while ((r = read(in, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0) {
+			got += (int)r;
+			buf[got] = '\0';
+			for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
+				*nl = '\0';
+				if (parse_tfd(line, &tfd, &ev, &tino) == 0 && tfd == fd &&
+				    tino == ino && n < MAX_REGS &&
+				    epoll_ctl(epfd, EPOLL_CTL_DEL, fd, 0) == 0)
+					regs[n++] = (struct reg){ epfd, ev };
+			}
+			got = (int)strlen(line);
+			memmove(buf, line, (size_t)got);
+		}
+		lc_real.close(in);
+	}
+	return n;
+}
+
+/* Takes every connection queued on the real socket into listener li's stash; returns how
+ * many. The socket's file is made non-blocking meanwhile (the program's fd no longer refers to
+ * it), so the cleanup thread cannot block in accept when a program thread still inside accept()
+ * wins a connection. */
+static int take_queue(uint16_t li, int real)
+{
+	int fl = fcntl(real, F_GETFL), c, n = 0;
+
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		fcntl(real, F_SETFL, fl | O_NONBLOCK);
+	for (;;) {
+		c = lc_real.accept4(real, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c >= 0 && lc_fd_get(c)) {
+			lc_intake_push(li, c);
+			n++;
+		} else if (c >= 0) {
+			lc_real.close(c); /* beyond LASTCALL_MAX_FDS: cannot be kept */
+		} else if (errno != EINTR && errno != ECONNABORTED) {
+			break;
+		}
+	}
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		fcntl(real, F_SETFL, fl);
+	return n;
+}
+
+/* New handshakes are dropped now; those already under way complete and join the queue. Takes
+ * them until none is left, for at most LC_SETTLE_MS. Returns how many were taken. */
+static int settle(uint16_t li, int real)
+{
+	struct pollfd p = { .fd = real, .events = POLLIN };
+	int64_t end = now_ms() + LC_SETTLE_MS;
+	int n = 0;
+
+	while (lc_tcp_handshakes(real) > 0 && now_ms() < end) {
+		poll(&p, 1, 10);
+		n += take_queue(li, real);
+	}
+	return n + take_queue(li, real);
+}
+
+/* Whether this process is the last one accepting on l's socket, so that stopping it for good
+ * (dropping new handshakes, shutting it) takes nothing away from anyone. A socket inherited
+ * across exec (from systemd's socket activation, a supervisor) is never the last: its other
+ * holders are not counted. */
+static int last_acceptor(struct lc_listener *l)
+{
+	int slot = l->slot, left;
+
+	l->slot = -1;
+	l->acceptor = 0;
+	if (!l->owned)
+		return 0;
+	if (slot < 0)
+		return !l->shared;
+	left = lc_share_leave(slot);
+	return left == 0;
+}
+
+static int stop_one(uint16_t li, bool stash)
+{
+	struct lc_listener *l = &lc_listeners[li];
+	struct reg regs[MAX_REGS];
+	int fd = l->fd, real, standin, cloexec, nregs, i, fl, last, filter = -1, kept = 0;
+	struct sockaddr_storage real_addr;
+	socklen_t alen = sizeof(real_addr);
+	const char *how;
+	char addr[64];
+	struct stat st;
+
+	if ((real = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		lc_log_errno(LC_WARN, errno, "unable to stop intake on fd %d", fd);
+		return 0;
+	}
+	cloexec = fcntl(fd, F_GETFD);
+	fl = fcntl(fd, F_GETFL);
+	if (fstat(real, &st) < 0 || (standin = make_standin(l, fl >= 0 && (fl & O_NONBLOCK))) < 0) {
+		lc_log_errno(LC_WARN, errno, "unable to stop intake on fd %d", fd);
+		lc_real.close(real);
+		return 0;
+	}
+	if (getsockname(real, (struct sockaddr *)&real_addr, &alen) < 0)
+		real_addr.ss_family = AF_UNSPEC;
+	last = last_acceptor(l);
+	/* First, so nothing new joins the queue while it is being moved. */
+	if (last)
+		filter = lc_tcp_drop_syns(real);
+	nregs = epoll_detach(fd, (unsigned long)st.st_ino, regs);
+	/* Mark first: an accept() that finds the stand-in must know what it is. */
+	__atomic_store_n(&lc_fds[fd].kind, LC_FD_STOPPED, __ATOMIC_RELEASE);
+	lc_real.dup3(standin, fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ? O_CLOEXEC : 0);
+	lc_real.close(standin);
+	for (i = 0; i < nregs; i++)
+		epoll_ctl(regs[i].epfd, EPOLL_CTL_ADD, fd, &regs[i].ev);
+	if (stash)
+		kept = filter == 0 ? settle(li, real) : take_queue(li, real);
+	/* Shutting the socket wakes threads blocked in accept() on it (they park on the
+	 * stand-in) and refuses new connection attempts at once. */
+	if (last)
+		shutdown(real, SHUT_RD);
+	lc_real.close(real);
+	lc_intake_settle(li);
+	if (!last)
+		how = "other processes may accept on it: left open";
+	else if (filter == 0)
+		how = "new handshakes dropped (SYN filter), then shut down";
+	else if (filter == EPERM)
+		how = "shut down without a SYN filter (EPERM: it needs CAP_NET_ADMIN)";
+	else if (filter == EEXIST)
+		how = "shut down without a SYN filter (the program has a filter of its own)";
+	else if (filter == ENOTSUP)
+		how = "shut down (not TCP)";
+	else
+		how = "shut down without a SYN filter";
+	lc_log(LC_DEBUG, "intake stopped on fd %d (%s): %d queued connections kept; %s", fd,
+	       where(real_addr, addr, sizeof(addr)), kept, how);
+	return 1;
+}
+
+int lc_stop_intake(bool stash)
+{
+	int li, n = 0;
+
+	pthread_mutex_lock(&stop_mu);
+	for (li = 0; li < LC_MAX_LISTENERS; li++) {
+		struct lc_listener *l = &lc_listeners[li];
+
+		if (__atomic_load_n(&l->used, __ATOMIC_ACQUIRE) && l->acceptor &&
+		    lc_fds[l->fd].kind == LC_FD_LISTEN && lc_fds[l->fd].li == li)
+			n += stop_one((uint16_t)li, stash);
+	}
+	pthread_mutex_unlock(&stop_mu);
+	return n;
+}
+
+void lc_stop_fork_prepare(void)
+{
+	pthread_mutex_lock(&stop_mu);
+}
+
+void lc_stop_fork_done(bool child)
+{
+	if (child)
+		pthread_mutex_init(&stop_mu, 0);
+	else
+		pthread_mutex_unlock(&stop_mu);
+}
