@@ -93,7 +93,7 @@ demo: all
 
 # Unit tests: module objects linked with cmocka; lc_real and neighbouring modules are faked in
 # each test, so no LD_PRELOAD is involved.
-UNIT := config log fds sig
+UNIT := config log fds sig tcp share
 UNIT_BINS := $(UNIT:%=build/unit/test_%)
 UNIT_CFLAGS := $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS)
 ifneq ($(SANITIZE),)
@@ -104,6 +104,8 @@ build/unit/test_config: build/shim/config.o build/shim/log.o
 build/unit/test_log: build/shim/log.o
 build/unit/test_fds: build/shim/fds.o build/shim/log.o build/shim/config.o
 build/unit/test_sig: build/shim/sig.o build/shim/log.o build/shim/config.o
+build/unit/test_tcp: build/shim/tcp.o
+build/unit/test_share: build/shim/share.o
 
 build/unit/test_%: tests/unit/test_%.c | build/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcmocka -pthread

@@ -244,11 +244,11 @@ static void drain(int sig)
 	}
 	lc_linger_drop_all();
 	__atomic_store_n(&lc_draining, 0, __ATOMIC_RELEASE);
-	n = n0 - d.ended - d.idle;
+	n = n0 - d.ended;
 	lc_log(LC_INFO,
-	       "drained in %lld ms: %d connections finished, %d closed at the deadline, "
-	       "%d idle ones closed",
-	       (long long)(now_ms() - t0), n < 0 ? 0 : n, d.ended, d.idle);
+	       "drained in %lld ms: %d connections finished (%d idle, closed by lastcall), "
+	       "%d closed at the deadline",
+	       (long long)(now_ms() - t0), n < 0 ? 0 : n, d.idle, d.ended);
 }
 
 static void *cleanup_main(void *arg)

@@ -3,33 +3,45 @@
 # Failure mode 7: closing a listener resets every connection the kernel already accepted for
 # it but the program had not picked up yet. A busy server that accepts one connection at a time
 # has a queue at the moment of SIGTERM. Without lastcall those clients get a reset; with it they
-# are taken into the stash and served, one after another, before the end.
+# are taken into the stash and served, one after another, before the end: with the SYN filter
+# (CAP_NET_ADMIN) and, as a fallback, without it.
 . "$(dirname "$0")/../lib/lib.sh"
 
 QUEUED=4
+NO_NET_ADMIN=(setpriv --bounding-set=-net_admin --inh-caps=-net_admin --)
 
-for preload in 0 1; do
-	name=backlog-$preload
-	cmd=("$EX/blocking")
-	[ "$preload" = 1 ] && cmd=("${LASTCALL[@]}" "${cmd[@]}")
-	server "$name" "${cmd[@]}"
+# run NAME COMMAND...: one request in service, QUEUED in the accept queue, SIGTERM.
+run() {
+	local name=$1
+	shift
+	server "$name" "$@"
 	"${CLIENT[@]}" --port "$PORT" --count $((QUEUED + 1)) --path /delay/400 \
 		>"$T/$name.client" 2>&1 &
 	CLIENT_PID=$!
-	# One in service, the rest waiting in the accept queue.
 	poll_until 5000 sh -c "ss -Hltn 'sport = :$PORT' | awk '{exit \$2 != $QUEUED}'" ||
 		fail "$name: the queue did not fill"
 	kill -TERM "$PID"
 	wait_status "$name" 10000
 	finish_requests "$name"
-	resets=$(summary_field "$T/$name.client" reset)
-	if [ "$preload" = 0 ]; then
-		[ "$resets" -ge "$QUEUED" ] || fail "without lastcall: expected $QUEUED resets, got $resets"
-	else
-		[ "$LOST" -eq 0 ] || fail "with lastcall: $LOST lost: $(cat "$T/$name.client")"
-		grep -q "$((QUEUED + 1)) connections finished" "$T/$name.log" ||
-			fail "no summary: $(cat "$T/$name.log")"
-	fi
-	note "blocking server, $QUEUED queued + 1 in service, preload=$preload: $LOST lost ($resets reset)"
+	RESETS=$(summary_field "$T/$name.client" reset)
+}
+
+run bare "$EX/blocking"
+[ "$RESETS" -ge "$QUEUED" ] || fail "without lastcall: expected $QUEUED resets, got $RESETS"
+note "without lastcall: $QUEUED queued + 1 in service: $LOST lost ($RESETS reset)"
+
+for how in filter fallback; do
+	cmd=(env LASTCALL_LOG=debug "${LASTCALL[@]}" "$EX/blocking")
+	[ "$how" = fallback ] && cmd=("${NO_NET_ADMIN[@]}" "${cmd[@]}")
+	run "$how" "${cmd[@]}"
+	[ "$LOST" -eq 0 ] || fail "$how: $LOST lost: $(cat "$T/$how.client")"
+	drain_summary "$how"
+	expect_eq "$how: finished, cut" "$FINISHED $CUT" "$((QUEUED + 1)) 0"
+	mech=$(sed -n 's/.*debug: intake stopped on fd [0-9]* ([^)]*): //p' "$T/$how.log")
+	case $how in
+	filter) [[ $mech == *"(SYN filter)"* ]] || fail "filter: mechanism: $mech" ;;
+	fallback) [[ $mech == *"without a SYN filter (EPERM"* ]] || fail "fallback: mechanism: $mech" ;;
+	esac
+	note "with lastcall ($how): 0 lost; $mech"
 done
-pass "connections queued at SIGTERM are served, not reset"
+pass "connections queued at SIGTERM are served, not reset (SYN filter and fallback)"

@@ -14,7 +14,10 @@ classifies every request by what the client saw:
   error      anything else (the message says what)
 
 The expected body comes from the path (/delay/MS, /bytes/N, / as the example servers answer)
-or from --expect-file. --ready FILE is written once every request is in flight: all requests
+or from --expect-file. With --upload N the request is a POST whose N-byte body is sent at
+--upload-rate bytes a second while the reply is read. With --hold S a keep-alive connection is
+kept after its reply, and how the server ends it within S seconds is counted: held_eof (a clean
+close), held_reset, held_open. --ready FILE is written once every request is in flight: all requests
 sent (--ready-when sent) or every reply has started to arrive (--ready-when first-byte).
 Prints one line per request and a summary line; exits 0 only if every request was ok.
 """
@@ -44,7 +47,7 @@ class Request(threading.Thread):
     def __init__(self, args, index, body, started):
         super().__init__(daemon=True)
         self.args, self.index, self.body, self.started = args, index, body, started
-        self.result, self.detail, self.ms = "timeout", "", 0.0
+        self.result, self.detail, self.ms, self.held = "timeout", "", 0.0, None
 
     def run(self):
         t0 = time.monotonic()
@@ -61,6 +64,28 @@ class Request(threading.Thread):
             self.detail = str(e)
         self.ms = (time.monotonic() - t0) * 1000
 
+    def upload(self, s):
+        """Sends the POST body slowly; stops quietly when the server has closed."""
+        sent, chunk = 0, max(1, int(self.args.upload_rate / 20))
+        try:
+            while sent < self.args.upload and not self.done.is_set():
+                n = min(chunk, self.args.upload - sent)
+                s.sendall(b"u" * n)
+                sent += n
+                time.sleep(n / self.args.upload_rate)
+        except OSError:
+            pass
+
+    def hold(self, s):
+        """After a keep-alive reply: how does the server end the connection?"""
+        s.settimeout(self.args.hold)
+        try:
+            return "held_eof" if not s.recv(1) else "held_data"
+        except socket.timeout:
+            return "held_open"
+        except OSError:
+            return "held_reset"
+
     def exchange(self):
         a = self.args
         family = socket.AF_INET6 if ":" in a.host else socket.AF_INET
@@ -68,11 +93,17 @@ class Request(threading.Thread):
         s.settimeout(a.timeout)
         if a.rcvbuf:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
+        self.done = threading.Event()
         with s:
             s.connect((a.host, a.port))
-            conn = "keep-alive" if a.keepalive else "close"
-            s.sendall(("GET %s HTTP/1.1\r\nHost: test\r\nConnection: %s\r\n\r\n"
-                       % (a.path, conn)).encode())
+            conn = "keep-alive" if a.keepalive or a.hold else "close"
+            method, extra = "GET", ""
+            if a.upload:
+                method, extra = "POST", "Content-Length: %d\r\n" % a.upload
+            s.sendall(("%s %s HTTP/1.1\r\nHost: test\r\nConnection: %s\r\n%s\r\n"
+                       % (method, a.path, conn, extra)).encode())
+            if a.upload:
+                threading.Thread(target=self.upload, args=(s,), daemon=True).start()
             if a.ready_when == "sent":
                 self.started.set()
             data = b""
@@ -93,6 +124,7 @@ class Request(threading.Thread):
                     break
                 if a.read_rate:
                     time.sleep(len(chunk) / a.read_rate)
+            self.done.set()
             if head_end < 0:
                 return "truncated", "%d bytes, no complete head" % len(data)
             status = data[:data.find(b"\r\n")]
@@ -103,6 +135,10 @@ class Request(threading.Thread):
                 return "error", status.decode(errors="replace")
             if body != self.body:
                 return "corrupt", "%d bytes, expected %d" % (len(body), len(self.body))
+            if a.hold:
+                if a.ready_when == "replied":
+                    self.started.set()
+                self.held = self.hold(s)
             return "ok", "%d body bytes" % len(body)
 
 
@@ -128,7 +164,10 @@ def main():
     p.add_argument("--chunk", type=int, default=65536)
     p.add_argument("--timeout", type=float, default=30)
     p.add_argument("--ready", help="file to create once every request is in flight")
-    p.add_argument("--ready-when", choices=("sent", "first-byte"), default="sent")
+    p.add_argument("--ready-when", choices=("sent", "first-byte", "replied"), default="sent")
+    p.add_argument("--upload", type=int, default=0, help="POST this many body bytes")
+    p.add_argument("--upload-rate", type=float, default=20000, help="body bytes a second")
+    p.add_argument("--hold", type=float, default=0, help="keep the connection after the reply")
     a = p.parse_args()
 
     body = expected_body(a.path, a.expect_file)
@@ -149,8 +188,13 @@ def main():
     counts = {}
     for r in reqs:
         counts[r.result] = counts.get(r.result, 0) + 1
-        print("request %d: %s %s (%.0f ms)" % (r.index, r.result, r.detail, r.ms))
+        if r.held:
+            counts[r.held] = counts.get(r.held, 0) + 1
+        print("request %d: %s %s%s (%.0f ms)" % (r.index, r.result, r.detail,
+                                              ", then " + r.held if r.held else "", r.ms))
     order = ("ok", "reset", "truncated", "refused", "corrupt", "timeout", "error")
+    if a.hold:
+        order += ("held_eof", "held_reset", "held_open", "held_data")
     print("summary " + " ".join("%s=%d" % (k, counts.get(k, 0)) for k in order)
           + " max_ms=%.0f" % max((r.ms for r in reqs), default=0))
     sys.stdout.flush()

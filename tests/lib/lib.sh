@@ -121,6 +121,16 @@ wait_accepted() {
 	poll_until "$3" test "$(accepted_count "$1")" -ge "$2"
 }
 
+# drain_summary NAME: reads lastcall's summary line from $T/NAME.log into DRAIN_MS, FINISHED,
+# IDLE_CLOSED and CUT (closed at the deadline); fails if there is none.
+drain_summary() {
+	local line
+	line=$(grep -m1 'info: drained in' "$T/$1.log") || fail "$1: no drain summary: $(cat "$T/$1.log")"
+	read -r DRAIN_MS FINISHED IDLE_CLOSED CUT < <(echo "$line" | sed -n \
+		's/.*drained in \([0-9]*\) ms: \([0-9]*\) connections finished (\([0-9]*\) idle, closed by lastcall), \([0-9]*\) closed at the deadline.*/\1 \2 \3 \4/p')
+	[ -n "${CUT:-}" ] || fail "$1: unreadable summary: $line"
+}
+
 # free_port: a TCP port on 127.0.0.1 free right now, for servers that cannot take port 0.
 free_port() {
 	"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -40,6 +40,20 @@ static void test_config_duration(void **state)
 	}
 }
 
+static void test_config_duration_off(void **state)
+{
+	int64_t ms = 5;
+
+	(void)state;
+	assert_int_equal(lc_parse_duration_off("off", &ms), 0);
+	assert_int_equal(ms, -1);
+	assert_int_equal(lc_parse_duration_off("OFF", &ms), 0);
+	assert_int_equal(lc_parse_duration_off("250ms", &ms), 0);
+	assert_int_equal(ms, 250);
+	assert_int_equal(lc_parse_duration_off("of", &ms), -1);
+	assert_int_equal(lc_parse_duration_off("-1", &ms), -1);
+}
+
 static void test_config_bool(void **state)
 {
 	static const char *const yes[] = { "1", "yes", "true", "on", "YES", "True" };
@@ -155,6 +169,8 @@ static void test_config_defaults(void **state)
 	assert_true(cfg.signals == ((1ULL << SIGTERM) | (1ULL << SIGINT)));
 	assert_int_equal(cfg.log_level, LC_INFO);
 	assert_int_equal(cfg.max_fds, 1 << 20);
+	assert_int_equal(cfg.grace_ms, 0);
+	assert_int_equal(cfg.idle_ms, 0);
 }
 
 static void test_config_bad_values_warn_and_default(void **state)
@@ -163,6 +179,7 @@ static void test_config_bad_values_warn_and_default(void **state)
 					   "LASTCALL_SIGNALS=TERM,KILL",
 					   "LASTCALL_DISABLE=maybe",
 					   "LASTCALL_MAX_FDS=12",
+					   "LASTCALL_IDLE=never",
 					   NULL };
 	struct lc_config cfg;
 	char log[2048];
@@ -180,6 +197,9 @@ static void test_config_bad_values_warn_and_default(void **state)
 	assert_non_null(strstr(log, "LASTCALL_DISABLE=\"maybe\" invalid"));
 	assert_non_null(strstr(log, "LASTCALL_MAX_FDS=\"12\" invalid (expected a number of file "
 				    "descriptors from 64 to 67108864)"));
+	assert_non_null(strstr(log, "LASTCALL_IDLE=\"never\" invalid (expected a duration like 1s "
+				    "or 200ms, from 0 to 24h, or off), using 0s"));
+	assert_int_equal(cfg.idle_ms, 0);
 }
 
 static void test_config_garbage_is_quoted_safely(void **state)
@@ -206,7 +226,8 @@ static void test_config_good_values(void **state)
 {
 	static const char *const env[] = { "LASTCALL_TIMEOUT=500ms", "LASTCALL_SIGNALS=QUIT",
 					   "LASTCALL_DISABLE=yes", "LASTCALL_LOG=error",
-					   "LASTCALL_MAX_FDS=4096", NULL };
+					   "LASTCALL_MAX_FDS=4096",  "LASTCALL_GRACE=2s",
+					   "LASTCALL_IDLE=off",	     NULL };
 	struct lc_config cfg;
 	char log[256];
 
@@ -219,6 +240,8 @@ static void test_config_good_values(void **state)
 	assert_true(cfg.disable);
 	assert_int_equal(cfg.log_level, LC_ERROR);
 	assert_int_equal(cfg.max_fds, 4096);
+	assert_int_equal(cfg.grace_ms, 2000);
+	assert_int_equal(cfg.idle_ms, -1);
 	lc_log_level = LC_INFO;
 }
 
@@ -236,6 +259,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_duration),
+		cmocka_unit_test(test_config_duration_off),
 		cmocka_unit_test(test_config_bool),
 		cmocka_unit_test(test_config_signals),
 		cmocka_unit_test(test_config_level),

@@ -56,6 +56,19 @@ void lc_intake_move_stashed(int fd)
 	(void)fd;
 }
 
+static int adopted = -1;
+
+int lc_linger_adopt(int fd)
+{
+	adopted = fd;
+	return 0;
+}
+
+void lc_linger_release(int fd)
+{
+	(void)fd;
+}
+
 static int fake_close(int fd)
 {
 	check_expected(fd);
@@ -83,7 +96,7 @@ static int setup(void **state)
 	lc_nconn = lc_nown = lc_fds_hi = 0;
 	lc_draining = pokes = nspans = 0;
 	lc_pid = 1000;
-	closed_listener = moved_private = -1;
+	closed_listener = moved_private = adopted = -1;
 	lc_real.close = fake_close;
 	lc_real.close_range = fake_close_range;
 	return 0;
@@ -157,6 +170,24 @@ static void test_fds_close_passes_through(void **state)
 	errno = EBADF;
 	assert_int_equal(lc_fds_close(8), -1);
 	assert_int_equal(errno, EBADF);
+}
+
+static void test_fds_close_during_drain_lingers(void **state)
+{
+	(void)state;
+	lc_fds_add_conn(7);
+	lc_fds_add_conn(8);
+	expect_value(fake_close, fd, 7);
+	will_return(fake_close, 0);
+	lc_fds_close(7); /* not draining: a plain close */
+	assert_int_equal(adopted, -1);
+	lc_draining = 1;
+	expect_value(fake_close, fd, 8);
+	will_return(fake_close, 0);
+	lc_fds_close(8);
+	assert_int_equal(adopted, 8); /* kept by lastcall before the real close */
+	lc_fds_set(9, LC_FD_LINGER, 0);
+	assert_int_equal(lc_fds_close(9), -1); /* a lingering copy is lastcall's, not the program's */
 }
 
 static void test_fds_private_fds_survive_close(void **state)
@@ -263,6 +294,7 @@ int main(void)
 		cmocka_unit_test_setup(test_fds_counts_own_and_inherited, setup),
 		cmocka_unit_test_setup(test_fds_last_close_pokes_a_drain, setup),
 		cmocka_unit_test_setup(test_fds_close_passes_through, setup),
+		cmocka_unit_test_setup(test_fds_close_during_drain_lingers, setup),
 		cmocka_unit_test_setup(test_fds_private_fds_survive_close, setup),
 		cmocka_unit_test_setup(test_fds_listener_close_is_reported, setup),
 		cmocka_unit_test_setup(test_fds_close_range_skips_private, setup),

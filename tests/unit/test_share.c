@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/* test_share: the acceptor count page, across a real fork. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lastcall/share.h"
+
+static void test_share_counts_across_fork(void **state)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0), other = socket(AF_INET, SOCK_STREAM, 0);
+	int slot, st, ready[2], go[2];
+	char c;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(lc_share_setup(), 0);
+	assert_int_equal(lc_share_setup(), 0); /* once */
+	slot = lc_share_join(fd);
+	assert_true(slot >= 0);
+	assert_true(lc_share_join(other) != slot);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	if ((pid = fork()) == 0) {
+		/* A worker: joins on its first accept, leaves when it stops. */
+		int mine = lc_share_join(fd);
+
+		if (write(ready[1], "j", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(mine == slot && lc_share_leave(mine) == 0 ? 0 : 1);
+	}
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	/* Two acceptors now: leaving first is not being the last. */
+	assert_int_equal(lc_share_leave(slot), 1);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0); /* the child was the last */
+	close(fd);
+	close(other);
+}
+
+static void test_share_reset_and_unknown(void **state)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0), slot;
+
+	(void)state;
+	slot = lc_share_join(fd);
+	lc_share_join(fd);
+	lc_share_reset(fd); /* a new socket on an old inode: stale counts are dropped */
+	assert_int_equal(lc_share_join(fd), slot);
+	assert_int_equal(lc_share_leave(slot), 0);
+	assert_int_equal(lc_share_join(-1), -1);
+	assert_int_equal(lc_share_leave(-1), 1); /* unknown: never "the last" */
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_share_counts_across_fork),
+		cmocka_unit_test(test_share_reset_and_unknown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
