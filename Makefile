@@ -18,7 +18,7 @@ SHIM_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 SHIM_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-MODULES := log config real init sig fds intake stop tcp linger share drain
+MODULES := log config real init sig fds intake stop tcp linger share children drain
 SHIM_OBJS := $(MODULES:%=build/shim/%.o) build/shim/hooks.o
 HEADERS := $(wildcard include/lastcall/*.h)
 
@@ -48,7 +48,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBDIR)
 
 # Example servers: ordinary programs that know nothing about lastcall.
-EXAMPLES := threaded pool blocking epoll prefork forking
+EXAMPLES := threaded pool blocking epoll prefork forking cgi daemon
 EX_CFLAGS := $(WARN) -Iexamples $(CFLAGS)
 EXAMPLE_BINS := $(EXAMPLES:%=build/examples/%)
 
@@ -73,7 +73,8 @@ build/tests/%: tests/servers/%.c examples/http.c examples/http.h | build/tests
 build/tests/libearly.so: tests/servers/early.c | build/tests
 	$(CC) $(EX_CFLAGS) -shared -fPIC -o $@ $<
 
-TEST_TOOLS := build/tests/spawn build/tests/sigserver build/tests/forksig build/tests/libearly.so
+TEST_TOOLS := build/tests/spawn build/tests/sigserver build/tests/forksig build/tests/reaper \
+	build/tests/libearly.so
 E2E := $(sort $(wildcard tests/e2e/[0-9]*.sh))
 
 check: deps
@@ -105,7 +106,7 @@ build/unit/test_log: build/shim/log.o
 build/unit/test_fds: build/shim/fds.o build/shim/log.o build/shim/config.o
 build/unit/test_sig: build/shim/sig.o build/shim/log.o build/shim/config.o
 build/unit/test_tcp: build/shim/tcp.o
-build/unit/test_share: build/shim/share.o
+build/unit/test_share: build/shim/share.o build/shim/log.o
 
 build/unit/test_%: tests/unit/test_%.c | build/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcmocka -pthread

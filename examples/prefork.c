@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* prefork: a master and --threads N worker processes. By default the master listens and the
- * workers inherit the socket and block in accept() on it; with --reuseport each worker opens
- * its own SO_REUSEPORT listener on the same port (the master only holds the port). On SIGTERM
- * the master forwards it to the workers and waits for them, then exits 0; workers have no
- * handler of their own. */
+/* prefork [--no-forward] [options]: a master and --threads N worker processes. By default the
+ * master listens and the workers inherit the socket and block in accept() on it; with
+ * --reuseport each worker opens its own SO_REUSEPORT listener on the same port (the master
+ * only holds the port). On SIGTERM the master forwards it to the workers and waits for them,
+ * then exits 0; with --no-forward it has no handler and simply dies, leaving its workers.
+ * Workers have no handler of their own. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -46,12 +47,16 @@ static void worker(int lfd)
 
 int main(int argc, char **argv)
 {
-	int lfd, fd, i, st, ready[2];
+	int lfd, fd, i, st, ready[2], forward = 1;
 	struct sigaction sa;
 	struct options o;
 	char c;
 	pid_t pid;
 
+	if (argc > 1 && strcmp(argv[1], "--no-forward") == 0) {
+		forward = 0;
+		argv++, argc--;
+	}
 	http_options(argc, argv, &o);
 	nworkers = o.threads < MAX_WORKERS ? o.threads : MAX_WORKERS;
 	/* With --reuseport the master's socket only holds the port: a listening one would get
@@ -78,7 +83,8 @@ int main(int argc, char **argv)
 		http_announce(&o, o.port);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
+	if (forward)
+		sigaction(SIGTERM, &sa, NULL);
 	while ((pid = wait(&st)) > 0 || errno == EINTR)
 		;
 	return 0;

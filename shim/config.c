@@ -16,12 +16,14 @@
 struct lc_config lc_config = {
 	.timeout_ms = 30000,
 	.idle_ms = 0,
+	.kill_after_ms = 5000,
+	.wait_children = true,
 	.signals = (1ULL << SIGTERM) | (1ULL << SIGINT),
 	.log_level = LC_INFO,
 	.max_fds = 1 << 20,
 };
 
-enum type { T_BOOL, T_DURATION, T_DURATION_OFF, T_SIGNALS, T_LEVEL, T_COUNT };
+enum type { T_BOOL, T_DURATION, T_DURATION_OFF, T_SIGNALS, T_LEVEL, T_COUNT, T_CHILDREN };
 
 struct setting {
 	const char *name;
@@ -46,6 +48,10 @@ static const struct setting settings[] = {
 	  "a duration like 10s or 500ms, from 0 to 24h" },
 	{ "LASTCALL_IDLE", T_DURATION_OFF, "0s", 0, DAY_MS, offsetof(struct lc_config, idle_ms),
 	  "a duration like 1s or 200ms, from 0 to 24h, or off" },
+	{ "LASTCALL_CHILDREN", T_CHILDREN, "wait", 0, 0, offsetof(struct lc_config, wait_children),
+	  "wait or none" },
+	{ "LASTCALL_KILL_AFTER", T_DURATION, "5s", 0, DAY_MS,
+	  offsetof(struct lc_config, kill_after_ms), "a duration like 5s or 500ms, from 0 to 24h" },
 	{ "LASTCALL_SIGNALS", T_SIGNALS, "TERM,INT", 0, 0, offsetof(struct lc_config, signals),
 	  "a comma-separated list of HUP, INT, QUIT, USR1, USR2, ALRM, TERM, PWR" },
 	{ "LASTCALL_MAX_FDS", T_COUNT, "1048576", 64, 1 << 26, offsetof(struct lc_config, max_fds),
@@ -199,6 +205,17 @@ int lc_parse_level(const char *s, int64_t *out)
 	return -1;
 }
 
+int lc_parse_children(const char *s, bool *wait)
+{
+	if (strcmp(s, "wait") == 0)
+		*wait = true;
+	else if (strcmp(s, "none") == 0)
+		*wait = false;
+	else
+		return -1;
+	return 0;
+}
+
 int lc_parse_count(const char *s, int64_t *out)
 {
 	const char *end;
@@ -241,7 +258,8 @@ static int parse(const struct setting *st, const char *v, void *field)
 
 	switch (st->type) {
 	case T_BOOL:
-		if (lc_parse_bool(v, &b) < 0)
+	case T_CHILDREN:
+		if ((st->type == T_BOOL ? lc_parse_bool(v, &b) : lc_parse_children(v, &b)) < 0)
 			return -1;
 		*(bool *)field = b;
 		return 0;

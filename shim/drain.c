@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lastcall/children.h"
 #include "lastcall/config.h"
 #include "lastcall/drain.h"
 #include "lastcall/fds.h"
@@ -31,15 +32,20 @@
 #include "lastcall/stop.h"
 #include "lastcall/tcp.h"
 
+#include <netinet/in.h>
+
 /* Idle connections are looked for every IDLE_CHECK_MS while draining, or ten times as long as
  * a look takes if that is more (many connections), so busy keep-alive connections are caught in
  * the gap between two requests. A connection that never carried a byte must be quiet for
  * IDLE_FRESH_MS to count as idle: its client opened it to send something. */
 #define IDLE_CHECK_MS 5
 #define IDLE_FRESH_MS 1000
+#define CHILD_SETTLE_MS 20
 
 int lc_draining;
 pid_t lc_thread_pid;
+int lc_helper;
+pid_t lc_helper_parent;
 
 static int wake_rd = -1, wake_wr = -1;
 static pthread_mutex_t arm_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -71,13 +77,14 @@ void lc_drain_poke(void) /* AS-safe */
  * empties the pipe. Cleanup thread. */
 static void wait_wake(int64_t timeout)
 {
-	struct pollfd p[2] = { { .fd = wake_rd, .events = POLLIN },
-			       { .fd = lc_linger_fd(), .events = POLLIN } };
+	struct pollfd p[3] = { { .fd = wake_rd, .events = POLLIN },
+			       { .fd = lc_linger_fd(), .events = POLLIN },
+			       { .fd = lc_children_fd(), .events = POLLIN } };
 	char buf[64];
 
 	if (timeout > INT32_MAX)
 		timeout = INT32_MAX;
-	if (poll(p, p[1].fd >= 0 ? 2 : 1, (int)timeout) > 0 && p[0].revents)
+	if (poll(p, 3, (int)timeout) > 0 && p[0].revents)
 		while (read(wake_rd, buf, sizeof(buf)) > 0)
 			;
 }
@@ -97,10 +104,15 @@ static int remaining(bool own)
  * connections are waited for, and queued ones are not taken, as no one will accept them). */
 struct drain {
 	int sig;
-	bool own;
-	int64_t deadline;
-	int idle;  /* connections closed as idle */
-	int ended; /* connections ended at the deadline */
+	bool own;     /* only this process's own connections count */
+	bool helper;  /* this process is a server's helper: it holds the signal to the deadline */
+	bool kids;    /* children are waited for */
+	bool ending;  /* the deadline has passed (or the user insisted): finishing up */
+	bool hurry;   /* the user insisted: no lingering, no waiting for children */
+	bool exiting; /* the program called exit() meanwhile: its own connections only */
+	unsigned ints;
+	int64_t deadline, idle_check, linger_until, kill_at;
+	int n0, idle, ended, forwarded, termed, killed;
 };
 
 /* A connection the drain waits for: all of them for a signal, this process's own for exit(). */
@@ -153,9 +165,9 @@ static void end_conn(int fd, void *arg)
 }
 
 /* Whether the user insists: the second SIGINT, counting the one that started the drain. */
-static bool insisted(int sig, unsigned ints_at_start)
+static bool insisted(const struct drain *d)
 {
-	return lc_sig_count(SIGINT) - ints_at_start + (sig == SIGINT) >= 2;
+	return lc_sig_count(SIGINT) - d->ints + (d->sig == SIGINT) >= 2;
 }
 
 static int64_t min64(int64_t a, int64_t b)
@@ -165,95 +177,149 @@ static int64_t min64(int64_t a, int64_t b)
 
 /* LASTCALL_GRACE: intake goes on as usual for a while, so a load balancer can stop sending
  * traffic first. Returns false if the user insisted meanwhile. */
-static bool grace(int sig, unsigned ints)
+static bool grace(const struct drain *d)
 {
 	int64_t end = now_ms() + lc_config.grace_ms;
 	char tbuf[24];
 
-	if (!sig || lc_config.grace_ms <= 0)
+	if (!d->sig || d->helper || lc_config.grace_ms <= 0)
 		return true;
 	lc_log(LC_INFO, "SIG%s: still accepting for %s (LASTCALL_GRACE), then draining",
-	       lc_signal_name(sig), lc_format_ms(lc_config.grace_ms, tbuf));
+	       lc_signal_name(d->sig), lc_format_ms(lc_config.grace_ms, tbuf));
 	while (now_ms() < end)
-		if (insisted(sig, ints))
+		if (insisted(d))
 			return false;
 		else
 			wait_wake(end - now_ms());
 	return true;
 }
 
-static void drain(int sig)
+/* The deadline passed, or the user insisted: end what is left. Connections stop writing and
+ * linger; children get SIGTERM, and SIGKILL LASTCALL_KILL_AFTER later. */
+static void end_all(struct drain *d, int64_t t)
 {
-	struct drain d = { .sig = sig, .own = sig == 0 };
-	unsigned ints = lc_sig_count(SIGINT);
-	int64_t t0 = now_ms(), tick, idle_check, linger_until = 0, t;
-	bool ending = false, hurry = !grace(sig, ints);
-	int stopped, n0, n, lingering;
+	if (!d->hurry && t < d->deadline) {
+		lc_log(LC_INFO, "second SIGINT: ending the drain now");
+		d->hurry = true;
+	}
+	lc_fds_each(LC_FD_CONN, end_conn, d);
+	d->ended += lc_intake_drop_stash(true);
+	if (d->kids && !d->hurry)
+		d->termed = lc_children_signal(SIGTERM);
+	d->ending = true;
+	d->linger_until = d->hurry ? t : t + LC_LINGER_MS;
+	d->kill_at = t + lc_config.kill_after_ms;
+}
+
+/* The periodic work of a drain, on every wake-up. Returns what is still open: connections,
+ * lingering closes and children, in *n, *lingering, *kids. */
+static void step(struct drain *d, int64_t t, int *n, int *lingering, int *kids)
+{
+	lc_intake_drop_stash(false);
+	if (!d->ending && lc_config.idle_ms >= 0 && t >= d->idle_check) {
+		lc_fds_each(LC_FD_CONN, close_if_idle, d);
+		d->idle_check = now_ms() + (now_ms() - t) * 10;
+		if (d->idle_check < t + IDLE_CHECK_MS)
+			d->idle_check = t + IDLE_CHECK_MS;
+	}
+	if (!d->exiting && d->sig && __atomic_load_n(&exit_requested, __ATOMIC_ACQUIRE)) {
+		d->own = true; /* the program is ending itself: its own connections only */
+		d->exiting = true;
+	}
+	*lingering = lc_linger_service();
+	*n = remaining(d->own);
+	*kids = d->kids && !d->hurry ? lc_children_scan() : 0;
+	if (d->ending && *kids > 0 && t >= d->kill_at && !d->killed)
+		d->killed = lc_children_signal(SIGKILL);
+}
+
+/* Whether nothing is left to wait for. A helper holds its signal until the deadline (its work
+ * is not visible to lastcall), unless the program ends itself first. After the last child
+ * ends, the program gets CHILD_SETTLE_MS to finish its own SIGCHLD handling (it may be between
+ * its waitpid() and its bookkeeping when the hand-back would land on that thread). */
+static bool done(const struct drain *d, int n, int lingering, int kids, int64_t t)
+{
+	if (!d->ending)
+		return n == 0 && lingering == 0 && kids == 0 && (!d->helper || d->exiting) &&
+		       (!d->kids || t >= lc_children_last_end() + CHILD_SETTLE_MS);
+	return (lingering == 0 || t >= d->linger_until) &&
+	       (kids == 0 || t >= d->kill_at + LC_LINGER_MS);
+}
+
+static void summarise(const struct drain *d, int64_t t0)
+{
+	int n = d->n0 - d->ended;
+	char kids[160] = "";
+
+	if (d->kids && lc_children_ended() + d->forwarded + d->termed + d->killed > 0)
+		lc_format(kids, sizeof(kids),
+			  "; %d children ended (%d passed the signal), %d sent SIGTERM at the "
+			  "deadline, %d killed",
+			  lc_children_ended(), d->forwarded, d->termed, d->killed);
+	lc_log(LC_INFO,
+	       "drained in %lld ms: %d connections finished (%d idle, closed by lastcall), "
+	       "%d closed at the deadline%s",
+	       (long long)(now_ms() - t0), n < 0 ? 0 : n, d->idle, d->ended, kids);
+}
+
+/* Runs a drain; returns false if the program called exit() meanwhile (its exit then waits
+ * for the hand-back, see cleanup_main). */
+static bool drain(int sig)
+{
+	struct drain d = { .sig = sig, .own = sig == 0, .helper = lc_helper && sig };
+	int64_t t0 = now_ms(), tick, t;
+	int stopped, n = 0, lingering, kids;
 	char tbuf[24];
 
+	d.ints = lc_sig_count(SIGINT);
+	d.hurry = !grace(&d);
 	lc_linger_setup();
 	__atomic_store_n(&lc_draining, 1, __ATOMIC_RELEASE);
 	stopped = lc_stop_intake(!d.own);
-	n0 = remaining(d.own);
+	d.n0 = remaining(d.own);
+	d.kids = lc_config.wait_children && lc_children_setup() == 0;
+	if (d.kids && lc_children_scan() > 0 && sig)
+		d.forwarded = lc_children_forward(sig);
 	t = now_ms();
 	d.deadline = t + lc_config.timeout_ms;
 	tick = t + 1000;
-	idle_check = t;
+	d.idle_check = t;
 	lc_log(LC_INFO, "draining on %s%s: %d listeners stopped, %d connections in flight, deadline %s",
-	       sig ? "SIG" : "exit()", sig ? lc_signal_name(sig) : "", stopped, n0,
+	       sig ? "SIG" : "exit()", sig ? lc_signal_name(sig) : "", stopped, d.n0,
 	       lc_format_ms(lc_config.timeout_ms, tbuf));
 	for (;;) {
 		t = now_ms();
-		lc_intake_drop_stash(false);
-		if (!ending && lc_config.idle_ms >= 0 && t >= idle_check) {
-			lc_fds_each(LC_FD_CONN, close_if_idle, &d);
-			idle_check = now_ms() + (now_ms() - t) * 10;
-			if (idle_check < t + IDLE_CHECK_MS)
-				idle_check = t + IDLE_CHECK_MS;
-		}
-		lingering = lc_linger_service();
-		n = remaining(d.own);
-		if (!ending && n == 0 && lingering == 0)
-			break;
-		if (!ending && (hurry || t >= d.deadline || insisted(sig, ints))) {
-			if (!hurry && t < d.deadline) {
-				lc_log(LC_INFO, "second SIGINT: ending the drain now");
-				hurry = true;
-			}
-			lc_fds_each(LC_FD_CONN, end_conn, &d);
-			d.ended += lc_intake_drop_stash(true);
-			ending = true;
-			linger_until = hurry ? t : t + LC_LINGER_MS;
-			lingering = lc_linger_service();
-		}
-		if (ending && (lingering == 0 || t >= linger_until))
+		step(&d, t, &n, &lingering, &kids);
+		if (!d.ending && (d.hurry || t >= d.deadline || insisted(&d)))
+			end_all(&d, t);
+		if (done(&d, n, lingering, kids, t))
 			break;
 		t = now_ms();
-		wait_wake(min64(min64(ending ? linger_until : d.deadline, tick),
-				min64(lingering ? t + 100 : INT64_MAX,
-				      !ending && n > 0 && lc_config.idle_ms >= 0 ? idle_check
-										: INT64_MAX)) -
+		wait_wake(min64(min64(d.ending ? min64(d.linger_until, d.kill_at) : d.deadline, tick),
+				min64(lingering || kids || d.kids ? t + CHILD_SETTLE_MS : INT64_MAX,
+				      !d.ending && n > 0 && lc_config.idle_ms >= 0 ? d.idle_check
+										  : INT64_MAX)) -
 			  t);
 		if (now_ms() >= tick) {
 			tick += 1000;
 			lc_fds_each(LC_FD_CONN, forget_if_closed, 0);
-			if (!ending && (n = remaining(d.own)) > 0)
-				lc_log(LC_INFO, "draining: %d connections in flight, %s left", n,
+			if (!d.ending && (n > 0 || kids > 0))
+				lc_log(LC_INFO, "draining: %d connections in flight, %d children, %s left",
+				       n, kids,
 				       lc_format_ms((d.deadline - now_ms() + 999) / 1000 * 1000, tbuf));
 		}
 	}
 	lc_linger_drop_all();
 	__atomic_store_n(&lc_draining, 0, __ATOMIC_RELEASE);
-	n = n0 - d.ended;
-	lc_log(LC_INFO,
-	       "drained in %lld ms: %d connections finished (%d idle, closed by lastcall), "
-	       "%d closed at the deadline",
-	       (long long)(now_ms() - t0), n < 0 ? 0 : n, d.idle, d.ended);
+	summarise(&d, t0);
+	lc_children_reset();
+	return !d.exiting;
 }
 
 static void *cleanup_main(void *arg)
 {
 	siginfo_t info;
+	bool ending;
 	int sig;
 
 	(void)arg;
@@ -261,10 +327,18 @@ static void *cleanup_main(void *arg)
 		wait_wake(-1);
 		if ((sig = lc_sig_pending(&info))) {
 			set_state(DRAINING);
-			drain(sig);
+			/* A helper lets its server end it at once: the server knows. */
+			ending = !(lc_helper && info.si_pid == lc_helper_parent) && !drain(sig);
 			lc_sig_handback(sig, &info);
 			lc_intake_kick();
 			lc_sig_clear();
+			if (ending) {
+				/* exit() meanwhile: the signal's disposition came first, as it would
+				 * have; a handler that returns lets the exit go on. */
+				lc_intake_leave_all();
+				set_state(DONE);
+				return 0;
+			}
 			set_state(IDLE);
 		} else if (__atomic_load_n(&exit_requested, __ATOMIC_ACQUIRE)) {
 			set_state(DRAINING);
@@ -385,6 +459,78 @@ out:
 	pthread_mutex_unlock(&arm_mu);
 	errno = err;
 	return lc_armed ? 0 : r;
+}
+
+/* Whether process pid runs a lastcall cleanup thread: it is a server (or a helper) under
+ * lastcall. Threads are named "lastcall" for this. */
+static bool runs_lastcall(pid_t pid)
+{
+	char path[64], comm[32], buf[1024];
+	struct dirent64 *d;
+	ssize_t n, off, len;
+	int dir, fd;
+	bool found = false;
+
+	lc_format(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return false;
+	while (!found && (n = getdents64(dir, buf, sizeof(buf))) > 0)
+		for (off = 0; off < n && !found; off += d->d_reclen) {
+			d = (struct dirent64 *)(buf + off);
+			if (d->d_name[0] == '.')
+				continue;
+			lc_format(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, d->d_name);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+				continue;
+			len = read(fd, comm, sizeof(comm) - 1);
+			lc_real.close(fd);
+			found = len == 9 && memcmp(comm, "lastcall\n", 9) == 0;
+		}
+	lc_real.close(dir);
+	return found;
+}
+
+/* A connected TCP socket this process was started with (inetd, CGI with the client socket as
+ * stdin and stdout, systemd's Accept=yes): a connection to finish before ending. */
+static bool inherited_connection(int fd)
+{
+	struct sockaddr_storage peer;
+	socklen_t n = sizeof(peer);
+	int proto = 0, listening = 1;
+	socklen_t len = sizeof(proto);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
+	       proto == IPPROTO_TCP && (len = sizeof(listening)) &&
+	       getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && !listening &&
+	       getpeername(fd, (struct sockaddr *)&peer, &n) == 0;
+}
+
+void lc_drain_startup(void)
+{
+	char buf[1024];
+	struct dirent64 *d;
+	ssize_t n, off;
+	int dir, fd, found[64], nfound = 0, i;
+
+	if ((dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		while ((n = getdents64(dir, buf, sizeof(buf))) > 0)
+			for (off = 0; off < n; off += d->d_reclen) {
+				d = (struct dirent64 *)(buf + off);
+				fd = (int)strtol(d->d_name, 0, 10);
+				if (d->d_name[0] != '.' && fd != dir && nfound < 64 &&
+				    d->d_type == DT_LNK && inherited_connection(fd))
+					found[nfound++] = fd;
+			}
+		lc_real.close(dir);
+	}
+	/* Exec'd by a server (a CGI script, a helper command): the server waits for what this
+	 * process produces, so a trigger signal that does not come from the server waits too. */
+	lc_helper_parent = getppid();
+	lc_helper = lc_helper_parent > 1 && runs_lastcall(lc_helper_parent);
+	if ((nfound == 0 && !lc_helper) || lc_arm() < 0)
+		return;
+	for (i = 0; i < nfound; i++)
+		lc_fds_add_inherited(found[i]);
 }
 
 void lc_drain_exit(void)

@@ -115,6 +115,19 @@ static void forget_epoll(int ep)
 			__atomic_store_n(&epolls[i], -1, __ATOMIC_RELEASE);
 }
 
+void lc_fds_add_inherited(int fd)
+{
+	struct lc_fd *e = lc_fd_get(fd);
+
+	if (!e)
+		return;
+	e->aux = 0; /* no process of ours accepted it */
+	e->flags = 0;
+	__atomic_add_fetch(&lc_nconn, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->kind, LC_FD_CONN, __ATOMIC_RELEASE);
+	note_fd(fd);
+}
+
 void lc_fds_set(int fd, enum lc_kind kind, uint16_t li)
 {
 	struct lc_fd *e = lc_fd_get(fd);

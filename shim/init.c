@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "lastcall/children.h"
 #include "lastcall/config.h"
 #include "lastcall/drain.h"
 #include "lastcall/fds.h"
@@ -53,6 +54,7 @@ static void atfork_child(void)
 	lc_stop_fork_done(true);
 	lc_intake_fork(true);
 	lc_linger_fork_child();
+	lc_children_fork_child();
 }
 
 void lc_init_slow(void)
@@ -78,6 +80,8 @@ void lc_init_slow(void)
 		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	}
 	__atomic_store_n(&lc_ready, 1, __ATOMIC_RELEASE);
+	if (!lc_off)
+		lc_drain_startup();
 }
 
 __attribute__((constructor)) static void lc_constructor(void)

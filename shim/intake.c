@@ -27,7 +27,8 @@
 
 struct lc_listener lc_listeners[LC_MAX_LISTENERS];
 static pthread_mutex_t stash_mu = PTHREAD_MUTEX_INITIALIZER;
-static int stashed; /* sum of queued over all records */
+static int stashed;   /* sum of queued over all records */
+static int accepting; /* this process is listed as accepting connections (share.h) */
 
 /* Takes a free record for fd; -1 when all are in use (the listener is then left alone). */
 static int new_listener(int fd, int owned)
@@ -206,6 +207,8 @@ static void become_acceptor(struct lc_listener *l)
 
 	l->slot = lc_share_join(l->fd);
 	__atomic_store_n(&l->acceptor, 1, __ATOMIC_RELEASE);
+	if (!__atomic_exchange_n(&accepting, 1, __ATOMIC_ACQ_REL))
+		lc_share_accepting(1);
 	errno = err;
 }
 
@@ -224,6 +227,8 @@ void lc_intake_leave_all(void)
 	for (li = 0; li < LC_MAX_LISTENERS; li++)
 		if (__atomic_load_n(&lc_listeners[li].used, __ATOMIC_ACQUIRE))
 			lc_intake_leave(&lc_listeners[li]);
+	if (__atomic_exchange_n(&accepting, 0, __ATOMIC_ACQ_REL))
+		lc_share_accepting(0);
 }
 
 /* errno values after which accept() proves fd is a listening socket. */
@@ -404,6 +409,8 @@ void lc_intake_fork(bool child)
 		}
 		l->tokens = 0;
 	}
-	if (child)
+	if (child) {
 		pthread_mutex_init(&stash_mu, 0);
+		accepting = 0; /* the parent's entry; the child makes its own on its first accept */
+	}
 }

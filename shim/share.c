@@ -1,16 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* share.c: the acceptor count page. A pre-fork server's workers, a fork-per-connection server's
- * children and a server reloading with new workers beside old ones all share one listening
- * socket; the count tells a stopping process whether others still accept on it (leave it open)
- * or not (stop it for good). Counts are atomic operations on MAP_SHARED memory. */
+/* share.c: the page shared by a process tree. A pre-fork server's workers, a fork-per-connection
+ * server's children and a server reloading with new workers beside old ones all share one
+ * listening socket; its acceptor count tells a stopping process whether others still accept on
+ * it (leave it open) or not (stop it for good). The page also lists the processes that accept
+ * connections, so a stopping parent knows which children to pass the signal on to. Everything
+ * is atomic operations on MAP_SHARED memory. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "lastcall/log.h"
+#include "lastcall/real.h"
 
 #include "lastcall/share.h"
 
-#define SLOTS (4096 / sizeof(struct slot))
+#define SLOTS 128
+#define PROCS 128
 
 struct slot {
 	uint64_t ino; /* the socket's inode; 0: free */
@@ -18,7 +28,20 @@ struct slot {
 	int32_t unused;
 };
 
+/* A process accepting connections: its pid and start time (so a reused pid never matches). */
+struct proc {
+	int32_t pid; /* 0: free */
+	int32_t unused;
+	uint64_t start;
+};
+
+struct page {
+	struct slot slots[SLOTS];
+	struct proc procs[PROCS];
+};
+
 static struct slot *page;
+static struct proc *procs;
 
 int lc_share_setup(void)
 {
@@ -26,10 +49,11 @@ int lc_share_setup(void)
 
 	if (page)
 		return 0;
-	p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	p = mmap(0, sizeof(struct page), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return -1;
-	page = p;
+	page = ((struct page *)p)->slots;
+	procs = ((struct page *)p)->procs;
 	return 0;
 }
 
@@ -91,4 +115,65 @@ int lc_share_leave(int slot)
 		return 1;
 	left = __atomic_sub_fetch(&page[slot].acceptors, 1, __ATOMIC_ACQ_REL);
 	return left < 0 ? 0 : left;
+}
+
+/* Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot; 0 if the
+ * process is gone. */
+static uint64_t start_time(pid_t pid)
+{
+	char path[40], buf[1024], *p;
+	ssize_t n;
+	int fd, field;
+
+	lc_format(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	lc_real.close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The name, field 2, is in parentheses and may hold anything: count from the last ')'. */
+	if (!(p = strrchr(buf, ')')))
+		return 0;
+	for (field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, 0, 10) : 0;
+}
+
+void lc_share_accepting(int yes)
+{
+	pid_t me = getpid();
+	int32_t zero;
+	size_t i;
+
+	if (!procs)
+		return;
+	for (i = 0; i < PROCS; i++) {
+		if (!yes && __atomic_load_n(&procs[i].pid, __ATOMIC_ACQUIRE) == me) {
+			__atomic_store_n(&procs[i].pid, 0, __ATOMIC_RELEASE);
+			return;
+		}
+		zero = 0;
+		if (yes && __atomic_compare_exchange_n(&procs[i].pid, &zero, -1, 0,
+							__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			/* Claimed with a placeholder (-1) first, so no reader sees our pid with
+			 * another process's start time. */
+			procs[i].start = start_time(me);
+			__atomic_store_n(&procs[i].pid, me, __ATOMIC_RELEASE);
+			return;
+		}
+	}
+}
+
+int lc_share_accepts(pid_t pid)
+{
+	size_t i;
+
+	if (!procs)
+		return 0;
+	for (i = 0; i < PROCS; i++)
+		if (__atomic_load_n(&procs[i].pid, __ATOMIC_ACQUIRE) == pid)
+			return procs[i].start == start_time(pid);
+	return 0;
 }

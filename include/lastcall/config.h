@@ -13,6 +13,8 @@ struct lc_config {
 	int64_t timeout_ms; /* LASTCALL_TIMEOUT: drain deadline */
 	int64_t grace_ms;   /* LASTCALL_GRACE: keep accepting this long after the signal */
 	int64_t idle_ms;    /* LASTCALL_IDLE: quiet this long counts as idle; -1: off */
+	int64_t kill_after_ms; /* LASTCALL_KILL_AFTER: SIGTERM to SIGKILL for children */
+	bool wait_children;    /* LASTCALL_CHILDREN: wait (true) or none */
 	uint64_t signals;   /* LASTCALL_SIGNALS: bit n set means signal n starts a drain */
 	int64_t log_level;  /* LASTCALL_LOG: enum lc_level */
 	int64_t max_fds;    /* LASTCALL_MAX_FDS: cap on the fd table */
@@ -35,6 +37,7 @@ int lc_parse_bool(const char *s, bool *out);		/* 1/0, yes/no, true/false, on/off
 int lc_parse_signals(const char *s, uint64_t *out);	/* "TERM,INT", "SIGTERM", "15" */
 int lc_parse_level(const char *s, int64_t *out);	/* error|warn|info|debug */
 int lc_parse_count(const char *s, int64_t *out);	/* decimal integer >= 0 */
+int lc_parse_children(const char *s, bool *wait);	/* "wait" or "none" */
 
 /* "TERM" for 15, or NULL if the signal cannot be a trigger. */
 const char *lc_signal_name(int sig);

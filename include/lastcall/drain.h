@@ -9,6 +9,8 @@
 
 extern int lc_draining;	    /* a drain runs in this process: closes must poke the thread */
 extern pid_t lc_thread_pid; /* pid of the process whose cleanup thread is running */
+extern int lc_helper;	    /* this process was exec'd by a server under lastcall */
+extern pid_t lc_helper_parent; /* that server */
 
 /* Wakes the cleanup thread. AS-safe; errno is preserved. */
 void lc_drain_poke(void);
@@ -24,6 +26,11 @@ static inline int lc_server(void)
 
 	return __builtin_expect(__atomic_load_n(&lc_armed, __ATOMIC_ACQUIRE), 1) ? 0 : lc_arm();
 }
+
+/* At start-up (the constructor), before main: a process started with connected TCP sockets
+ * (inetd style) tracks them as connections; a process exec'd by a server under lastcall is its
+ * helper. Either becomes a server at once. */
+void lc_drain_startup(void);
 
 /* exit() or return from main: if connections this process accepted are open, stop intake and
  * wait for them (to the deadline) before returning. A process that has none is not delayed.

@@ -65,6 +65,9 @@ int lc_fds_setup(void);
 /* Records fd as a connection this process accepted. Any thread; errno is preserved. */
 void lc_fds_add_conn(int fd);
 
+/* Records fd as a connection this process started with (not one of its own). */
+void lc_fds_add_inherited(int fd);
+
 /* Records fd with the given kind (not CONN). Any thread. */
 void lc_fds_set(int fd, enum lc_kind kind, uint16_t li);
 

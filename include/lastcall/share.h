@@ -5,6 +5,8 @@
 #ifndef LASTCALL_SHARE_H
 #define LASTCALL_SHARE_H
 
+#include <sys/types.h>
+
 /* Maps the page if this process has none. Returns 0 or -1. */
 int lc_share_setup(void);
 
@@ -19,5 +21,11 @@ int lc_share_join(int fd);
 /* This process stops accepting on the socket in slot. Returns the acceptors left: 0 means it was
  * the last one. */
 int lc_share_leave(int slot);
+
+/* This process starts (yes) or stops accepting connections on any listener. */
+void lc_share_accepting(int yes);
+
+/* Whether process pid (a child) accepts connections itself, as a pre-fork worker does. */
+int lc_share_accepts(pid_t pid);
 
 #endif

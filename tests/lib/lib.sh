@@ -16,6 +16,10 @@ PIDS=()
 
 cleanup() {
 	local p
+	# A spawn helper takes SIGTERM as "kill everything you started"; then the rest.
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
 	for p in "${PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null
 	done
@@ -53,12 +57,13 @@ poll_until() {
 }
 
 # spawn NAME COMMAND...: starts COMMAND under the spawn helper. Sets PID; output goes to
-# $T/NAME.log, the exit to $T/NAME.status.
+# $T/NAME.log, the exit to $T/NAME.status. SPAWN_MODE=-r or -k makes the helper the tree's
+# reaper (see tests/tools/spawn.c).
 spawn() {
 	local name=$1
 	shift
-	rm -f "$T/$name.pid" "$T/$name.status"
-	"$TOOLS/spawn" "$T/$name.pid" "$T/$name.status" "$@" >"$T/$name.log" 2>&1 &
+	rm -f "$T/$name.pid" "$T/$name.status" "$T/$name.port" # nothing from an earlier run
+	"$TOOLS/spawn" ${SPAWN_MODE:-} "$T/$name.pid" "$T/$name.status" "$@" >"$T/$name.log" 2>&1 &
 	PIDS+=("$!")
 	poll_until 5000 test -s "$T/$name.pid" || fail "$name did not start"
 	PID=$(cat "$T/$name.pid")
@@ -78,12 +83,22 @@ server() {
 }
 
 # wait_status NAME MS: waits for the process to end; sets STATUS ("exit N" or "signal N"),
-# ENDED (the exit time, ms) and CPU (user+system CPU it used, ms).
+# ENDED (the exit time, ms), CPU (user+system CPU it used, ms), and under a reaper spawn
+# TREE_ALIVE and TREE_ZOMBIES (its descendants left running, or unreaped, when it ended).
 wait_status() {
 	local a b
 	poll_until "$2" test -s "$T/$1.status" || fail "$1 still running after $2 ms"
-	read -r a b _ ENDED _ CPU <"$T/$1.status"
+	read -r a b _ ENDED _ CPU _ TREE_ALIVE TREE_ZOMBIES <"$T/$1.status"
 	STATUS="$a $b"
+}
+
+# descendants PID: every process below PID (the children of each of its threads).
+descendants() {
+	local kid
+	for kid in $(cat "/proc/$1"/task/*/children 2>/dev/null); do
+		echo "$kid"
+		descendants "$kid"
+	done
 }
 
 # start_requests NAME COUNT CLIENT-ARGS...: starts the client in the background against $PORT

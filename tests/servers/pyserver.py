@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""A stdlib socketserver.ThreadingTCPServer answering the example servers' little HTTP
-(/delay/MS, /bytes/N, /). Its handler threads are daemon threads, the shortcut of failure
-mode 4: at exit the interpreter does not wait for them. Nothing here knows about lastcall.
+"""A stdlib socketserver server answering the example servers' little HTTP (/delay/MS, /).
+By default a ThreadingTCPServer whose handler threads are daemon threads, the shortcut of
+failure mode 4: at exit the interpreter does not wait for them. With --forking, a
+ForkingTCPServer: one child process per connection. Nothing here knows about lastcall.
 
-usage: pyserver.py PORT_FILE
+usage: pyserver.py [--forking] PORT_FILE
 """
 import os
 import socketserver
@@ -44,11 +45,17 @@ class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
+class ForkingServer(socketserver.ForkingTCPServer):
+    allow_reuse_address = True
+
+
 def main():
-    with Server(("127.0.0.1", 0), Handler) as srv:
-        with open(sys.argv[1] + ".tmp", "w") as f:
+    forking = sys.argv[1] == "--forking"
+    port_file = sys.argv[-1]
+    with (ForkingServer if forking else Server)(("127.0.0.1", 0), Handler) as srv:
+        with open(port_file + ".tmp", "w") as f:
             f.write("%d\n" % srv.server_address[1])
-        os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+        os.rename(port_file + ".tmp", port_file)
         srv.serve_forever()
 
 

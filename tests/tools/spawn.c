@@ -1,13 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* spawn PIDFILE STATUSFILE COMMAND [ARGS...]
- * Runs COMMAND as a child (with default signal dispositions), writes its pid to PIDFILE, waits for it and writes how it ended to
- * STATUSFILE: "exit N at MS cpu CPUMS" or "signal N at MS cpu CPUMS", MS being CLOCK_REALTIME
- * milliseconds (the clock of bash's $EPOCHREALTIME), CPUMS the user+system CPU time it used. Both files appear whole (written, then renamed), so a test
- * can poll for them. Exits 0 once the status is written. */
+/* spawn [-r|-k] PIDFILE STATUSFILE COMMAND [ARGS...]
+ * Runs COMMAND as a child (with default signal dispositions), writes its pid to PIDFILE, waits
+ * for it and writes how it ended to STATUSFILE: "exit N at MS cpu CPUMS tree ALIVE ZOMBIES" or
+ * "signal N at ...", MS being CLOCK_REALTIME milliseconds (the clock of bash's $EPOCHREALTIME),
+ * CPUMS the user+system CPU time it used. Both files appear whole (written, then renamed).
+ *   -r  act as the tree's reaper (PR_SET_CHILD_SUBREAPER), reaping orphans as they die:
+ *       ALIVE and ZOMBIES count the command's descendants still running, or dead but
+ *       unreaped, when it ended; then wait for them all before exiting;
+ *   -k  the same, then SIGKILL them at once, as a container runtime does when its main
+ *       process exits.
+ * SIGTERM makes spawn SIGKILL everything it started and exit. */
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,18 +35,82 @@ static void put(const char *path, const char *text)
 	}
 }
 
+/* Calls fn on every descendant of pid: the children of each of its threads, recursively. */
+static void each_descendant(pid_t pid, void (*fn)(pid_t, char), int depth)
+{
+	char path[300], buf[8192], *p, *end, stat[512], state;
+	struct dirent *t;
+	DIR *tasks;
+	FILE *f;
+	size_t n;
+	long kid;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if (depth > 64 || !(tasks = opendir(path)))
+		return;
+	while ((t = readdir(tasks))) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/children", (int)pid, t->d_name);
+		if (t->d_name[0] == '.' || !(f = fopen(path, "r")))
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		for (p = buf; (kid = strtol(p, &end, 10)) > 0; p = end) {
+			snprintf(path, sizeof(path), "/proc/%ld/stat", kid);
+			state = '?';
+			if ((f = fopen(path, "r"))) {
+				if (fgets(stat, sizeof(stat), f) && strrchr(stat, ')'))
+					state = strrchr(stat, ')')[2];
+				fclose(f);
+			}
+			fn((pid_t)kid, state);
+			each_descendant((pid_t)kid, fn, depth + 1);
+		}
+	}
+	closedir(tasks);
+}
+
+static int alive, zombies;
+
+static void count(pid_t pid, char state)
+{
+	(void)pid;
+	if (state == 'Z')
+		zombies++;
+	else
+		alive++;
+}
+
+static void kill_one(pid_t pid, char state)
+{
+	(void)state;
+	kill(pid, SIGKILL);
+}
+
+static void on_term(int sig)
+{
+	(void)sig;
+	each_descendant(getpid(), kill_one, 0);
+	_exit(0);
+}
+
 int main(int argc, char **argv)
 {
+	int reaper = 0, st, i = 1;
 	struct timespec ts;
 	struct rusage ru;
-	char text[96];
+	char text[160];
 	pid_t pid;
-	int st;
 
-	if (argc < 4) {
-		fprintf(stderr, "usage: spawn PIDFILE STATUSFILE COMMAND [ARGS...]\n");
+	if (argc > 1 && (strcmp(argv[1], "-r") == 0 || strcmp(argv[1], "-k") == 0))
+		reaper = argv[i++][1];
+	if (argc - i < 3) {
+		fprintf(stderr, "usage: spawn [-r|-k] PIDFILE STATUSFILE COMMAND [ARGS...]\n");
 		return 2;
 	}
+	if (reaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+	signal(SIGTERM, on_term);
 	if ((pid = fork()) == 0) {
 		/* As a service manager starts a service: default dispositions, nothing blocked.
 		 * (A non-interactive shell starts background jobs with SIGINT and SIGQUIT
@@ -45,22 +119,33 @@ int main(int argc, char **argv)
 
 		signal(SIGINT, SIG_DFL);
 		signal(SIGQUIT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		execvp(argv[3], argv + 3);
-		perror(argv[3]);
+		execvp(argv[i + 2], argv + i + 2);
+		perror(argv[i + 2]);
 		_exit(127);
 	}
 	snprintf(text, sizeof(text), "%d\n", (int)pid);
-	put(argv[1], text);
-	while (wait4(pid, &st, 0, &ru) < 0)
+	put(argv[i], text);
+	/* As a reaper, orphans adopted before the command ends are reaped as they die, as init
+	 * would: only what is left when the command ends counts. */
+	while (wait4(reaper ? -1 : pid, &st, 0, &ru) != pid)
 		;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(text, sizeof(text), "%s %d at %lld cpu %ld\n", WIFSIGNALED(st) ? "signal" : "exit",
-		 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+	/* The command's orphans are ours now (subreaper): what is left of its tree. */
+	if (reaper)
+		each_descendant(getpid(), count, 0);
+	snprintf(text, sizeof(text), "%s %d at %lld cpu %ld tree %d %d\n",
+		 WIFSIGNALED(st) ? "signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
 		 (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
 		 (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
-			 (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);
-	put(argv[2], text);
+			 (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000,
+		 alive, zombies);
+	if (reaper == 'k')
+		each_descendant(getpid(), kill_one, 0);
+	put(argv[i + 1], text);
+	while (reaper && (wait(&st) > 0 || errno == EINTR))
+		;
 	return 0;
 }

@@ -171,6 +171,8 @@ static void test_config_defaults(void **state)
 	assert_int_equal(cfg.max_fds, 1 << 20);
 	assert_int_equal(cfg.grace_ms, 0);
 	assert_int_equal(cfg.idle_ms, 0);
+	assert_true(cfg.wait_children);
+	assert_int_equal(cfg.kill_after_ms, 5000);
 }
 
 static void test_config_bad_values_warn_and_default(void **state)
@@ -180,6 +182,7 @@ static void test_config_bad_values_warn_and_default(void **state)
 					   "LASTCALL_DISABLE=maybe",
 					   "LASTCALL_MAX_FDS=12",
 					   "LASTCALL_IDLE=never",
+					   "LASTCALL_CHILDREN=all",
 					   NULL };
 	struct lc_config cfg;
 	char log[2048];
@@ -200,6 +203,9 @@ static void test_config_bad_values_warn_and_default(void **state)
 	assert_non_null(strstr(log, "LASTCALL_IDLE=\"never\" invalid (expected a duration like 1s "
 				    "or 200ms, from 0 to 24h, or off), using 0s"));
 	assert_int_equal(cfg.idle_ms, 0);
+	assert_non_null(strstr(log, "LASTCALL_CHILDREN=\"all\" invalid (expected wait or none), "
+				    "using wait"));
+	assert_true(cfg.wait_children);
 }
 
 static void test_config_garbage_is_quoted_safely(void **state)
@@ -227,7 +233,8 @@ static void test_config_good_values(void **state)
 	static const char *const env[] = { "LASTCALL_TIMEOUT=500ms", "LASTCALL_SIGNALS=QUIT",
 					   "LASTCALL_DISABLE=yes", "LASTCALL_LOG=error",
 					   "LASTCALL_MAX_FDS=4096",  "LASTCALL_GRACE=2s",
-					   "LASTCALL_IDLE=off",	     NULL };
+					   "LASTCALL_IDLE=off",	     "LASTCALL_CHILDREN=none",
+					   "LASTCALL_KILL_AFTER=0",  NULL };
 	struct lc_config cfg;
 	char log[256];
 
@@ -242,6 +249,8 @@ static void test_config_good_values(void **state)
 	assert_int_equal(cfg.max_fds, 4096);
 	assert_int_equal(cfg.grace_ms, 2000);
 	assert_int_equal(cfg.idle_ms, -1);
+	assert_false(cfg.wait_children);
+	assert_int_equal(cfg.kill_after_ms, 0);
 	lc_log_level = LC_INFO;
 }
 

@@ -11,7 +11,10 @@
 
 #include <cmocka.h>
 
+#include "lastcall/real.h"
 #include "lastcall/share.h"
+
+struct lc_real lc_real;
 
 static void test_share_counts_across_fork(void **state)
 {
@@ -21,6 +24,7 @@ static void test_share_counts_across_fork(void **state)
 	pid_t pid;
 
 	(void)state;
+	lc_real.close = close;
 	assert_int_equal(lc_share_setup(), 0);
 	assert_int_equal(lc_share_setup(), 0); /* once */
 	slot = lc_share_join(fd);
@@ -61,11 +65,44 @@ static void test_share_reset_and_unknown(void **state)
 	close(fd);
 }
 
+static void test_share_accepting_processes(void **state)
+{
+	int st, ready[2], go[2];
+	char c;
+	pid_t pid;
+
+	(void)state;
+	lc_real.close = close;
+	assert_int_equal(lc_share_setup(), 0);
+	assert_false(lc_share_accepts(getpid()));
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	if ((pid = fork()) == 0) {
+		lc_share_accepting(1);
+		if (write(ready[1], "a", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		lc_share_accepting(0);
+		if (write(ready[1], "s", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	assert_true(lc_share_accepts(pid)); /* a worker: the parent sees it */
+	assert_false(lc_share_accepts(getpid()));
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	assert_false(lc_share_accepts(pid)); /* stopped accepting */
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_false(lc_share_accepts(pid)); /* gone */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_share_counts_across_fork),
 		cmocka_unit_test(test_share_reset_and_unknown),
+		cmocka_unit_test(test_share_accepting_processes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

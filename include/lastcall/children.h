@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* children.h: a server's child processes at shutdown. lastcall waits for them to end without
+ * ever reaping one (their exit statuses stay the program's), forwards the trigger signal to
+ * those that accept connections themselves (pre-fork workers), and ends those left at the
+ * deadline: SIGTERM, then SIGKILL. Every child is held by a pidfd, so a reused pid is never
+ * signalled. Cleanup thread only. */
+#ifndef LASTCALL_CHILDREN_H
+#define LASTCALL_CHILDREN_H
+
+#include <stdint.h>
+
+/* Opens the set the children's pidfds wait in. Returns 0 or -1 (then children are not waited
+ * for). */
+int lc_children_setup(void);
+
+/* The epoll fd to wait on for a child's end, or -1. */
+int lc_children_fd(void);
+
+/* Finds children not seen yet (fork, posix_spawn, system, popen alike) and counts those still
+ * running. */
+int lc_children_scan(void);
+
+/* Sends sig to the children that accept connections on a listener of their own or shared, so
+ * they stop intake and drain too. Returns how many. */
+int lc_children_forward(int sig);
+
+/* Sends sig to every child still running; returns how many. */
+int lc_children_signal(int sig);
+
+/* Children that ended since the first scan, and when the last one did (monotonic ms). */
+int lc_children_ended(void);
+int64_t lc_children_last_end(void);
+
+/* Forgets every child (after a drain, and in a fork child). */
+void lc_children_reset(void);
+
+/* In a child after fork. */
+void lc_children_fork_child(void);
+
+#endif

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/* children.c: finding a process's children (/proc/self/task/TID/children covers every way of
+ * creating one), holding each by a pidfd, and learning of its end from the pidfd becoming
+ * readable: whether the program reaps it, ignores SIGCHLD (automatic reaping) or never reaps
+ * (a zombie), lastcall never calls wait() and so never takes an exit status from the program. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lastcall/children.h"
+#include "lastcall/fds.h"
+#include "lastcall/log.h"
+#include "lastcall/real.h"
+#include "lastcall/share.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+#define MAX_KIDS 1024
+
+struct kid {
+	pid_t pid;
+	int pidfd;	 /* -1: the slot is free */
+	int ended;	 /* reaped, or given up on (see REAP_WAIT_MS) */
+	int64_t exited;	 /* when it exited unreaped (a zombie), 0 if not */
+};
+
+/* A child that exited but is not reaped yet is waited for this long: the program's own SIGCHLD
+ * handling reaps it, so no zombie is left when the process ends. A program that never reaps
+ * keeps its zombies until it ends, as it would have. */
+#define REAP_WAIT_MS 1000
+
+static struct kid kids[MAX_KIDS];
+static int nkids, running, ended, epfd = -1, warned;
+static int64_t last_end; /* when a child was last seen to end */
+
+int lc_children_setup(void)
+{
+	int fd, i;
+
+	if (epfd >= 0)
+		return 0;
+	for (i = 0; i < MAX_KIDS; i++)
+		kids[i].pidfd = -1;
+	if ((fd = lc_real.epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return -1;
+	lc_fds_set(fd, LC_FD_PRIVATE, 0);
+	epfd = fd;
+	return 0;
+}
+
+int lc_children_fd(void)
+{
+	return epfd;
+}
+
+static int known(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < nkids; i++)
+		if (kids[i].pidfd >= 0 && kids[i].pid == pid)
+			return 1;
+	return 0;
+}
+
+/* Starts watching child pid. A child that is already gone (reaped meanwhile) is skipped. */
+static void watch(pid_t pid)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int i, fd;
+
+	if (known(pid))
+		return;
+	for (i = 0; i < MAX_KIDS && kids[i].pidfd >= 0; i++)
+		;
+	if (i == MAX_KIDS) {
+		if (!warned++)
+			lc_log(LC_WARN, "more than %d children: the rest are not waited for", MAX_KIDS);
+		return;
+	}
+	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+		return;
+	lc_fds_set(fd, LC_FD_PRIVATE, 0);
+	ev.data.u32 = (uint32_t)i;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		lc_fds_release(fd);
+		lc_real.close(fd);
+		return;
+	}
+	kids[i] = (struct kid){ pid, fd, 0, 0 };
+	if (i >= nkids)
+		nkids = i + 1;
+	running++;
+	lc_log(LC_DEBUG, "waiting for child %d", (int)pid);
+}
+
+/* Reads one /proc/self/task/TID/children file: the pids, space-separated. */
+static void scan_task(const char *tid)
+{
+	char path[64], buf[4096], *p, *end;
+	ssize_t n;
+	int fd;
+
+	lc_format(path, sizeof(path), "/proc/self/task/%s/children", tid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		for (p = buf; *p; p = end) {
+			long pid = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (pid > 0)
+				watch((pid_t)pid);
+		}
+	}
+	lc_real.close(fd);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void end_kid(struct kid *k, const char *how)
+{
+	lc_log(LC_DEBUG, "child %d %s", (int)k->pid, how);
+	last_end = now_ms();
+	epoll_ctl(epfd, EPOLL_CTL_DEL, k->pidfd, 0);
+	k->ended = 1;
+	running--;
+	ended++;
+}
+
+/* A pidfd reads as ready when its process exits (POLLIN) and hangs up when it is reaped
+ * (POLLHUP). A zombie is watched for its reaping (HUP is reported with no events asked for),
+ * for at most REAP_WAIT_MS. */
+static void collect(void)
+{
+	struct epoll_event evs[64], none = { .events = 0 };
+	int64_t now = now_ms();
+	int n, i;
+
+	while ((n = epoll_wait(epfd, evs, 64, 0)) > 0)
+		for (i = 0; i < n; i++) {
+			struct kid *k = &kids[evs[i].data.u32];
+
+			if (evs[i].events & EPOLLHUP) {
+				end_kid(k, "ended and reaped");
+			} else if (!k->exited) {
+				k->exited = now;
+				none.data = evs[i].data;
+				epoll_ctl(epfd, EPOLL_CTL_MOD, k->pidfd, &none);
+			}
+		}
+	for (i = 0; i < nkids; i++)
+		if (kids[i].pidfd >= 0 && !kids[i].ended && kids[i].exited &&
+		    now - kids[i].exited >= REAP_WAIT_MS)
+			end_kid(&kids[i], "ended; the program has not reaped it");
+}
+
+int lc_children_scan(void)
+{
+	char buf[1024];
+	struct dirent64 *d;
+	ssize_t n, off;
+	int dir;
+
+	if (epfd < 0)
+		return 0;
+	collect();
+	if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return running;
+	while ((n = getdents64(dir, buf, sizeof(buf))) > 0)
+		for (off = 0; off < n; off += d->d_reclen) {
+			d = (struct dirent64 *)(buf + off);
+			if (d->d_name[0] != '.')
+				scan_task(d->d_name);
+		}
+	lc_real.close(dir);
+	collect();
+	return running;
+}
+
+static int signal_kid(struct kid *k, int sig)
+{
+	return syscall(SYS_pidfd_send_signal, k->pidfd, sig, 0, 0) == 0;
+}
+
+int lc_children_forward(int sig)
+{
+	int i, n = 0;
+
+	for (i = 0; i < nkids; i++)
+		if (kids[i].pidfd >= 0 && !kids[i].ended && !kids[i].exited &&
+		    lc_share_accepts(kids[i].pid))
+			n += signal_kid(&kids[i], sig);
+	return n;
+}
+
+int lc_children_signal(int sig)
+{
+	int i, n = 0;
+
+	collect();
+	for (i = 0; i < nkids; i++)
+		if (kids[i].pidfd >= 0 && !kids[i].ended && !kids[i].exited)
+			n += signal_kid(&kids[i], sig);
+	return n;
+}
+
+int lc_children_ended(void)
+{
+	return ended;
+}
+
+int64_t lc_children_last_end(void)
+{
+	return last_end;
+}
+
+void lc_children_reset(void)
+{
+	int i;
+
+	for (i = 0; i < nkids; i++)
+		if (kids[i].pidfd >= 0) {
+			if (epfd >= 0)
+				epoll_ctl(epfd, EPOLL_CTL_DEL, kids[i].pidfd, 0);
+			lc_fds_release(kids[i].pidfd);
+			lc_real.close(kids[i].pidfd);
+			kids[i].pidfd = -1;
+		}
+	nkids = running = ended = 0;
+	last_end = 0;
+}
+
+void lc_children_fork_child(void)
+{
+	int i;
+
+	/* The parent's children are not the child's; its pidfds and epoll set are the parent's. */
+	for (i = 0; i < nkids; i++)
+		if (kids[i].pidfd >= 0) {
+			lc_fds_release(kids[i].pidfd);
+			lc_real.close(kids[i].pidfd);
+			kids[i].pidfd = -1;
+		}
+	if (epfd >= 0) {
+		lc_fds_release(epfd);
+		lc_real.close(epfd);
+		epfd = -1;
+	}
+	nkids = running = ended = 0;
+}
