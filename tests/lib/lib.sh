@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # lib.sh: helpers for the end-to-end tests. Source it first thing; it makes a private temporary
 # directory ($T), and on exit kills only the processes the test started (by their recorded pid)
-# and removes $T. Every wait is a poll with a deadline.
+# and removes $T (KEEP=1 keeps it, for a look after a failure). Every wait is a poll with a
+# deadline.
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -14,17 +15,32 @@ CLIENT=("$PYTHON" "$ROOT/tests/lib/client.py")
 T=$(mktemp -d "${TMPDIR:-/tmp}/lastcall-e2e.XXXXXX")
 PIDS=()
 
+# any_alive PID...: whether one of them is still running.
+any_alive() {
+	local p
+	for p in "$@"; do
+		kill -0 "$p" 2>/dev/null && return 0
+	done
+	return 1
+}
+
 cleanup() {
 	local p
-	# A spawn helper takes SIGTERM as "kill everything you started"; then the rest.
+	# A spawn helper takes SIGTERM as "kill everything you started" (its whole tree, orphans
+	# included), which it must be given time to do; then SIGKILL for whatever is left.
 	for p in "${PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null
 	done
+	poll_until 2000 eval '! any_alive "${PIDS[@]}"'
 	for p in "${PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
-	rm -rf "$T"
+	if [ -n "${KEEP:-}" ]; then
+		echo "   KEEP: the test's files are in $T" >&2
+	else
+		rm -rf "$T"
+	fi
 }
 trap cleanup EXIT
 

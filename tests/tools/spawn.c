@@ -70,6 +70,25 @@ static void each_descendant(pid_t pid, void (*fn)(pid_t, char), int depth)
 	closedir(tasks);
 }
 
+/* Whether pid has started to exit: a zombie, or its PF_EXITING flag (0x4) is set. */
+static int exiting(pid_t pid)
+{
+	char path[64], stat[512], *p;
+	unsigned long flags = 0;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return 1;
+	n = fgets(stat, sizeof(stat), f) != NULL;
+	fclose(f);
+	/* pid (comm) state ppid pgrp session tty_nr tpgid flags */
+	if (!n || !(p = strrchr(stat, ')')) || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return 1;
+	return p[2] == 'Z' || p[2] == 'X' || (flags & 0x4);
+}
+
 static int alive, zombies;
 
 static void count(pid_t pid, char state)
@@ -129,8 +148,23 @@ int main(int argc, char **argv)
 	snprintf(text, sizeof(text), "%d\n", (int)pid);
 	put(argv[i], text);
 	/* As a reaper, orphans adopted before the command ends are reaped as they die, as init
-	 * would: only what is left when the command ends counts. */
-	while (wait4(reaper ? -1 : pid, &st, 0, &ru) != pid)
+	 * would: only what is left when the command ends counts. The command's own zombies are
+	 * adopted while it exits, and reported a moment before it is: a dead child seen once the
+	 * command is exiting is left for the count. */
+	for (;;) {
+		siginfo_t si = { 0 };
+
+		if (waitid(reaper ? P_ALL : P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("waitid");
+			return 1;
+		}
+		if (si.si_pid == pid || exiting(pid))
+			break;
+		waitpid(si.si_pid, &st, 0);
+	}
+	while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
 		;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	/* The command's orphans are ours now (subreaper): what is left of its tree. */
