@@ -18,7 +18,7 @@ SHIM_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 SHIM_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-MODULES := log config real init sig fds intake stop tcp linger share children drain
+MODULES := log config real init sig fds intake stop tcp linger share children notify drain
 SHIM_OBJS := $(MODULES:%=build/shim/%.o) build/shim/hooks.o
 HEADERS := $(wildcard include/lastcall/*.h)
 
@@ -94,7 +94,7 @@ demo: all
 
 # Unit tests: module objects linked with cmocka; lc_real and neighbouring modules are faked in
 # each test, so no LD_PRELOAD is involved.
-UNIT := config log fds sig tcp share
+UNIT := config log fds sig tcp share notify
 UNIT_BINS := $(UNIT:%=build/unit/test_%)
 UNIT_CFLAGS := $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS)
 ifneq ($(SANITIZE),)
@@ -107,6 +107,7 @@ build/unit/test_fds: build/shim/fds.o build/shim/log.o build/shim/config.o
 build/unit/test_sig: build/shim/sig.o build/shim/log.o build/shim/config.o
 build/unit/test_tcp: build/shim/tcp.o
 build/unit/test_share: build/shim/share.o build/shim/log.o
+build/unit/test_notify: build/shim/notify.o build/shim/log.o build/shim/config.o
 
 build/unit/test_%: tests/unit/test_%.c | build/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcmocka -pthread

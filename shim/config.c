@@ -54,6 +54,8 @@ static const struct setting settings[] = {
 	  offsetof(struct lc_config, kill_after_ms), "a duration like 5s or 500ms, from 0 to 24h" },
 	{ "LASTCALL_SIGNALS", T_SIGNALS, "TERM,INT", 0, 0, offsetof(struct lc_config, signals),
 	  "a comma-separated list of HUP, INT, QUIT, USR1, USR2, ALRM, TERM, PWR" },
+	{ "LASTCALL_NOTIFY_READY", T_BOOL, "0", 0, 0, offsetof(struct lc_config, notify_ready),
+	  "1, 0, yes, no, true, false, on or off" },
 	{ "LASTCALL_MAX_FDS", T_COUNT, "1048576", 64, 1 << 26, offsetof(struct lc_config, max_fds),
 	  "a number of file descriptors from 64 to 67108864" },
 };

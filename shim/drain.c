@@ -26,6 +26,7 @@
 #include "lastcall/intake.h"
 #include "lastcall/linger.h"
 #include "lastcall/log.h"
+#include "lastcall/notify.h"
 #include "lastcall/real.h"
 #include "lastcall/share.h"
 #include "lastcall/sig.h"
@@ -41,6 +42,9 @@
 #define IDLE_CHECK_MS 5
 #define IDLE_FRESH_MS 1000
 #define CHILD_SETTLE_MS 20
+/* What systemd is asked to allow beyond lastcall's own bound, for the program's own shutdown
+ * after the hand-back (EXTEND_TIMEOUT_USEC). */
+#define HANDBACK_SLACK_MS 5000
 
 int lc_draining;
 pid_t lc_thread_pid;
@@ -175,6 +179,29 @@ static int64_t min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+/* One line of a drain's story: to the log, and to systemd as the unit's STATUS=, with an
+ * EXTEND_TIMEOUT_USEC= covering left_ms more of the drain (if left_ms >= 0), the deadline's
+ * lingering and killing, and the hand-back. */
+static void report(const struct drain *d, int64_t left_ms, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void report(const struct drain *d, int64_t left_ms, const char *fmt, ...)
+{
+	char line[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	lc_vformat(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	lc_log(LC_INFO, "%s", line);
+	if (!d->sig)
+		return; /* an exit(): the program is not being stopped */
+	lc_notify(1, line,
+		  left_ms < 0 ? HANDBACK_SLACK_MS
+			      : left_ms + LC_LINGER_MS + (d->kids ? lc_config.kill_after_ms : 0) +
+					HANDBACK_SLACK_MS);
+}
+
 /* LASTCALL_GRACE: intake goes on as usual for a while, so a load balancer can stop sending
  * traffic first. Returns false if the user insisted meanwhile. */
 static bool grace(const struct drain *d)
@@ -184,7 +211,8 @@ static bool grace(const struct drain *d)
 
 	if (!d->sig || d->helper || lc_config.grace_ms <= 0)
 		return true;
-	lc_log(LC_INFO, "SIG%s: still accepting for %s (LASTCALL_GRACE), then draining",
+	report(d, lc_config.grace_ms + lc_config.timeout_ms + lc_config.kill_after_ms,
+	       "SIG%s: still accepting for %s (LASTCALL_GRACE), then draining",
 	       lc_signal_name(d->sig), lc_format_ms(lc_config.grace_ms, tbuf));
 	while (now_ms() < end)
 		if (insisted(d))
@@ -256,7 +284,7 @@ static void summarise(const struct drain *d, int64_t t0)
 			  "; %d children ended (%d passed the signal), %d sent SIGTERM at the "
 			  "deadline, %d killed",
 			  lc_children_ended(), d->forwarded, d->termed, d->killed);
-	lc_log(LC_INFO,
+	report(d, -1,
 	       "drained in %lld ms: %d connections finished (%d idle, closed by lastcall), "
 	       "%d closed at the deadline%s",
 	       (long long)(now_ms() - t0), n < 0 ? 0 : n, d->idle, d->ended, kids);
@@ -284,7 +312,8 @@ static bool drain(int sig)
 	d.deadline = t + lc_config.timeout_ms;
 	tick = t + 1000;
 	d.idle_check = t;
-	lc_log(LC_INFO, "draining on %s%s: %d listeners stopped, %d connections in flight, deadline %s",
+	report(&d, lc_config.timeout_ms,
+	       "draining on %s%s: %d listeners stopped, %d connections in flight, deadline %s",
 	       sig ? "SIG" : "exit()", sig ? lc_signal_name(sig) : "", stopped, d.n0,
 	       lc_format_ms(lc_config.timeout_ms, tbuf));
 	for (;;) {
@@ -304,8 +333,8 @@ static bool drain(int sig)
 			tick += 1000;
 			lc_fds_each(LC_FD_CONN, forget_if_closed, 0);
 			if (!d.ending && (n > 0 || kids > 0))
-				lc_log(LC_INFO, "draining: %d connections in flight, %d children, %s left",
-				       n, kids,
+				report(&d, d.deadline - now_ms(),
+				       "draining: %d connections in flight, %d children, %s left", n, kids,
 				       lc_format_ms((d.deadline - now_ms() + 999) / 1000 * 1000, tbuf));
 		}
 	}

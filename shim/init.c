@@ -16,6 +16,7 @@
 #include "lastcall/intake.h"
 #include "lastcall/linger.h"
 #include "lastcall/log.h"
+#include "lastcall/notify.h"
 #include "lastcall/real.h"
 #include "lastcall/sig.h"
 #include "lastcall/stop.h"
@@ -55,6 +56,7 @@ static void atfork_child(void)
 	lc_intake_fork(true);
 	lc_linger_fork_child();
 	lc_children_fork_child();
+	lc_notify_fork_child();
 }
 
 void lc_init_slow(void)
@@ -77,6 +79,7 @@ void lc_init_slow(void)
 		lc_off = 1;
 	if (!lc_off) {
 		lc_sig_init(lc_config.signals);
+		lc_notify_init(env);
 		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	}
 	__atomic_store_n(&lc_ready, 1, __ATOMIC_RELEASE);

@@ -21,6 +21,7 @@
 #include "lastcall/init.h"
 #include "lastcall/intake.h"
 #include "lastcall/log.h"
+#include "lastcall/notify.h"
 #include "lastcall/real.h"
 #include "lastcall/share.h"
 #include "lastcall/sig.h"
@@ -63,6 +64,8 @@ int lc_intake_listen(int fd, int backlog)
 		lc_share_reset(fd);
 		new_listener(fd, 1);
 	}
+	if (r == 0)
+		lc_notify_listening();
 	return r;
 }
 

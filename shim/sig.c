@@ -11,8 +11,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lastcall/config.h"
 #include "lastcall/drain.h"
 #include "lastcall/init.h"
+#include "lastcall/log.h"
 #include "lastcall/real.h"
 #include "lastcall/sig.h"
 
@@ -285,6 +287,15 @@ void lc_sig_handback(int sig, const siginfo_t *info)
 	int relay;
 
 	lock(&mask);
+	/* The init of a pid namespace, a container's entry point, never receives a signal it
+	 * leaves at SIG_DFL: the kernel drops it. Such a server would run on, drained, until its
+	 * supervisor's SIGKILL; it ends now instead, with the status a container runtime reports
+	 * for death by that signal. */
+	if (shadow[sig].sa_handler == SIG_DFL && getpid() == 1) {
+		lc_log(LC_INFO, "pid 1 with no handler for SIG%s, which the kernel would drop: "
+				"exiting with status %d", lc_signal_name(sig), 128 + sig);
+		_exit(128 + sig);
+	}
 	handback_info = *info;
 	/* Only a thread may queue a signal with its original siginfo (si_pid, si_code) to
 	 * itself, so the signal is sent once more: lastcall's handler catches it on a program

@@ -15,6 +15,7 @@ struct lc_config {
 	int64_t idle_ms;    /* LASTCALL_IDLE: quiet this long counts as idle; -1: off */
 	int64_t kill_after_ms; /* LASTCALL_KILL_AFTER: SIGTERM to SIGKILL for children */
 	bool wait_children;    /* LASTCALL_CHILDREN: wait (true) or none */
+	bool notify_ready;     /* LASTCALL_NOTIFY_READY: READY=1 to systemd at the first listen() */
 	uint64_t signals;   /* LASTCALL_SIGNALS: bit n set means signal n starts a drain */
 	int64_t log_level;  /* LASTCALL_LOG: enum lc_level */
 	int64_t max_fds;    /* LASTCALL_MAX_FDS: cap on the fd table */
