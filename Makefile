@@ -3,6 +3,9 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 LIBDIR ?= $(PREFIX)/lib/lastcall
 BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/lastcall
+VERSION := $(shell cat VERSION)
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -39,13 +42,28 @@ build/shim:
 clean:
 	rm -rf build
 
-install: all
-	install -d $(DESTDIR)$(LIBDIR)
-	install -m 755 build/liblastcall.so $(DESTDIR)$(LIBDIR)/liblastcall.so
+# The command gets the configured paths; everything else is copied as it is.
+DOCS := README.md LICENSE docs/configuration.md docs/design.md docs/kubernetes.md
+UNITS := $(wildcard examples/systemd/*.service)
+
+install: build/liblastcall.so
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR)/systemd
+	install -m 644 build/liblastcall.so $(DESTDIR)$(LIBDIR)/liblastcall.so
+	sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@VERSION@|$(VERSION)|g' bin/lastcall \
+		>$(DESTDIR)$(BINDIR)/lastcall.tmp
+	chmod 755 $(DESTDIR)$(BINDIR)/lastcall.tmp
+	mv $(DESTDIR)$(BINDIR)/lastcall.tmp $(DESTDIR)$(BINDIR)/lastcall
+	install -m 644 docs/lastcall.1 $(DESTDIR)$(MANDIR)/man1/lastcall.1
+	install -m 644 docs/lastcall.7 $(DESTDIR)$(MANDIR)/man7/lastcall.7
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)
+	install -m 644 $(UNITS) $(DESTDIR)$(DOCDIR)/systemd
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/liblastcall.so
-	-rmdir $(DESTDIR)$(LIBDIR)
+	rm -f $(DESTDIR)$(LIBDIR)/liblastcall.so $(DESTDIR)$(BINDIR)/lastcall \
+		$(DESTDIR)$(MANDIR)/man1/lastcall.1 $(DESTDIR)$(MANDIR)/man7/lastcall.7
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) $(UNITS:examples/%=$(DESTDIR)$(DOCDIR)/%)
+	-rmdir $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)/systemd $(DESTDIR)$(DOCDIR)
 
 # Example servers: ordinary programs that know nothing about lastcall.
 EXAMPLES := threaded pool blocking epoll prefork forking cgi daemon
