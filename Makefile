@@ -106,6 +106,9 @@ deps:
 check-e2e: all $(TEST_TOOLS)
 	tests/e2e/run $(E2E)
 
+# Benchmarks: make bench (bench/README.md).
+-include bench/bench.mk
+
 # A server under lastcall, a slow request in flight, SIGTERM: the request completes.
 demo: all
 	examples/demo.sh
