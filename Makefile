@@ -15,28 +15,34 @@ HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 SHIM_CFLAGS := $(WARN) $(HARDEN) -fPIC -fvisibility=hidden -Iinclude $(CFLAGS)
 SHIM_LDFLAGS := -shared -Wl,--version-script=shim/exports.map -Wl,-z,relro,-z,now -pthread -ldl
 
-# make SANITIZE=address|undefined|thread check
+# Where everything is built. make SANITIZE=address,undefined check (or thread) builds the library,
+# the unit tests and the test tools with those sanitizers in a directory of their own, and runs
+# every test with the sanitizer's runtime preloaded ahead of the library (tests/lib/lib.sh).
+comma := ,
+B := build
 ifneq ($(SANITIZE),)
-SHIM_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+B := build/san-$(subst $(comma),-,$(SANITIZE))
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+SHIM_CFLAGS += $(SAN_FLAGS)
 SHIM_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 MODULES := log config real init sig fds intake stop tcp linger share children notify drain
-SHIM_OBJS := $(MODULES:%=build/shim/%.o) build/shim/hooks.o
+SHIM_OBJS := $(MODULES:%=$(B)/shim/%.o) $(B)/shim/hooks.o
 HEADERS := $(wildcard include/lastcall/*.h)
 
 .DELETE_ON_ERROR:
 .PHONY: all check check-unit check-e2e clean install uninstall lint deps demo
 
-all: build/liblastcall.so
+all: $(B)/liblastcall.so
 
-build/shim/%.o: shim/%.c $(HEADERS) | build/shim
+$(B)/shim/%.o: shim/%.c $(HEADERS) | $(B)/shim
 	$(CC) $(SHIM_CFLAGS) -c -o $@ $<
 
-build/liblastcall.so: $(SHIM_OBJS) shim/exports.map
+$(B)/liblastcall.so: $(SHIM_OBJS) shim/exports.map
 	$(CC) $(SHIM_CFLAGS) -o $@ $(SHIM_OBJS) $(SHIM_LDFLAGS)
 
-build/shim:
+$(B)/shim:
 	mkdir -p $@
 
 clean:
@@ -46,10 +52,10 @@ clean:
 DOCS := README.md LICENSE docs/configuration.md docs/design.md docs/kubernetes.md
 UNITS := $(wildcard examples/systemd/*.service)
 
-install: build/liblastcall.so
+install: $(B)/liblastcall.so
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR)/systemd
-	install -m 644 build/liblastcall.so $(DESTDIR)$(LIBDIR)/liblastcall.so
+	install -m 644 $(B)/liblastcall.so $(DESTDIR)$(LIBDIR)/liblastcall.so
 	sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@VERSION@|$(VERSION)|g' bin/lastcall \
 		>$(DESTDIR)$(BINDIR)/lastcall.tmp
 	chmod 755 $(DESTDIR)$(BINDIR)/lastcall.tmp
@@ -68,31 +74,31 @@ uninstall:
 # Example servers: ordinary programs that know nothing about lastcall.
 EXAMPLES := threaded pool blocking epoll prefork forking cgi daemon
 EX_CFLAGS := $(WARN) -Iexamples $(CFLAGS)
-EXAMPLE_BINS := $(EXAMPLES:%=build/examples/%)
+EXAMPLE_BINS := $(EXAMPLES:%=$(B)/examples/%)
 
 all: $(EXAMPLE_BINS)
 
-build/examples/%: examples/%.c examples/http.c examples/http.h | build/examples
+$(B)/examples/%: examples/%.c examples/http.c examples/http.h | $(B)/examples
 	$(CC) $(EX_CFLAGS) -o $@ $< examples/http.c -pthread
 
-build/examples:
+$(B)/examples:
 	mkdir -p $@
 
 # Test tools and servers.
-build/tests/%: tests/tools/%.c | build/tests
+$(B)/tests/%: tests/tools/%.c | $(B)/tests
 	$(CC) $(EX_CFLAGS) -o $@ $<
 
-build/tests:
+$(B)/tests:
 	mkdir -p $@
 
-build/tests/%: tests/servers/%.c examples/http.c examples/http.h | build/tests
+$(B)/tests/%: tests/servers/%.c examples/http.c examples/http.h | $(B)/tests
 	$(CC) $(EX_CFLAGS) -o $@ $< examples/http.c -pthread
 
-build/tests/libearly.so: tests/servers/early.c | build/tests
+$(B)/tests/libearly.so: tests/servers/early.c | $(B)/tests
 	$(CC) $(EX_CFLAGS) -shared -fPIC -o $@ $<
 
-TEST_TOOLS := build/tests/spawn build/tests/sigserver build/tests/forksig build/tests/reaper \
-	build/tests/libearly.so
+TEST_TOOLS := $(B)/tests/spawn $(B)/tests/sigserver $(B)/tests/forksig $(B)/tests/reaper \
+	$(B)/tests/libearly.so
 E2E := $(sort $(wildcard tests/e2e/[0-9]*.sh))
 
 check: deps
@@ -104,10 +110,12 @@ deps:
 	.ci/deps
 
 check-e2e: all $(TEST_TOOLS)
-	tests/e2e/run $(E2E)
+	TEST_BUILD=$(B) SANITIZE=$(SANITIZE) tests/e2e/run $(E2E)
 
-# Benchmarks: make bench (bench/README.md).
+# Benchmarks: make bench (bench/README.md). Fuzzing: make fuzz (tests/fuzz/). Soak: make soak.
 -include bench/bench.mk
+-include tests/fuzz/fuzz.mk
+-include tests/soak/soak.mk
 
 # A server under lastcall, a slow request in flight, SIGTERM: the request completes.
 demo: all
@@ -116,24 +124,24 @@ demo: all
 # Unit tests: module objects linked with cmocka; lc_real and neighbouring modules are faked in
 # each test, so no LD_PRELOAD is involved.
 UNIT := config log fds sig tcp share notify
-UNIT_BINS := $(UNIT:%=build/unit/test_%)
+UNIT_BINS := $(UNIT:%=$(B)/unit/test_%)
 UNIT_CFLAGS := $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS)
 ifneq ($(SANITIZE),)
-UNIT_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+UNIT_CFLAGS += $(SAN_FLAGS)
 endif
 
-build/unit/test_config: build/shim/config.o build/shim/log.o
-build/unit/test_log: build/shim/log.o
-build/unit/test_fds: build/shim/fds.o build/shim/log.o build/shim/config.o
-build/unit/test_sig: build/shim/sig.o build/shim/log.o build/shim/config.o
-build/unit/test_tcp: build/shim/tcp.o
-build/unit/test_share: build/shim/share.o build/shim/log.o
-build/unit/test_notify: build/shim/notify.o build/shim/log.o build/shim/config.o
+$(B)/unit/test_config: $(B)/shim/config.o $(B)/shim/log.o
+$(B)/unit/test_log: $(B)/shim/log.o
+$(B)/unit/test_fds: $(B)/shim/fds.o $(B)/shim/log.o $(B)/shim/config.o
+$(B)/unit/test_sig: $(B)/shim/sig.o $(B)/shim/log.o $(B)/shim/config.o
+$(B)/unit/test_tcp: $(B)/shim/tcp.o
+$(B)/unit/test_share: $(B)/shim/share.o $(B)/shim/log.o
+$(B)/unit/test_notify: $(B)/shim/notify.o $(B)/shim/log.o $(B)/shim/config.o
 
-build/unit/test_%: tests/unit/test_%.c | build/unit
+$(B)/unit/test_%: tests/unit/test_%.c | $(B)/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcmocka -pthread
 
-build/unit:
+$(B)/unit:
 	mkdir -p $@
 
 check-unit: $(UNIT_BINS)
