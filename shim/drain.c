@@ -67,7 +67,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void lc_drain_poke(void) /* AS-safe */
+LC_EARLY void lc_drain_poke(void) /* AS-safe */
 {
 	int fd = __atomic_load_n(&wake_wr, __ATOMIC_ACQUIRE), saved = errno;
 	char c = 0;

@@ -103,58 +103,90 @@ LC_EXPORT pid_t fork(void)
 	return lc_drain_fork();
 }
 
-LC_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+/* The signal functions: a signal that can never be a trigger (SEGV, CHLD...) goes straight to
+ * libc without even reading the configuration, so that a runtime preloaded ahead of lastcall (a
+ * sanitizer's) can install its handlers while it starts, before it can serve the C library
+ * calls lastcall's initialisation makes. */
+/* The signal functions: a signal that can never be a trigger (SEGV, CHLD...) goes straight to
+ * libc without even reading the configuration, so that a runtime preloaded ahead of lastcall (a
+ * sanitizer's) can install its handlers while it starts, before it can serve the C library
+ * calls lastcall's initialisation makes. */
+LC_EXPORT LC_EARLY int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+	if (lc_sig_never_trigger(sig) && lc_real_bind_signals() == 0)
+		return lc_real.sigaction(sig, act, old);
+	if (lc_sig_never_trigger(sig) && lc_real_bind() == 0)
+		return lc_real.sigaction(sig, act, old);
 	if (!lc_active() || !lc_sig_is_trigger(sig))
 		return lc_real.sigaction(sig, act, old);
 	return lc_sig_action(sig, act, old);
 }
 
-LC_EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+LC_EXPORT LC_EARLY int __sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	return sigaction(sig, act, old);
 }
 
-LC_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+LC_EXPORT LC_EARLY sighandler_t signal(int sig, sighandler_t handler)
 {
+	if (lc_sig_never_trigger(sig) && lc_real_bind_signals() == 0)
+		return lc_real.signal(sig, handler);
+	if (lc_sig_never_trigger(sig) && lc_real_bind() == 0)
+		return lc_real.signal(sig, handler);
 	if (!lc_active() || !lc_sig_is_trigger(sig))
 		return lc_real.signal(sig, handler);
 	return lc_sig_signal(sig, handler, LC_SIG_BSD);
 }
 
-LC_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
+LC_EXPORT LC_EARLY sighandler_t bsd_signal(int sig, sighandler_t handler)
 {
+	if (lc_sig_never_trigger(sig) && lc_real_bind_signals() == 0)
+		return lc_real.bsd_signal(sig, handler);
+	if (lc_sig_never_trigger(sig) && lc_real_bind() == 0)
+		return lc_real.bsd_signal(sig, handler);
 	if (!lc_active() || !lc_sig_is_trigger(sig))
 		return lc_real.bsd_signal(sig, handler);
 	return lc_sig_signal(sig, handler, LC_SIG_BSD);
 }
 
-LC_EXPORT sighandler_t ssignal(int sig, sighandler_t handler)
+LC_EXPORT LC_EARLY sighandler_t ssignal(int sig, sighandler_t handler)
 {
 	return signal(sig, handler);
 }
 
-LC_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+LC_EXPORT LC_EARLY sighandler_t sysv_signal(int sig, sighandler_t handler)
 {
+	if (lc_sig_never_trigger(sig) && lc_real_bind_signals() == 0)
+		return lc_real.sysv_signal(sig, handler);
+	if (lc_sig_never_trigger(sig) && lc_real_bind() == 0)
+		return lc_real.sysv_signal(sig, handler);
 	if (!lc_active() || !lc_sig_is_trigger(sig))
 		return lc_real.sysv_signal(sig, handler);
 	return lc_sig_signal(sig, handler, LC_SIG_SYSV);
 }
 
-LC_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler)
+LC_EXPORT LC_EARLY sighandler_t __sysv_signal(int sig, sighandler_t handler)
 {
 	return sysv_signal(sig, handler);
 }
 
-LC_EXPORT sighandler_t sigset(int sig, sighandler_t disp)
+LC_EXPORT LC_EARLY sighandler_t sigset(int sig, sighandler_t disp)
 {
+	if (lc_sig_never_trigger(sig) && lc_real_bind_signals() == 0)
+		return lc_real.sigset(sig, disp);
+	if (lc_sig_never_trigger(sig) && lc_real_bind() == 0)
+		return lc_real.sigset(sig, disp);
 	if (!lc_active() || !lc_sig_is_trigger(sig))
 		return lc_real.sigset(sig, disp);
 	return lc_sig_signal(sig, disp, LC_SIG_SET);
 }
 
-LC_EXPORT int siginterrupt(int sig, int flag)
+LC_EXPORT LC_EARLY int siginterrupt(int sig, int flag)
 {
+	if (lc_sig_never_trigger(sig) && lc_real_bind_signals() == 0)
+		return lc_real.siginterrupt(sig, flag);
+	if (lc_sig_never_trigger(sig) && lc_real_bind() == 0)
+		return lc_real.siginterrupt(sig, flag);
 	if (!lc_active() || !lc_sig_is_trigger(sig))
 		return lc_real.siginterrupt(sig, flag);
 	return lc_sig_interrupt(sig, flag);

@@ -49,6 +49,26 @@ static void bind_all(void)
 		lc_log(LC_ERROR, "unable to find libc's functions with dlsym: lastcall is off");
 }
 
+LC_EARLY int lc_real_bind_signals(void)
+{
+	static int bound;
+
+	/* Racing threads store the same pointers: harmless, and no lock is needed. */
+	if (__atomic_load_n(&bound, __ATOMIC_ACQUIRE))
+		return 0;
+	lc_real.sigaction = (__typeof__(lc_real.sigaction))dlsym(RTLD_NEXT, "sigaction");
+	lc_real.signal = (__typeof__(lc_real.signal))dlsym(RTLD_NEXT, "signal");
+	lc_real.bsd_signal = (__typeof__(lc_real.bsd_signal))dlsym(RTLD_NEXT, "bsd_signal");
+	lc_real.sysv_signal = (__typeof__(lc_real.sysv_signal))dlsym(RTLD_NEXT, "sysv_signal");
+	lc_real.sigset = (__typeof__(lc_real.sigset))dlsym(RTLD_NEXT, "sigset");
+	lc_real.siginterrupt = (__typeof__(lc_real.siginterrupt))dlsym(RTLD_NEXT, "siginterrupt");
+	if (!lc_real.sigaction || !lc_real.signal || !lc_real.bsd_signal || !lc_real.sysv_signal ||
+	    !lc_real.sigset || !lc_real.siginterrupt)
+		return -1;
+	__atomic_store_n(&bound, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
 int lc_real_bind(void)
 {
 	pthread_once(&once, bind_all);

@@ -47,7 +47,7 @@ static unsigned counts[64];
 /* The table's lock. The holder blocks every signal, so a handler can never interrupt the
  * holder on its own thread and wait for it forever; other threads hold it for a few
  * instructions. AS-safe. */
-static void lock(sigset_t *old)
+LC_EARLY static void lock(sigset_t *old)
 {
 	sigset_t all;
 
@@ -57,7 +57,7 @@ static void lock(sigset_t *old)
 		sched_yield();
 }
 
-static void unlock(const sigset_t *old)
+LC_EARLY static void unlock(const sigset_t *old)
 {
 	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
 	pthread_sigmask(SIG_SETMASK, old, 0);
@@ -65,7 +65,7 @@ static void unlock(const sigset_t *old)
 
 /* Re-delivers sig to this thread with the original siginfo; as it is blocked inside our
  * handler, it arrives the moment the handler returns. AS-safe. */
-static void reraise_here(int sig, siginfo_t *info)
+LC_EARLY static void reraise_here(int sig, siginfo_t *info)
 {
 	if (syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), sig, info) < 0)
 		syscall(SYS_tgkill, getpid(), gettid(), sig);
@@ -73,7 +73,7 @@ static void reraise_here(int sig, siginfo_t *info)
 
 /* No cleanup thread runs in this process (a child that has not become a server, or lastcall
  * is off): the program gets the signal now, as if lastcall were not there. AS-safe. */
-static void pass_now(int sig, siginfo_t *info)
+LC_EARLY static void pass_now(int sig, siginfo_t *info)
 {
 	sigset_t mask;
 
@@ -88,7 +88,7 @@ static void pass_now(int sig, siginfo_t *info)
 	reraise_here(sig, info);
 }
 
-static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
+LC_EARLY static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 {
 	int saved = errno, none = 0;
 
@@ -128,7 +128,7 @@ static void remember(int sig, const struct sigaction *act)
 
 /* With the lock held: puts our handler in place (restart says whether the calls it interrupts
  * restart) and, the first time, the program's disposition in the shadow. */
-static void install_ours(int sig, int restart)
+LC_EARLY static void install_ours(int sig, int restart)
 {
 	struct sigaction sa, *old = (ours >> sig & 1) ? 0 : &shadow[sig];
 
@@ -144,7 +144,7 @@ static void install_ours(int sig, int restart)
 		restorer = sa.sa_restorer;
 }
 
-void lc_sig_trigger_set(sigset_t *set)
+LC_EARLY void lc_sig_trigger_set(sigset_t *set)
 {
 	int sig;
 

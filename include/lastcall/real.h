@@ -36,6 +36,16 @@ struct lc_real {
 
 extern struct lc_real lc_real;
 
+/* Code ThreadSanitizer must not instrument: code that may run while another runtime preloaded
+ * ahead of lastcall is starting (a sanitizer's, which installs its signal handlers through us
+ * before its per-thread state exists), and lastcall's signal handler, which may interrupt that
+ * runtime anywhere. */
+#define LC_EARLY __attribute__((no_sanitize_thread))
+
+/* Binds the signal functions only, with dlsym and nothing else (no lock, no allocation), for
+ * the calls that go straight to libc. Returns 0, or -1 if one is missing. Any thread, LC_EARLY. */
+int lc_real_bind_signals(void);
+
 /* Binds every entry once (pthread_once). Returns 0, or -1 if a function lastcall cannot work
  * without is missing (then lastcall turns itself off). Any thread, not AS-safe. */
 int lc_real_bind(void);

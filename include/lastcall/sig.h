@@ -9,6 +9,17 @@
 #include <stdbool.h>
 
 /* Whether sig is one of LASTCALL_SIGNALS. Any context. */
+/* The signals LASTCALL_SIGNALS may name (config.c's table): any other never starts a drain. */
+#define LC_SIG_CANDIDATES                                                                   \
+	((1ULL << SIGHUP) | (1ULL << SIGINT) | (1ULL << SIGQUIT) | (1ULL << SIGUSR1) |       \
+	 (1ULL << SIGUSR2) | (1ULL << SIGALRM) | (1ULL << SIGTERM) | (1ULL << SIGPWR))
+
+/* Whether sig can never be a trigger, known before any configuration is read. */
+static inline bool lc_sig_never_trigger(int sig)
+{
+	return sig <= 0 || sig >= 64 || !(LC_SIG_CANDIDATES >> sig & 1);
+}
+
 static inline bool lc_sig_is_trigger(int sig)
 {
 	extern unsigned long long lc_sig_triggers;

@@ -6,7 +6,7 @@
 # process with nothing in flight is not delayed.
 . "$(dirname "$0")/../lib/lib.sh"
 
-SIGSERVER=$ROOT/build/tests/sigserver
+SIGSERVER=$TOOLS/sigserver
 
 for how in exit return; do
 	for preload in 0 1; do

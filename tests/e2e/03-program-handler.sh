@@ -6,7 +6,7 @@
 # with the original siginfo, and the program ends exactly as it would have.
 . "$(dirname "$0")/../lib/lib.sh"
 
-SIGSERVER=$ROOT/build/tests/sigserver
+SIGSERVER=$TOOLS/sigserver
 
 # term NAME COMMAND...: three 1200 ms requests in flight, then SIGTERM from this shell.
 term() {

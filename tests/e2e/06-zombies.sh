@@ -7,7 +7,7 @@
 # which exits right after forking, is not delayed at all.
 . "$(dirname "$0")/../lib/lib.sh"
 
-REAPER=$ROOT/build/tests/reaper
+REAPER=$TOOLS/reaper
 export SPAWN_MODE=-r
 
 # reaper NAME PRELOAD ARGS...: the reaper server with three children; SIGTERM at once. SETTINGS

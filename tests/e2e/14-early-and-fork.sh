@@ -6,7 +6,7 @@
 # middle of fork() (from an atfork prepare handler): no deadlock, one drain, nothing lost.
 . "$(dirname "$0")/../lib/lib.sh"
 
-EARLY=$ROOT/build/tests/libearly.so
+EARLY=$TOOLS/libearly.so
 
 # LD_PRELOAD=A:B runs B's constructor first: both orders.
 for order in "$LIB:$EARLY" "$EARLY:$LIB"; do
@@ -26,7 +26,7 @@ pass "a handler installed by another library's constructor, before lastcall's, i
 
 # SIGTERM from inside fork(): the third connection makes the server fork, and its atfork
 # prepare handler signals the process. The first two requests are in flight already.
-server forksig "${LASTCALL[@]}" "$ROOT/build/tests/forksig" --fork-on 3
+server forksig "${LASTCALL[@]}" "$TOOLS/forksig" --fork-on 3
 start_requests inflight 2 --path /delay/1200
 "${CLIENT[@]}" --port "$PORT" --path /delay/300 >"$T/trigger.client" 2>&1 ||
 	fail "the request that forked was lost: $(cat "$T/trigger.client")"

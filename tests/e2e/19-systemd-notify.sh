@@ -8,7 +8,6 @@
 . "$(dirname "$0")/../lib/lib.sh"
 
 LISTEN=("$PYTHON" "$ROOT/tests/lib/notify_listen.py")
-COMMAND=$ROOT/bin/lastcall
 
 # receiver NAME ADDRESS: a notification socket at ADDRESS; datagrams go to $T/NAME.notify.
 receiver() {
@@ -36,7 +35,7 @@ note "without lastcall: 1 of 1 request lost, 0 notifications"
 
 # With the command and --notify-ready: READY=1 at listen, then the drain's story.
 receiver unit "$T/unit.sock"
-NOTIFY_SOCKET=$T/unit.sock server unit "$COMMAND" --notify-ready --timeout 5s "$EX/threaded"
+NOTIFY_SOCKET=$T/unit.sock server unit "${COMMAND[@]}" --notify-ready --timeout 5s "$EX/threaded"
 poll_until 5000 grep -q "READY=1" "$T/unit.notify" || fail "no READY=1: $(cat "$T/unit.notify")"
 expect_eq "READY=1 before any request" "$(head -n 1 "$T/unit.notify")" \
 	"pid=$PID READY=1|STATUS=listening (lastcall)"

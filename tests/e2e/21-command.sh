@@ -6,11 +6,9 @@
 # 126 as env(1) does; and --check tells which binaries it can work with, and why not.
 . "$(dirname "$0")/../lib/lib.sh"
 
-LC=$ROOT/bin/lastcall
-
 # run ARGS...: runs the command; sets RC, OUT (stdout) and ERR (stderr).
 run() {
-	"$LC" "$@" >"$T/out" 2>"$T/err"
+	"${COMMAND[@]}" "$@" >"$T/out" 2>"$T/err"
 	RC=$?
 	OUT=$(cat "$T/out")
 	ERR=$(cat "$T/err")
@@ -23,13 +21,15 @@ run -t 20s --signals=TERM,QUIT -g 500ms --idle off -c none --kill-after=1s -l wa
 expect_eq "options: status" "$RC" 0
 for v in LASTCALL_TIMEOUT=20s LASTCALL_SIGNALS=TERM,QUIT LASTCALL_GRACE=500ms LASTCALL_IDLE=off \
 	LASTCALL_CHILDREN=none LASTCALL_KILL_AFTER=1s LASTCALL_LOG=warn LASTCALL_NOTIFY_READY=1 \
-	LASTCALL_MAX_FDS=4096 "LD_PRELOAD=$LIB"; do
+	LASTCALL_MAX_FDS=4096 "LD_PRELOAD=$PRELOADED"; do
 	grep -qx "$v" "$T/out" || fail "options: $v not set: $OUT"
 done
 pid=$(sed -n 's/^pid=//p' "$T/out")
 grep -qx "LASTCALL_INTERNAL_MAINPID=$pid" "$T/out" || fail "the program did not keep the pid: $OUT"
-LD_PRELOAD=/lib/x86_64-linux-gnu/libc.so.6 run -v --disable env
-grep -qx "LD_PRELOAD=$LIB:/lib/x86_64-linux-gnu/libc.so.6" "$T/out" ||
+# (Called directly: COMMAND may set LD_PRELOAD itself, for a sanitizer build.)
+mine=${SAN_RUNTIME:+$SAN_RUNTIME:}/lib/x86_64-linux-gnu/libc.so.6
+LD_PRELOAD=$mine "$ROOT/bin/lastcall" -v --disable env >"$T/out"
+grep -qx "LD_PRELOAD=$LIB:$mine" "$T/out" ||
 	fail "LD_PRELOAD not prepended: $(grep LD_PRELOAD "$T/out")"
 grep -qx "LASTCALL_LOG=debug" "$T/out" || fail "-v: $OUT"
 grep -qx "LASTCALL_DISABLE=1" "$T/out" || fail "--disable: $OUT"
@@ -141,7 +141,7 @@ pass "--check on $CHECKED binaries, $([ -n "$setuid" ] && echo "a setuid one, ")
 
 # Without shellcheck the script is not linted here; with it, it must be clean.
 if command -v shellcheck >/dev/null; then
-	shellcheck "$LC" || fail "shellcheck bin/lastcall"
+	shellcheck "$ROOT/bin/lastcall" || fail "shellcheck bin/lastcall"
 	pass "bin/lastcall is shellcheck-clean"
 else
 	note "shellcheck not installed: bin/lastcall not linted"

@@ -9,7 +9,7 @@
 # itself, as it would in a package being built.
 PREFIX=/opt/lastcall-e2e-$$
 ROOTDIR=$T/root
-MAKE=(make --no-print-directory -s -C "$ROOT" PREFIX="$PREFIX" DESTDIR="$ROOTDIR")
+MAKE=(make --no-print-directory -s -C "$ROOT" PREFIX="$PREFIX" DESTDIR="$ROOTDIR" SANITIZE="${SANITIZE:-}")
 "${MAKE[@]}" install >"$T/install.log" 2>&1 || fail "make install: $(cat "$T/install.log")"
 for f in bin/lastcall lib/lastcall/liblastcall.so share/man/man1/lastcall.1 \
 	share/man/man7/lastcall.7 share/doc/lastcall/README.md share/doc/lastcall/kubernetes.md \
@@ -19,16 +19,18 @@ for f in bin/lastcall lib/lastcall/liblastcall.so share/man/man1/lastcall.1 \
 done
 BIN=$ROOTDIR$PREFIX/bin/lastcall
 test -x "$BIN" || fail "the installed command is not executable"
+# The installed command, on its own: not told where the library under test is.
+INSTALLED=(env -u LASTCALL_LIBRARY ${SAN_RUNTIME:+"LD_PRELOAD=$SAN_RUNTIME"} "$BIN")
 grep -q '@[A-Z]*@' "$BIN" && fail "placeholders left in the installed command"
 grep -qx "LIBDIR=$PREFIX/lib/lastcall" "$BIN" || fail "LIBDIR not configured: $(grep ^LIBDIR "$BIN")"
-expect_eq "installed --version" "$("$BIN" --version)" "lastcall $(cat "$ROOT/VERSION")"
-"$BIN" env >"$T/env" || fail "the installed command did not run env"
-grep -qx "LD_PRELOAD=$ROOTDIR$PREFIX/lib/lastcall/liblastcall.so" "$T/env" ||
+expect_eq "installed --version" "$("${INSTALLED[@]}" --version)" "lastcall $(cat "$ROOT/VERSION")"
+"${INSTALLED[@]}" env >"$T/env" || fail "the installed command did not run env"
+grep -qx "LD_PRELOAD=$ROOTDIR$PREFIX/lib/lastcall/liblastcall.so${SAN_RUNTIME:+:$SAN_RUNTIME}" "$T/env" ||
 	fail "the installed command used $(grep LD_PRELOAD "$T/env")"
 note "installed $(find "$ROOTDIR" -type f | wc -l) files under DESTDIR$PREFIX"
 
 # The installed command and library stop a real server without a loss.
-server installed "$BIN" --timeout 5s "$EX/threaded"
+server installed "${INSTALLED[@]}" --timeout 5s "$EX/threaded"
 start_requests installed 2 --path /delay/800
 kill -TERM "$PID"
 wait_status installed 10000

@@ -7,9 +7,12 @@
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-LIB=$ROOT/build/liblastcall.so
-EX=$ROOT/build/examples
-TOOLS=$ROOT/build/tests
+# TEST_BUILD: the build under test (make check-e2e sets it: build, or build/san-* for a
+# sanitizer build, with SANITIZE set too).
+BUILD=$ROOT/${TEST_BUILD:-build}
+LIB=$BUILD/liblastcall.so
+EX=$BUILD/examples
+TOOLS=$BUILD/tests
 PYTHON=${PYTHON:-/usr/bin/python3}
 CLIENT=("$PYTHON" "$ROOT/tests/lib/client.py")
 T=$(mktemp -d "${TMPDIR:-/tmp}/lastcall-e2e.XXXXXX")
@@ -25,7 +28,7 @@ any_alive() {
 }
 
 cleanup() {
-	local p
+	local p status=$?
 	# A spawn helper takes SIGTERM as "kill everything you started" (its whole tree, orphans
 	# included), which it must be given time to do; then SIGKILL for whatever is left.
 	for p in "${PIDS[@]}"; do
@@ -36,11 +39,18 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
+	# A sanitizer's report from any process fails the test, even one that passed.
+	if compgen -G "$T/sanitizer*" >/dev/null; then
+		echo "FAIL: sanitizer reports:" >&2
+		cat "$T"/sanitizer* >&2
+		status=1
+	fi
 	if [ -n "${KEEP:-}" ]; then
 		echo "   KEEP: the test's files are in $T" >&2
 	else
 		rm -rf "$T"
 	fi
+	exit "$status"
 }
 trap cleanup EXIT
 
@@ -86,8 +96,31 @@ spawn() {
 	PIDS+=("$PID")
 }
 
+# A sanitizer build: the sanitizer's runtime must be loaded ahead of everything else, so it
+# is preloaded first; its reports go to files, which fail the test (see cleanup).
+SAN_RUNTIME=""
+case ${SANITIZE:-} in
+*address*) SAN_RUNTIME=$(${CC:-cc} -print-file-name=libasan.so) ;;
+*thread*) SAN_RUNTIME=$(${CC:-cc} -print-file-name=libtsan.so) ;;
+esac
+if [ -n "${SANITIZE:-}" ]; then
+	# The servers are not instrumented, and may leak as they please: only lastcall's errors
+	# count. The command puts the library ahead of the runtime in LD_PRELOAD, which still
+	# loads the runtime ahead of libc.
+	export ASAN_OPTIONS="log_path=$T/sanitizer:detect_leaks=0:verify_asan_link_order=0"
+	export UBSAN_OPTIONS="log_path=$T/sanitizer:print_stacktrace=1:halt_on_error=1"
+	export TSAN_OPTIONS="log_path=$T/sanitizer:second_deadlock_stack=1"
+fi
+
 # "${LASTCALL[@]}" COMMAND...: COMMAND with the library preloaded.
-LASTCALL=(env "LD_PRELOAD=$LIB")
+LASTCALL=(env "LD_PRELOAD=${SAN_RUNTIME:+$SAN_RUNTIME:}$LIB")
+
+# "${COMMAND[@]}" ARGS...: the lastcall command, using the library under test. PRELOADED is
+# the LD_PRELOAD it gives the program.
+export LASTCALL_LIBRARY=$LIB
+COMMAND=("$ROOT/bin/lastcall")
+[ -n "$SAN_RUNTIME" ] && COMMAND=(env "LD_PRELOAD=$SAN_RUNTIME" "$ROOT/bin/lastcall")
+PRELOADED=$LIB${SAN_RUNTIME:+:$SAN_RUNTIME}
 
 # server NAME COMMAND...: spawn, then wait for the port file --port-file $T/NAME.port. Sets PORT.
 server() {
