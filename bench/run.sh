@@ -1,0 +1,510 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# run.sh [FIGURE...]: the benchmarks of issue 6 (make bench runs them all; what each measures:
+# bench/README.md). Each figure is measured without and with lastcall in the same run; one
+# table is printed and, when every figure ran, written to bench/results/latest.md with the
+# picture bench/results/sigterm.png. Servers are started here and stopped by their pid; every
+# wait has a deadline. BENCH_PAIRS, BENCH_SECONDS, BENCH_RUNS, BENCH_CONNS change the sizes.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=$ROOT/build/bench
+LIB=$ROOT/build/liblastcall.so
+EX=$ROOT/build/examples
+OUT=${BENCH_OUT:-$ROOT/bench/results}
+PAIRS=${BENCH_PAIRS:-21}      # throughput: pairs of runs, each way
+SECONDS_PER_RUN=${BENCH_SECONDS:-1}
+RUNS=${BENCH_RUNS:-50}        # stop latencies: runs, each way
+CONNS=${BENCH_CONNS:-10000}   # scale: connections in flight
+N1=1000 N2=3000               # callgrind: cycles in the two runs
+SERVER_CPU=0 CLIENT_CPU=1     # throughput: where the server and wrk run
+cd "$ROOT" || exit 1
+mkdir -p "$B/cg" "$OUT"
+START=${EPOCHREALTIME/./}
+ROWS=()
+NOTES=()
+PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+}
+trap cleanup EXIT
+
+fail() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+# row FIGURE WHAT WITHOUT WITH DIFFERENCE TARGET RESULT: one line of the table.
+row() {
+	local IFS='|'
+	ROWS+=("$*")
+	echo "   $*" | tr '|' '\t' >&2
+}
+
+# calc EXPRESSION: floating-point arithmetic; verdict: pass or miss.
+calc() {
+	awk "BEGIN { printf \"%s\", $1 }" </dev/null
+}
+
+verdict() {
+	if [ "$(calc "($1) ? 1 : 0")" = 1 ]; then echo pass; else echo miss; fi
+}
+
+now_ms() {
+	local t=${EPOCHREALTIME/./}
+	echo $((t / 1000))
+}
+
+# --- 1. Instructions per call (callgrind) ---------------------------------------------------
+
+# ir MODE N with|without: instructions callgrind counts in build/bench/cycle MODE N.
+ir() {
+	local out=$B/cg/$1.$2.$3 preload=
+	[ "$3" = with ] && preload=$LIB
+	LD_PRELOAD=$preload valgrind --tool=callgrind --callgrind-out-file="$out" \
+		--toggle-collect=serve --toggle-collect=set_handler --toggle-collect=write_byte \
+		"$B/cycle" "$1" "$2" >"$out.log" 2>&1 || fail "callgrind $1 $2 $3: $(tail -5 "$out.log")"
+	awk '/^(summary|totals):/ { print $2; exit }' "$out"
+}
+
+# per_cycle MODE with|without: instructions of one cycle, start-up costs cancelled.
+per_cycle() {
+	local a b
+	a=$(ir "$1" "$N1" "$2") && b=$(ir "$1" "$N2" "$2") || exit 1
+	calc "($b - $a) / ($N2 - $N1)"
+}
+
+# instructions MODE WHAT TARGET: a table row for one cycle; TARGET is the most extra allowed.
+instructions() {
+	local without with diff result=info target=-
+	without=$(per_cycle "$1" without) && with=$(per_cycle "$1" with) || exit 1
+	diff=$(calc "$with - $without")
+	if [ -n "$3" ]; then
+		target="<= +$3"
+		result=$(verdict "$diff <= $3")
+	fi
+	row 1 "$2" "$(calc "sprintf(\"%.0f\", $without)")" "$(calc "sprintf(\"%.0f\", $with)")" \
+		"$(calc "sprintf(\"%+.0f\", $diff)")" "$target" "$result"
+}
+
+# breakdown MODE: where the extra instructions of one cycle go, by function: the self cost of
+# each (what lastcall inlines counted in its caller), with minus without, per cycle.
+breakdown() {
+	local run n
+	for run in without with; do
+		for n in "$N1" "$N2"; do
+			callgrind_annotate --threshold=100 --auto=no "$B/cg/$1.$n.$run" |
+				sed "s/^/$run $n /"
+		done
+	done | awk -v root="$ROOT" -v n1="$N1" -v n2="$N2" '
+		# "RUN N IR (PCT) FILE:FUNCTION [OBJECT]", PCT maybe padded with a space
+		$3 ~ /^[0-9,]+$/ && match($0, /%\)  *[^ ]+:[^ ]+/) {
+			ir = $3
+			gsub(",", "", ir)
+			where = substr($0, RSTART, RLENGTH)
+			sub(/^%\)  */, "", where)
+			file = where
+			sub(/:[^:]*$/, "", file)
+			if (index(file, root "/") == 1)
+				file = substr(file, length(root) + 2)
+			fn = where
+			sub(/^[^:]*:/, "", fn)
+			if (file ~ /^(shim|include)\//)
+				key = fn " (lastcall)"
+			else if (file ~ /^bench\//)
+				key = fn " (the driver)"
+			else
+				key = fn " (libc)"
+			sign = $1 == "with" ? 1 : -1
+			cost[key] += sign * ($2 == n2 ? ir : -ir) / (n2 - n1)
+			total += sign * ($2 == n2 ? ir : -ir) / (n2 - n1)
+		}
+		END {
+			for (k in cost)
+				if (cost[k] >= 0.5 || cost[k] <= -0.5)
+					printf "%.0f\t%s\n", cost[k], k
+			printf "%.0f\ttotal\n", total
+		}' | sort -k1,1nr | awk -F'\t' '{ printf "%+6d  %s\n", $1, $2 }'
+}
+
+bench_instructions() {
+	echo "== 1. instructions (callgrind, $N1 and $N2 cycles each way)" >&2
+	instructions accept "instructions per accept4 + close" 40
+	instructions accept-mt "the same, in a program that already has a second thread" ""
+	instructions sigterm "instructions per sigaction(SIGTERM)" ""
+	instructions sigusr1 "instructions per sigaction(SIGUSR1), not a trigger signal" ""
+	instructions write "instructions per write() (not hooked)" ""
+	NOTES+=("### Where the extra instructions of an accept4 + close go" ""
+		"callgrind, self cost per cycle of each function, with minus without lastcall (code a" \
+		"function inlines is counted in it). \`__pthread_*_asynccancel\` and the longer" \
+		"\`accept4\`/\`close\` paths are glibc's: once a process has a second thread (lastcall's" \
+		"cleanup thread), every cancellable call takes them. In a program that already has a" \
+		"second thread (\`accept-mt\`) only lastcall's own functions remain." "")
+	local mode
+	for mode in accept accept-mt; do
+		NOTES+=("\`cycle $mode\`:" "" '```')
+		mapfile -t -O "${#NOTES[@]}" NOTES < <(breakdown "$mode")
+		NOTES+=('```' "")
+	done
+}
+
+# --- 2. Throughput (wrk) ------------------------------------------------------------------
+
+# cpu_ns PID: the CPU time the process has used, all its threads, in ns (bench/cpu.c).
+cpu_ns() {
+	"$B/cpu" "$1" || fail "process $1 is gone"
+}
+
+# time_wait: TCP sockets in TIME_WAIT on this host (a drain's sock_diag query walks them all).
+time_wait() {
+	awk '$1 == "TCP:" { for (i = 2; i < NF; i++) if ($i == "tw") print $(i + 1) }' \
+		/proc/net/sockstat
+}
+
+# listening PORT: whether something accepts connections on 127.0.0.1:PORT.
+listening() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# lighttpd_conf NAME PORT: a configuration serving build/bench/www/index.html ("hello\n").
+lighttpd_conf() {
+	mkdir -p "$B/www"
+	echo hello >"$B/www/index.html"
+	cat >"$B/$1.conf" <<CONF
+server.document-root = "$B/www"
+server.bind = "127.0.0.1"
+server.port = $2
+server.errorlog = "$B/$1.error"
+index-file.names = ("index.html")
+mimetype.assign = (".html" => "text/html")
+CONF
+}
+
+# start_server NAME with|without epoll|lighttpd: starts it on SERVER_CPU, with SIGPIPE ignored
+# (as most servers do; the examples do not, and wrk closing its connections at the end of a run
+# would kill them); sets PID and PORT.
+start_server() {
+	local name=$1 preload='' tries end
+	[ "$2" = with ] && preload=$LIB
+	for tries in 1 2 3 4 5; do
+		rm -f "$B/$name.port"
+		if [ "$3" = lighttpd ]; then
+			# lighttpd cannot take port 0: a random one, tried again if taken.
+			PORT=$((20000 + RANDOM % 10000))
+			listening "$PORT" && continue
+			lighttpd_conf "$name" "$PORT"
+			(trap '' PIPE && LD_PRELOAD=$preload exec taskset -c "$SERVER_CPU" \
+				/usr/sbin/lighttpd -D -f "$B/$name.conf" >"$B/$name.log" 2>&1) &
+		else
+			(trap '' PIPE && LD_PRELOAD=$preload exec taskset -c "$SERVER_CPU" "$EX/$3" \
+				--port 0 --port-file "$B/$name.port" >"$B/$name.log" 2>&1) &
+		fi
+		PID=$!
+		PIDS+=("$PID")
+		end=$(($(now_ms) + 5000))
+		while [ "$(now_ms)" -lt "$end" ] && kill -0 "$PID" 2>/dev/null; do
+			if [ "$3" = lighttpd ]; then
+				listening "$PORT" && return 0
+			elif [ -s "$B/$name.port" ]; then
+				PORT=$(cat "$B/$name.port")
+				return 0
+			fi
+			sleep 0.01
+		done
+		kill -KILL "$PID" 2>/dev/null
+		wait "$PID" 2>/dev/null
+	done
+	fail "$name did not start ($tries tries): $(cat "$B/$name.log")"
+}
+
+# stop_server PID: SIGTERM, then SIGKILL if it is still there 10 s later.
+stop_server() {
+	local end=$(($(now_ms) + 10000))
+	kill -TERM "$1" 2>/dev/null
+	while kill -0 "$1" 2>/dev/null && [ "$(now_ms)" -lt "$end" ]; do
+		sleep 0.01
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# wrk_run PID PORT PATH SECONDS [HEADER]: prints "REQUESTS_PER_S CPU_NS_PER_REQUEST ERRORS".
+wrk_run() {
+	local c0 c1 out
+	c0=$(cpu_ns "$1") || exit 1
+	out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c32 -d"$4"s ${5:+-H "$5"} \
+		"http://127.0.0.1:$2$3" 2>&1) || fail "wrk: $out"
+	c1=$(cpu_ns "$1") || exit 1
+	awk -v cpu=$((c1 - c0)) '
+		/ requests in / { n = $1 }
+		/^Requests\/sec:/ { rps = $2 }
+		/Socket errors:|Non-2xx/ { err += 1 }
+		END { printf "%s %.0f %d\n", rps, n ? cpu / n : 0, err }' <<<"$out"
+}
+
+# throughput NAME SERVER PATH [HEADER]: PAIRS pairs of runs, without (A) and with (B) lastcall
+# (B without it too if SECOND=without), in the order A B, B A, A B... so that a drift of the
+# machine does not favour one side.
+throughput() {
+	local name=$1 pa pb porta portb i ratios=() cpus=() a b ra rb ca cb ea eb errs=0
+	start_server "$name-a" without "$2"
+	pa=$PID porta=$PORT
+	start_server "$name-b" "${SECOND:-with}" "$2"
+	pb=$PID portb=$PORT
+	wrk_run "$pa" "$porta" "$3" 1 "${4:-}" >/dev/null || exit 1 # warm-up
+	wrk_run "$pb" "$portb" "$3" 1 "${4:-}" >/dev/null || exit 1
+	for ((i = 0; i < PAIRS; i++)); do
+		if ((i % 2 == 0)); then
+			a=$(wrk_run "$pa" "$porta" "$3" "$SECONDS_PER_RUN" "${4:-}") || exit 1
+			b=$(wrk_run "$pb" "$portb" "$3" "$SECONDS_PER_RUN" "${4:-}") || exit 1
+		else
+			b=$(wrk_run "$pb" "$portb" "$3" "$SECONDS_PER_RUN" "${4:-}") || exit 1
+			a=$(wrk_run "$pa" "$porta" "$3" "$SECONDS_PER_RUN" "${4:-}") || exit 1
+		fi
+		echo "$name pair $i: without $a; with $b" >>"$B/throughput.log"
+		read -r ra ca ea <<<"$a"
+		read -r rb cb eb <<<"$b"
+		ratios+=("$(calc "$rb / $ra")")
+		cpus+=("$(calc "$cb / $ca")")
+		RPS_A+=("$ra") RPS_B+=("$rb") CPU_A+=("$ca") CPU_B+=("$cb")
+		errs=$((errs + ea + eb))
+	done
+	stop_server "$pa"
+	stop_server "$pb"
+	RATIO=$(median "${ratios[@]}") RATIO_SPREAD=$(spread "${ratios[@]}")
+	CPU_RATIO=$(median "${cpus[@]}") CPU_SPREAD=$(spread "${cpus[@]}")
+	ERRORS=$errs
+}
+
+# median X...: the median; spread X...: "MIN-MAX".
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+		END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+spread() {
+	printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
+		END { printf "%.3f-%.3f", lo, hi }'
+}
+
+# scenario NAME WHAT SERVER PATH [HEADER]: two rows, requests per second and CPU per request.
+# With SECOND=without, both servers run without lastcall: the noise floor, for information.
+scenario() {
+	local RPS_A=() RPS_B=() CPU_A=() CPU_B=() RATIO RATIO_SPREAD CPU_RATIO CPU_SPREAD ERRORS
+	local target=">= 0.99" result
+	throughput "$1" "$3" "$4" "${5:-}"
+	result=$(verdict "$RATIO >= 0.99")
+	[ "${SECOND:-with}" = without ] && target=- result=info
+	row 2 "$2: requests/s" "$(median "${RPS_A[@]}" | cut -d. -f1)" \
+		"$(median "${RPS_B[@]}" | cut -d. -f1)" "x$RATIO ($RATIO_SPREAD)" "$target" "$result"
+	row 2 "$2: server CPU us per request" \
+		"$(calc "sprintf(\"%.2f\", $(median "${CPU_A[@]}") / 1000)")" \
+		"$(calc "sprintf(\"%.2f\", $(median "${CPU_B[@]}") / 1000)")" \
+		"x$CPU_RATIO ($CPU_SPREAD)" - info
+	# 32 connections waiting 40 ms each make about 800 requests/s.
+	[ "$(calc "$(median "${RPS_A[@]}") < 2000 ? 1 : 0")" = 0 ] ||
+		NOTES+=("$1: about 800 requests/s both ways is 32 connections waiting 40 ms per" \
+			"reply: the example servers write a reply's head and body in two write() calls, so" \
+			"with keep-alive the body waits for wrk's delayed ACK (Nagle's algorithm). The" \
+			"ratio says nothing about lastcall here; the CPU time per request does." "")
+	[ "$ERRORS" = 0 ] || NOTES+=("wrk reported socket errors or non-2xx replies in $ERRORS runs of $1." "")
+}
+
+bench_throughput() {
+	echo "== 2. throughput (wrk, $PAIRS pairs of ${SECONDS_PER_RUN} s; server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU)" >&2
+	: >"$B/throughput.log"
+	scenario epoll-close "epoll, a connection per request" epoll / "Connection: close"
+	scenario epoll-keepalive "epoll, keep-alive" epoll /
+	scenario lighttpd-close "lighttpd, a connection per request" lighttpd /index.html \
+		"Connection: close"
+	scenario lighttpd-keepalive "lighttpd, keep-alive" lighttpd /index.html
+	SECOND=without scenario noise \
+		"noise floor: epoll, a connection per request, both servers without lastcall" \
+		epoll / "Connection: close"
+}
+
+# --- 3 and 4. Stop latency, drain end latency ----------------------------------------------
+
+# field LINE NAME: the value after NAME in "... NAME VALUE ...".
+field() {
+	awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }' <<<"$1"
+}
+
+# stop_idle [busy]: figure 3. The drain asks the kernel (sock_diag) for handshakes under way,
+# a query that walks every TCP socket of the host, so the figure is measured with the host's
+# sockets in TIME_WAIT counted; "busy" is the second measurement, after the throughput runs
+# have left tens of thousands of them, for information.
+stop_idle() {
+	local out without with tw diff target="<= +2" result
+	tw=$(time_wait)
+	echo "== 3. stop latency, idle ($RUNS runs each way, $tw sockets in TIME_WAIT)" >&2
+	out=$("$B/stop" idle "$RUNS" "$LIB" "$EX/epoll" 2>"$B/stop-idle.log") ||
+		fail "stop idle: $(tail -5 "$B/stop-idle.log")"
+	echo "$out" >>"$B/stop-idle.out"
+	without=$(grep '^without ' <<<"$out") with=$(grep '^with ' <<<"$out")
+	diff=$(calc "$(field "$with" median) - $(field "$without" median)")
+	result=$(verdict "$diff <= 2")
+	[ -n "${1:-}" ] && target=- result=info
+	row 3 "stop when idle: SIGTERM to process gone, ms (median of $RUNS; $tw sockets in TIME_WAIT on the host)" \
+		"$(field "$without" median)" "$(field "$with" median)" \
+		"$(calc "sprintf(\"%+.3f\", $diff)")" "$target" "$result"
+}
+
+# drain_end: figure 4.
+drain_end() {
+	local out without with
+	echo "== 4. drain end latency ($RUNS runs each way)" >&2
+	out=$("$B/stop" drain "$RUNS" "$LIB" "$EX/epoll" 2>"$B/stop-drain.log") ||
+		fail "stop drain: $(tail -5 "$B/stop-drain.log")"
+	echo "$out" >"$B/stop-drain.out"
+	without=$(grep '^without ' <<<"$out") with=$(grep '^with ' <<<"$out")
+	row 4 "drain end: last reply's end-of-file to process gone, ms (median of $RUNS)" \
+		"reply lost in $(field "$without" lost) of $RUNS" \
+		"$(field "$with" median) ($(field "$with" lost) lost)" \
+		"max $(field "$with" max)" "<= 2" \
+		"$(verdict "$(field "$with" median) <= 2 && $(field "$with" lost) == 0")"
+}
+
+# --- 5. Scale ------------------------------------------------------------------------------
+
+bench_scale() {
+	local out without with hard big per small_d big_d slope
+	echo "== 5. scale ($CONNS connections in flight)" >&2
+	hard=$(ulimit -Hn)
+	[ "$hard" = unlimited ] && hard=1048576
+	out=$("$B/scale" load "$CONNS" "$LIB" "$EX/epoll" --backlog 4096 2>"$B/scale.log") ||
+		fail "scale: $(tail -5 "$B/scale.log")"
+	echo "$out" >"$B/scale.out"
+	without=$(grep '^without ' <<<"$out") with=$(grep '^with ' <<<"$out")
+	row 5 "$CONNS requests in flight at SIGTERM: whole replies" \
+		"$(field "$without" ok) ($(field "$without" lost) lost)" \
+		"$(field "$with" ok) ($(field "$with" lost) lost)" "" "0 lost" \
+		"$(verdict "$(field "$with" lost) == 0")"
+	row 5 "the same: SIGTERM to last reply / to process gone, ms (replies due 1000 ms after sending)" \
+		"- / $(field "$without" gone)" "$(field "$with" last) / $(field "$with" gone)" \
+		"last reply to gone: $(calc "sprintf(\"%.1f\", $(field "$with" gone) - $(field "$with" last))")" \
+		- info
+	per=$(calc "sprintf(\"%.1f\", (($(field "$with" anon1) - $(field "$with" anon0)) - \
+		($(field "$without" anon1) - $(field "$without" anon0))) * 1024 / $CONNS)")
+	row 5 "memory per tracked connection: anonymous RSS growth for $CONNS connections, KB" \
+		"$(($(field "$without" anon1) - $(field "$without" anon0)))" \
+		"$(($(field "$with" anon1) - $(field "$with" anon0)))" "$per B per connection" "<= 64 B" \
+		"$(verdict "$per <= 64")"
+
+	# An idle server at a large RLIMIT_NOFILE: 1048576 if this machine allows it.
+	big=1048576
+	if ! prlimit --nofile=$big:$big true 2>/dev/null; then
+		big=$hard
+		NOTES+=("RLIMIT_NOFILE could not be raised to 1048576 here (hard limit $hard, no" \
+			"CAP_SYS_RESOURCE): the idle-memory rows use $big." "")
+	fi
+	out=$("$B/scale" idle 1024 5 "$LIB" "$EX/epoll" 2>>"$B/scale.log") ||
+		fail "scale idle: $(tail -5 "$B/scale.log")"
+	out+=$'\n'$("$B/scale" idle "$big" 5 "$LIB" "$EX/epoll" 2>>"$B/scale.log") ||
+		fail "scale idle: $(tail -5 "$B/scale.log")"
+	echo "$out" >>"$B/scale.out"
+	small_d=$(awk '$3 == 1024 { a[$1] = $7 } END { print a["with"] - a["without"] }' <<<"$out")
+	big_d=$(awk -v n="$big" '$3 == n { a[$1] = $7 } END { print a["with"] - a["without"] }' <<<"$out")
+	slope=$(calc "sprintf(\"%.2f\", ($big_d - $small_d) * 1024 / ($big - 1024))")
+	row 5 "idle server, anonymous RSS with minus without, KB: RLIMIT_NOFILE 1024 / $big" \
+		"+$small_d" "+$big_d" "$slope B per fd of the limit" "< 1 B (8 if proportional)" \
+		"$(verdict "$slope < 1")"
+	row 5 "idle server at RLIMIT_NOFILE $big: kernel fd table (FDSize slots, 8 B each)" \
+		"$(awk -v n="$big" '$1 == "without" && $3 == n { print $9 }' <<<"$out")" \
+		"$(awk -v n="$big" '$1 == "with" && $3 == n { print $9 }' <<<"$out")" \
+		"$(awk -v n="$big" '$3 == n { a[$1] = $9 }
+			END { printf "%+d KB", (a["with"] - a["without"]) * 8 / 1024 }' <<<"$out")" \
+		"not proportional to the limit" \
+		"$(awk -v n="$big" '$3 == n { a[$1] = $9 }
+			END { print (a["with"] - a["without"] > n / 4) ? "miss" : "pass" }' <<<"$out")"
+}
+
+# --- 6. The picture ------------------------------------------------------------------------
+
+bench_picture() {
+	local out without with
+	echo "== 6. requests around SIGTERM (picture)" >&2
+	out=$("$B/load" 100 "$B/sigterm.dat" "$LIB" "$EX/epoll" --backlog 1024 2>"$B/load.log") ||
+		fail "load: $(tail -5 "$B/load.log")"
+	echo "$out" >"$B/load.out"
+	without=$(grep '^without ' <<<"$out") with=$(grep '^with ' <<<"$out")
+	gnuplot -e "data='$B/sigterm.dat'; out='$OUT/sigterm.png'; gone0=$(field "$without" gone); \
+		gone1=$(field "$with" gone); note='lost: $(field "$without" lost) without lastcall, \
+$(field "$with" lost) with it'" bench/sigterm.gp || fail "gnuplot failed"
+	row 6 "under load (100 clients), requests lost at SIGTERM (sigterm.png)" \
+		"$(field "$without" lost)" "$(field "$with" lost)" "" "0 lost" \
+		"$(verdict "$(field "$with" lost) == 0")"
+}
+
+# --- The table -----------------------------------------------------------------------------
+
+# table: the rows as a Markdown table, columns padded so that it reads as well in a terminal.
+table() {
+	{
+		echo "#|figure|without lastcall|with lastcall|difference or ratio (spread)|target|result"
+		echo "-|-|-|-|-|-|-"
+		printf '%s\n' "${ROWS[@]}" | sort -t'|' -k1,1n -s
+	} | awk -F'|' '
+		{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; w = length($i)
+			if (w > width[i]) width[i] = w } ; nf = NF > nf ? NF : nf }
+		END {
+			for (r = 1; r <= NR; r++) {
+				line = "|"
+				for (i = 1; i <= nf; i++) {
+					c = cell[r, i]
+					if (r == 2) { c = ""; while (length(c) < width[i]) c = c "-" }
+					line = line sprintf(" %-*s |", width[i], c)
+				}
+				print line
+			}
+		}'
+}
+
+# wanted N: whether figure N is to run (bench/run.sh [N...]; all of them by default).
+wanted() {
+	[ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]
+}
+
+# The quiet figures first: the throughput runs leave the host with many TIME_WAIT sockets.
+ONLY="$*"
+: >"$B/stop-idle.out"
+wanted 1 && bench_instructions
+wanted 3 && stop_idle
+wanted 4 && drain_end
+wanted 5 && bench_scale
+wanted 6 && bench_picture
+wanted 2 && bench_throughput
+wanted 3 && wanted 2 && stop_idle busy
+
+ELAPSED=$(((${EPOCHREALTIME/./} - START) / 1000000))
+{
+	echo "# lastcall benchmarks"
+	echo
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null)$(
+		git status --porcelain shim include 2>/dev/null | grep -q . &&
+			echo ' with uncommitted changes to shim/ or include/')," \
+		"$(nproc) CPUs, Linux $(uname -r), glibc $(ldd --version | awk 'NR == 1 { print $NF }')," \
+		"$ELAPSED s. How to read it: bench/README.md."
+	echo
+	table
+	echo
+	echo "Throughput: $PAIRS pairs of ${SECONDS_PER_RUN}-second wrk runs (\`wrk -t1 -c32\`), the" \
+		"server pinned to CPU $SERVER_CPU and wrk to CPU $CLIENT_CPU with taskset; the ratio is" \
+		"the median of the per-pair ratios (with / without), the spread their minimum and maximum."
+	echo
+	printf '%s\n' "${NOTES[@]}"
+} >"$B/latest.md"
+table
+echo
+# Only a run of every figure makes the results file.
+if [ -z "$ONLY" ]; then
+	cp "$B/latest.md" "$OUT/latest.md"
+	echo "bench: $ELAPSED s; the table, with notes and where the extra instructions go, is in" \
+		"${OUT#"$ROOT"/}/latest.md"
+else
+	echo "bench: $ELAPSED s; figures $ONLY only, written to ${B#"$ROOT"/}/latest.md"
+fi
