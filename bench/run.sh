@@ -100,35 +100,8 @@ breakdown() {
 			callgrind_annotate --threshold=100 --auto=no "$B/cg/$1.$n.$run" |
 				sed "s/^/$run $n /"
 		done
-	done | awk -v root="$ROOT" -v n1="$N1" -v n2="$N2" '
-		# "RUN N IR (PCT) FILE:FUNCTION [OBJECT]", PCT maybe padded with a space
-		$3 ~ /^[0-9,]+$/ && match($0, /%\)  *[^ ]+:[^ ]+/) {
-			ir = $3
-			gsub(",", "", ir)
-			where = substr($0, RSTART, RLENGTH)
-			sub(/^%\)  */, "", where)
-			file = where
-			sub(/:[^:]*$/, "", file)
-			if (index(file, root "/") == 1)
-				file = substr(file, length(root) + 2)
-			fn = where
-			sub(/^[^:]*:/, "", fn)
-			if (file ~ /^(shim|include)\//)
-				key = fn " (lastcall)"
-			else if (file ~ /^bench\//)
-				key = fn " (the driver)"
-			else
-				key = fn " (libc)"
-			sign = $1 == "with" ? 1 : -1
-			cost[key] += sign * ($2 == n2 ? ir : -ir) / (n2 - n1)
-			total += sign * ($2 == n2 ? ir : -ir) / (n2 - n1)
-		}
-		END {
-			for (k in cost)
-				if (cost[k] >= 0.5 || cost[k] <= -0.5)
-					printf "%.0f\t%s\n", cost[k], k
-			printf "%.0f\ttotal\n", total
-		}' | sort -k1,1nr | awk -F'\t' '{ printf "%+6d  %s\n", $1, $2 }'
+	done | awk -v root="$ROOT" -v n1="$N1" -v n2="$N2" -f bench/breakdown.awk |
+		sort -k1,1nr | awk -F'\t' '{ printf "%+6d  %s\n", $1, $2 }'
 }
 
 bench_instructions() {
@@ -138,14 +111,16 @@ bench_instructions() {
 	instructions sigterm "instructions per sigaction(SIGTERM)" ""
 	instructions sigusr1 "instructions per sigaction(SIGUSR1), not a trigger signal" ""
 	instructions write "instructions per write() (not hooked)" ""
-	NOTES+=("### Where the extra instructions of an accept4 + close go" ""
-		"callgrind, self cost per cycle of each function, with minus without lastcall (code a" \
-		"function inlines is counted in it). \`__pthread_*_asynccancel\` and the longer" \
-		"\`accept4\`/\`close\` paths are glibc's: once a process has a second thread (lastcall's" \
-		"cleanup thread), every cancellable call takes them. In a program that already has a" \
-		"second thread (\`accept-mt\`) only lastcall's own functions remain." "")
+	NOTES+=("### Where the extra instructions go" ""
+		"callgrind, self cost per call of each function, with minus without lastcall (code a" \
+		"function inlines is counted in it; \`accept4 (lastcall)\` is the hook)." \
+		"\`__pthread_*_asynccancel\` and the longer \`accept4\`/\`close\` paths are glibc's: once" \
+		"a process has a second thread (lastcall's cleanup thread), every cancellable call takes" \
+		"them. In a program that already has a second thread (\`accept-mt\`) only lastcall's own" \
+		"functions remain. Line by line: \`callgrind_annotate --auto=yes" \
+		"build/bench/cg/accept-mt.$N2.with\`." "")
 	local mode
-	for mode in accept accept-mt; do
+	for mode in accept accept-mt sigterm; do
 		NOTES+=("\`cycle $mode\`:" "" '```')
 		mapfile -t -O "${#NOTES[@]}" NOTES < <(breakdown "$mode")
 		NOTES+=('```' "")
@@ -310,7 +285,7 @@ scenario() {
 		NOTES+=("$1: about 800 requests/s both ways is 32 connections waiting 40 ms per" \
 			"reply: the example servers write a reply's head and body in two write() calls, so" \
 			"with keep-alive the body waits for wrk's delayed ACK (Nagle's algorithm). The" \
-			"ratio says nothing about lastcall here; the CPU time per request does." "")
+			"ratio says nothing about lastcall here." "")
 	[ "$ERRORS" = 0 ] || NOTES+=("wrk reported socket errors or non-2xx replies in $ERRORS runs of $1." "")
 }
 
