@@ -5,7 +5,7 @@
 #   make check-fuzz   each target for FUZZ_CHECK_SECONDS (2), after replaying the corpus with
 #                     $(CC); without clang and libFuzzer, the replay alone
 # Debian packages for libFuzzer: clang libclang-rt-14-dev.
-FUZZ_TARGETS := duration signals words
+FUZZ_TARGETS := duration signals words config
 FUZZ_SECONDS ?= 60
 FUZZ_CHECK_SECONDS ?= 2
 FUZZ_CC ?= clang
@@ -13,8 +13,10 @@ FZ := build/fuzz
 FUZZ_CFLAGS := $(WARN) -Iinclude -Itests/fuzz -O1 -g
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
-# Longest input: values much longer than the 40 characters a warning shows.
+# Longest input: values much longer than the 40 characters a warning shows; an environment
+# block with ten of them.
 FUZZ_MAX_LEN = $(or $(FUZZ_MAX_LEN_$(1)),256)
+FUZZ_MAX_LEN_config := 4096
 
 .PHONY: fuzz check-fuzz fuzz-replay $(FUZZ_TARGETS:%=fuzz-run-%)
 
