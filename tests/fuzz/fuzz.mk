@@ -5,7 +5,7 @@
 #   make check-fuzz   each target for FUZZ_CHECK_SECONDS (2), after replaying the corpus with
 #                     $(CC); without clang and libFuzzer, the replay alone
 # Debian packages for libFuzzer: clang libclang-rt-14-dev.
-FUZZ_TARGETS := duration signals words config
+FUZZ_TARGETS := duration signals words config notify
 FUZZ_SECONDS ?= 60
 FUZZ_CHECK_SECONDS ?= 2
 FUZZ_CC ?= clang
@@ -27,6 +27,8 @@ $(FZ)/obj/%.o: shim/%.c $(HEADERS) | $(FZ)/obj
 $(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FZ)/obj/config.o $(FZ)/obj/log.o
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^)
 
+$(FZ)/fuzz_notify: $(FZ)/obj/notify.o
+
 # Plain builds with $(CC): each target with a main() that feeds it the corpus.
 $(FZ)/replay/obj/%.o: shim/%.c $(HEADERS) | $(FZ)/replay/obj
 	$(CC) $(FUZZ_CFLAGS) -c -o $@ $<
@@ -35,8 +37,11 @@ $(FZ)/replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h \
 		$(FZ)/replay/obj/config.o $(FZ)/replay/obj/log.o
 	$(CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c %.o,$^)
 
+$(FZ)/replay/fuzz_notify: $(FZ)/replay/obj/notify.o
+
 # Kept between builds (make would delete them as intermediate files).
-.SECONDARY: $(patsubst %,$(FZ)/obj/%.o,config log) $(patsubst %,$(FZ)/replay/obj/%.o,config log)
+.SECONDARY: $(patsubst %,$(FZ)/obj/%.o,config log notify) \
+	$(patsubst %,$(FZ)/replay/obj/%.o,config log notify)
 
 $(FZ)/obj $(FZ)/replay/obj:
 	mkdir -p $@
