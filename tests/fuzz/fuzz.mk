@@ -5,7 +5,7 @@
 #   make check-fuzz   each target for FUZZ_CHECK_SECONDS (2), after replaying the corpus with
 #                     $(CC); without clang and libFuzzer, the replay alone
 # Debian packages for libFuzzer: clang libclang-rt-14-dev.
-FUZZ_TARGETS := duration signals words config notify
+FUZZ_TARGETS := duration signals words config notify format
 FUZZ_SECONDS ?= 60
 FUZZ_CHECK_SECONDS ?= 2
 FUZZ_CC ?= clang
@@ -14,9 +14,10 @@ FUZZ_CFLAGS := $(WARN) -Iinclude -Itests/fuzz -O1 -g
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
 # Longest input: values much longer than the 40 characters a warning shows; an environment
-# block with ten of them.
+# block with ten of them; log lines longer than the 512 bytes of lc_log's buffer.
 FUZZ_MAX_LEN = $(or $(FUZZ_MAX_LEN_$(1)),256)
 FUZZ_MAX_LEN_config := 4096
+FUZZ_MAX_LEN_format := 1024
 
 .PHONY: fuzz check-fuzz fuzz-replay $(FUZZ_TARGETS:%=fuzz-run-%)
 
