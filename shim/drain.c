@@ -122,7 +122,7 @@ struct drain {
 /* A connection the drain waits for: all of them for a signal, this process's own for exit(). */
 static bool counts(const struct drain *d, int fd)
 {
-	return !d->own || lc_fds[fd].aux == lc_pid;
+	return !d->own || __atomic_load_n(&lc_fds[fd].aux, __ATOMIC_RELAXED) == lc_pid;
 }
 
 /* A connection the program closed through a path no hook sees (fclose, a raw syscall) would
@@ -146,14 +146,15 @@ static void close_if_idle(int fd, void *arg)
 	int64_t quiet = 0, need = lc_config.idle_ms;
 	enum lc_conn_state s;
 
-	if (!counts(d, fd) || (e->flags & (LC_FDF_IDLE | LC_FDF_ENDED)))
+	if (!counts(d, fd) ||
+	    (__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & (LC_FDF_IDLE | LC_FDF_ENDED)))
 		return;
 	s = lc_tcp_classify(fd, need, &quiet);
 	if (s == LC_CONN_FRESH && quiet >= (need > IDLE_FRESH_MS ? need : IDLE_FRESH_MS))
 		s = LC_CONN_IDLE;
 	if (s != LC_CONN_IDLE || shutdown(fd, SHUT_RD) < 0)
 		return;
-	e->flags |= LC_FDF_IDLE;
+	__atomic_fetch_or(&e->flags, LC_FDF_IDLE, __ATOMIC_RELEASE);
 	d->idle++;
 }
 
@@ -162,7 +163,8 @@ static void end_conn(int fd, void *arg)
 {
 	struct drain *d = arg;
 
-	if (counts(d, fd) && !(lc_fds[fd].flags & LC_FDF_ENDED)) {
+	if (counts(d, fd) &&
+	    !(__atomic_load_n(&lc_fds[fd].flags, __ATOMIC_ACQUIRE) & LC_FDF_ENDED)) {
 		lc_linger_end(fd);
 		d->ended++;
 	}
@@ -569,7 +571,8 @@ void lc_drain_exit(void)
 	if (!__atomic_load_n(&lc_armed, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != lc_pid)
 		return;
-	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == IDLE && lc_nown == 0) {
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == IDLE &&
+	    __atomic_load_n(&lc_nown, __ATOMIC_ACQUIRE) == 0) {
 		lc_intake_leave_all(); /* nothing of ours in flight: exit is not delayed */
 		return;
 	}

@@ -82,8 +82,8 @@ void lc_fds_add_conn(int fd)
 		warn_full(fd);
 		return;
 	}
-	e->aux = lc_pid;
-	e->flags = 0;
+	__atomic_store_n(&e->aux, lc_pid, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->flags, 0, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&lc_nconn, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&lc_nown, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->kind, LC_FD_CONN, __ATOMIC_RELEASE);
@@ -121,8 +121,8 @@ void lc_fds_add_inherited(int fd)
 
 	if (!e)
 		return;
-	e->aux = 0; /* no process of ours accepted it */
-	e->flags = 0;
+	__atomic_store_n(&e->aux, 0, __ATOMIC_RELAXED); /* no process of ours accepted it */
+	__atomic_store_n(&e->flags, 0, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&lc_nconn, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->kind, LC_FD_CONN, __ATOMIC_RELEASE);
 	note_fd(fd);
@@ -138,7 +138,7 @@ void lc_fds_set(int fd, enum lc_kind kind, uint16_t li)
 		warn_full(fd);
 		return;
 	}
-	e->li = li;
+	__atomic_store_n(&e->li, li, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->kind, kind, __ATOMIC_RELEASE);
 	note_fd(fd);
 	if (kind == LC_FD_EPOLL)
@@ -167,19 +167,20 @@ enum lc_kind lc_fds_forget(int fd) /* AS-safe */
 	enum lc_kind k;
 	int all, own = 1;
 
-	if (!e || e->kind == LC_FD_NONE)
+	if (!e || (k = __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE)) == LC_FD_NONE)
 		return LC_FD_NONE;
-	if (lc_fds_ours(e->kind))
-		return e->kind;
+	if (lc_fds_ours(k))
+		return k;
 	k = __atomic_exchange_n(&e->kind, LC_FD_NONE, __ATOMIC_ACQ_REL);
 	if (k == LC_FD_EPOLL)
 		forget_epoll(fd);
 	if (k != LC_FD_CONN)
 		return k;
 	all = __atomic_sub_fetch(&lc_nconn, 1, __ATOMIC_RELAXED);
-	if (e->aux == lc_pid)
+	if (__atomic_load_n(&e->aux, __ATOMIC_RELAXED) == lc_pid)
 		own = __atomic_sub_fetch(&lc_nown, 1, __ATOMIC_RELAXED);
-	if (__builtin_expect(lc_draining, 0) && (all == 0 || own == 0))
+	if (__builtin_expect(__atomic_load_n(&lc_draining, __ATOMIC_RELAXED), 0) &&
+	    (all == 0 || own == 0))
 		lc_drain_poke();
 	return k;
 }
@@ -198,9 +199,9 @@ int lc_fds_close(int fd)
 	uint16_t li;
 	int k;
 
-	if (!e || e->kind == LC_FD_NONE)
+	if (!e || __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == LC_FD_NONE)
 		return lc_real.close(fd);
-	li = e->li;
+	li = __atomic_load_n(&e->li, __ATOMIC_RELAXED);
 	k = lc_fds_forget(fd);
 	if (lc_fds_ours(k)) {
 		errno = EBADF; /* not the program's: as if lastcall were not there */

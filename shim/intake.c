@@ -25,11 +25,13 @@
 #include "lastcall/real.h"
 #include "lastcall/share.h"
 #include "lastcall/sig.h"
+#include "lastcall/spin.h"
 
 struct lc_listener lc_listeners[LC_MAX_LISTENERS];
 static pthread_mutex_t stash_mu = PTHREAD_MUTEX_INITIALIZER;
 static int stashed;   /* sum of queued over all records */
 static int accepting; /* this process is listed as accepting connections (share.h) */
+static int acceptor_word; /* spin.h lock over every record's acceptor and slot */
 
 /* Takes a free record for fd; -1 when all are in use (the listener is then left alone). */
 static int new_listener(int fd, int owned)
@@ -37,15 +39,17 @@ static int new_listener(int fd, int owned)
 	int i, zero;
 
 	for (i = 0; i < LC_MAX_LISTENERS; i++) {
-		zero = 0;
-		if (!__atomic_compare_exchange_n(&lc_listeners[i].used, &zero, 1, 0, __ATOMIC_ACQ_REL,
-						 __ATOMIC_RELAXED))
+		zero = LC_REC_FREE;
+		if (!__atomic_compare_exchange_n(&lc_listeners[i].used, &zero, LC_REC_CLAIMED, 0,
+						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			continue;
 		memset((char *)&lc_listeners[i] + sizeof(int), 0, sizeof(lc_listeners[i]) - sizeof(int));
 		lc_listeners[i].fd = fd;
 		lc_listeners[i].owned = owned;
 		lc_listeners[i].slot = -1;
 		lc_listeners[i].head = lc_listeners[i].tail = -1;
+		/* Published whole: readers look at a record only once it is live. */
+		__atomic_store_n(&lc_listeners[i].used, LC_REC_LIVE, __ATOMIC_RELEASE);
 		lc_fds_set(fd, LC_FD_LISTEN, (uint16_t)i);
 		return i;
 	}
@@ -59,7 +63,7 @@ int lc_intake_listen(int fd, int backlog)
 	struct lc_fd *e = lc_fd_get(fd);
 
 	if (r == 0 && e && e->kind == LC_FD_LISTEN) {
-		lc_listeners[e->li].owned = 1;
+		__atomic_store_n(&lc_listeners[e->li].owned, 1, __ATOMIC_RELAXED);
 	} else if (r == 0 && e && e->kind == LC_FD_NONE) {
 		lc_share_reset(fd);
 		new_listener(fd, 1);
@@ -203,24 +207,44 @@ static int is_token(struct lc_listener *l, int c)
 	       memcmp(&a, &l->standin, n) == 0;
 }
 
-/* The first accept() of this process on l: count it among the socket's acceptors. */
+/* The first accept() of this process on l: count it among the socket's acceptors, once, even
+ * if threads race here, and never after it stopped accepting. */
 static void become_acceptor(struct lc_listener *l)
 {
-	int err = errno;
+	int err = errno, join;
+	sigset_t old;
 
-	l->slot = lc_share_join(l->fd);
-	__atomic_store_n(&l->acceptor, 1, __ATOMIC_RELEASE);
-	if (!__atomic_exchange_n(&accepting, 1, __ATOMIC_ACQ_REL))
+	lc_spin_lock(&acceptor_word, &old);
+	join = __atomic_load_n(&l->acceptor, __ATOMIC_RELAXED) == LC_ACC_NO;
+	if (join) {
+		l->slot = lc_share_join(l->fd);
+		__atomic_store_n(&l->acceptor, LC_ACC_YES, __ATOMIC_RELEASE);
+	}
+	lc_spin_unlock(&acceptor_word, &old);
+	if (join && !__atomic_exchange_n(&accepting, 1, __ATOMIC_ACQ_REL))
 		lc_share_accepting(1);
 	errno = err;
 }
 
+int lc_intake_quit(struct lc_listener *l)
+{
+	sigset_t old;
+	int slot;
+
+	lc_spin_lock(&acceptor_word, &old);
+	slot = __atomic_load_n(&l->acceptor, __ATOMIC_RELAXED) == LC_ACC_YES ? l->slot : -1;
+	l->slot = -1;
+	__atomic_store_n(&l->acceptor, LC_ACC_DONE, __ATOMIC_RELEASE);
+	lc_spin_unlock(&acceptor_word, &old);
+	return slot;
+}
+
 void lc_intake_leave(struct lc_listener *l)
 {
-	if (l->acceptor && l->slot >= 0)
-		lc_share_leave(l->slot);
-	l->slot = -1;
-	l->acceptor = 0;
+	int slot = lc_intake_quit(l);
+
+	if (slot >= 0)
+		lc_share_leave(slot);
 }
 
 void lc_intake_leave_all(void)
@@ -228,7 +252,7 @@ void lc_intake_leave_all(void)
 	int li;
 
 	for (li = 0; li < LC_MAX_LISTENERS; li++)
-		if (__atomic_load_n(&lc_listeners[li].used, __ATOMIC_ACQUIRE))
+		if (lc_listener_live(li))
 			lc_intake_leave(&lc_listeners[li]);
 	if (__atomic_exchange_n(&accepting, 0, __ATOMIC_ACQ_REL))
 		lc_share_accepting(0);
@@ -281,12 +305,14 @@ int lc_intake_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, b
 
 	if (k == LC_FD_STOPPED)
 		return from_stash(fd, e, addr, len, flags, passed);
-	if (k == LC_FD_LISTEN && !lc_listeners[e->li].acceptor)
+	if (k == LC_FD_LISTEN &&
+	    __atomic_load_n(&lc_listeners[e->li].acceptor, __ATOMIC_RELAXED) == LC_ACC_NO)
 		become_acceptor(&lc_listeners[e->li]);
 	r = four ? lc_real.accept4(fd, addr, len, flags) : lc_real.accept(fd, addr, len);
 	if (r >= 0)
 		lc_fds_add_conn(r);
-	if (e && __builtin_expect(k != LC_FD_LISTEN || e->kind != LC_FD_LISTEN, 0))
+	if (e && __builtin_expect(k != LC_FD_LISTEN ||
+				  __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != LC_FD_LISTEN, 0))
 		return accept_slow(fd, e, k, r, addr, len, flags, passed);
 	return r;
 }
@@ -302,7 +328,7 @@ void lc_intake_closed(int fd, uint16_t li)
 		__atomic_store_n(&l->closed, 1, __ATOMIC_RELEASE);
 		return;
 	}
-	__atomic_store_n(&l->used, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&l->used, LC_REC_FREE, __ATOMIC_RELEASE);
 }
 
 void lc_intake_push(uint16_t li, int c)
@@ -346,8 +372,9 @@ void lc_intake_kick(void)
 
 	pthread_mutex_lock(&stash_mu);
 	for (li = 0; li < LC_MAX_LISTENERS; li++)
-		if (lc_listeners[li].used && !lc_listeners[li].closed &&
-		    lc_fds[lc_listeners[li].fd].kind == LC_FD_STOPPED)
+		if (lc_listener_live(li) &&
+		    !__atomic_load_n(&lc_listeners[li].closed, __ATOMIC_ACQUIRE) &&
+		    lc_fd_kind(lc_listeners[li].fd) == LC_FD_STOPPED)
 			add_token(&lc_listeners[li]);
 	pthread_mutex_unlock(&stash_mu);
 }
@@ -365,7 +392,7 @@ int lc_intake_drop_stash(bool all)
 	for (li = 0; li < LC_MAX_LISTENERS; li++) {
 		struct lc_listener *l = &lc_listeners[li];
 
-		if (!l->used || !(all || l->closed))
+		if (!lc_listener_live(li) || !(all || __atomic_load_n(&l->closed, __ATOMIC_ACQUIRE)))
 			continue;
 		while ((c = pop(l)) >= 0) {
 			lc_fds_release(c);
@@ -373,8 +400,8 @@ int lc_intake_drop_stash(bool all)
 			lc_real.close(c);
 			n++;
 		}
-		if (l->closed)
-			__atomic_store_n(&l->used, 0, __ATOMIC_RELEASE);
+		if (__atomic_load_n(&l->closed, __ATOMIC_ACQUIRE))
+			__atomic_store_n(&l->used, LC_REC_FREE, __ATOMIC_RELEASE);
 		else
 			settle_token(l);
 	}
@@ -387,7 +414,7 @@ int lc_intake_listeners(void)
 	int li, n = 0;
 
 	for (li = 0; li < LC_MAX_LISTENERS; li++)
-		n += __atomic_load_n(&lc_listeners[li].used, __ATOMIC_RELAXED) != 0;
+		n += lc_listener_live(li);
 	return n;
 }
 
@@ -398,13 +425,13 @@ void lc_intake_fork(bool child)
 	for (li = 0; li < LC_MAX_LISTENERS; li++) {
 		struct lc_listener *l = &lc_listeners[li];
 
-		if (!l->used)
+		if (!lc_listener_live(li))
 			continue;
-		l->shared = 1;
+		__atomic_store_n(&l->shared, 1, __ATOMIC_RELAXED);
 		if (!child)
 			continue;
 		/* The child has accepted nothing yet: it joins the count on its first accept. */
-		l->acceptor = 0;
+		l->acceptor = LC_ACC_NO;
 		l->slot = -1;
 		while ((c = pop(l)) >= 0) {
 			lc_fds_release(c);
@@ -414,6 +441,7 @@ void lc_intake_fork(bool child)
 	}
 	if (child) {
 		pthread_mutex_init(&stash_mu, 0);
+		acceptor_word = 0;
 		accepting = 0; /* the parent's entry; the child makes its own on its first accept */
 	}
 }

@@ -57,12 +57,12 @@ static int start(int fd)
 	if (!e || ep < 0)
 		return -1;
 	shutdown(fd, SHUT_WR);
-	if (e->kind == LC_FD_LINGER)
-		e->aux = (int32_t)(now_ms() - base + LC_LINGER_MS);
+	if (lc_fd_kind(fd) == LC_FD_LINGER)
+		__atomic_store_n(&e->aux, (int32_t)(now_ms() - base + LC_LINGER_MS), __ATOMIC_RELAXED);
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -1;
-	e->flags |= LC_FDF_LINGERING;
 	__atomic_add_fetch(&lingering, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_or(&e->flags, LC_FDF_LINGERING, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -70,11 +70,10 @@ void lc_linger_end(int fd)
 {
 	struct lc_fd *e = lc_fd_get(fd);
 
-	if (!e || (e->flags & LC_FDF_ENDED))
+	if (!e || (__atomic_fetch_or(&e->flags, LC_FDF_ENDED, __ATOMIC_ACQ_REL) & LC_FDF_ENDED))
 		return;
 	if (!ended_until)
 		ended_until = now_ms() - base + LC_LINGER_MS;
-	e->flags |= LC_FDF_ENDED;
 	start(fd);
 }
 
@@ -90,17 +89,18 @@ static int discard(int fd)
 }
 
 /* Stops lingering on fd: closes ours; leaves the program's to the program (it stays flagged
- * ended, so it is not lingered twice). */
+ * ended, so it is not lingered twice). The program's close() and the cleanup thread may race
+ * here for the same fd: one of them finishes it. */
 static void finish(int fd)
 {
 	struct lc_fd *e = &lc_fds[fd];
 
-	if (!(e->flags & LC_FDF_LINGERING))
+	if (!(__atomic_fetch_and(&e->flags, (uint8_t)~LC_FDF_LINGERING, __ATOMIC_ACQ_REL) &
+	      LC_FDF_LINGERING))
 		return;
-	e->flags &= (uint8_t)~LC_FDF_LINGERING;
-	epoll_ctl(epfd, EPOLL_CTL_DEL, fd, 0);
+	epoll_ctl(lc_linger_fd(), EPOLL_CTL_DEL, fd, 0);
 	__atomic_sub_fetch(&lingering, 1, __ATOMIC_RELAXED);
-	if (e->kind == LC_FD_LINGER) {
+	if (lc_fd_kind(fd) == LC_FD_LINGER) {
 		lc_fds_release(fd);
 		lc_real.close(fd);
 	}
@@ -111,7 +111,7 @@ int lc_linger_adopt(int fd)
 	int err = errno, mine;
 
 	/* Ended in place at the deadline: the program's fd leaves the set, our copy takes over. */
-	if (lc_fd_get(fd) && (lc_fds[fd].flags & LC_FDF_LINGERING))
+	if (lc_fd_get(fd) && (__atomic_load_n(&lc_fds[fd].flags, __ATOMIC_ACQUIRE) & LC_FDF_LINGERING))
 		finish(fd);
 	/* Our copy keeps the file open, so the program's close() would not take it out of the
 	 * program's epoll sets: do it here, as the close would have. */
@@ -156,8 +156,9 @@ int lc_linger_service(void)
 	for (fd = 0; fd < hi; fd++) {
 		struct lc_fd *e = &lc_fds[fd];
 
-		if ((e->flags & LC_FDF_LINGERING) &&
-		    (e->kind == LC_FD_LINGER ? e->aux : ended_until) <= now)
+		if ((__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & LC_FDF_LINGERING) &&
+		    (lc_fd_kind(fd) == LC_FD_LINGER ? __atomic_load_n(&e->aux, __ATOMIC_RELAXED)
+						    : ended_until) <= now)
 			finish(fd);
 	}
 	return __atomic_load_n(&lingering, __ATOMIC_RELAXED);
@@ -167,7 +168,7 @@ void lc_linger_drop_all(void)
 {
 	int fd, hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE);
 
-	for (fd = 0; fd < hi && lingering > 0; fd++)
+	for (fd = 0; fd < hi && __atomic_load_n(&lingering, __ATOMIC_RELAXED) > 0; fd++)
 		finish(fd);
 }
 

@@ -17,6 +17,7 @@
 #include "lastcall/log.h"
 #include "lastcall/real.h"
 #include "lastcall/sig.h"
+#include "lastcall/spin.h"
 
 /* The kernel's flag for a libc-supplied return trampoline; glibc sets it on every sigaction()
  * and reports it back, but does not define it for programs. Same value on x86 and arm. */
@@ -44,23 +45,15 @@ static siginfo_t pending_info;
 static pid_t pending_tid;   /* the thread the kernel delivered it to */
 static unsigned counts[64];
 
-/* The table's lock. The holder blocks every signal, so a handler can never interrupt the
- * holder on its own thread and wait for it forever; other threads hold it for a few
- * instructions. AS-safe. */
+/* The table's lock (spin.h). AS-safe. */
 LC_EARLY static void lock(sigset_t *old)
 {
-	sigset_t all;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, old);
-	while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
+	lc_spin_lock(&lock_word, old);
 }
 
 LC_EARLY static void unlock(const sigset_t *old)
 {
-	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
-	pthread_sigmask(SIG_SETMASK, old, 0);
+	lc_spin_unlock(&lock_word, old);
 }
 
 /* Re-delivers sig to this thread with the original siginfo; as it is blocked inside our

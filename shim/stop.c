@@ -117,7 +117,7 @@ static int epoll_detach(int fd, unsigned long ino, struct reg *regs)
 	ssize_t r;
 
 	for (epfd = 0; epfd < hi && n < MAX_REGS; epfd++) {
-		if (lc_fds[epfd].kind != LC_FD_EPOLL)
+		if (lc_fd_kind(epfd) != LC_FD_EPOLL)
 			continue;
 		lc_format(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
 		if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -188,16 +188,16 @@ static int settle(uint16_t li, int real)
  * holders are not counted. */
 static int last_acceptor(struct lc_listener *l)
 {
-	int slot = l->slot, left;
+	int slot = lc_intake_quit(l);
 
-	l->slot = -1;
-	l->acceptor = 0;
-	if (!l->owned)
+	if (!__atomic_load_n(&l->owned, __ATOMIC_RELAXED)) {
+		if (slot >= 0)
+			lc_share_leave(slot);
 		return 0;
+	}
 	if (slot < 0)
-		return !l->shared;
-	left = lc_share_leave(slot);
-	return left == 0;
+		return !__atomic_load_n(&l->shared, __ATOMIC_RELAXED);
+	return lc_share_leave(slot) == 0;
 }
 
 static int stop_one(uint16_t li, bool stash)
@@ -268,8 +268,9 @@ int lc_stop_intake(bool stash)
 	for (li = 0; li < LC_MAX_LISTENERS; li++) {
 		struct lc_listener *l = &lc_listeners[li];
 
-		if (__atomic_load_n(&l->used, __ATOMIC_ACQUIRE) && l->acceptor &&
-		    lc_fds[l->fd].kind == LC_FD_LISTEN && lc_fds[l->fd].li == li)
+		if (lc_listener_live(li) &&
+		    __atomic_load_n(&l->acceptor, __ATOMIC_ACQUIRE) == LC_ACC_YES &&
+		    lc_fd_kind(l->fd) == LC_FD_LISTEN && lc_fds[l->fd].li == li)
 			n += stop_one((uint16_t)li, stash);
 	}
 	lc_intake_leave_all(); /* no longer accepting anywhere: off the shared list */
@@ -284,8 +285,7 @@ void lc_stop_fork_prepare(void)
 
 void lc_stop_fork_done(bool child)
 {
-	if (child)
-		pthread_mutex_init(&stop_mu, 0);
-	else
-		pthread_mutex_unlock(&stop_mu);
+	/* The child is the thread that locked it in lc_stop_fork_prepare: it may unlock it. */
+	(void)child;
+	pthread_mutex_unlock(&stop_mu);
 }

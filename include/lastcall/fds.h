@@ -58,6 +58,14 @@ static inline struct lc_fd *lc_fd_get(int fd)
 	return (unsigned)fd < (unsigned)lc_fds_n ? &lc_fds[fd] : 0;
 }
 
+/* The kind of fd's entry (LC_FD_NONE outside the table), read atomically. Any context. */
+static inline int lc_fd_kind(int fd)
+{
+	struct lc_fd *e = lc_fd_get(fd);
+
+	return e ? __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) : LC_FD_NONE;
+}
+
 /* Reserves the table, sized from RLIMIT_NOFILE capped by LASTCALL_MAX_FDS. Returns 0 or -1.
  * Called once, by lc_arm(). */
 int lc_fds_setup(void);

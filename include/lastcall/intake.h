@@ -13,14 +13,16 @@
 #define LC_MAX_LISTENERS 256
 
 /* A listening socket of the program's. Written by the hooks when it is first seen, by the
- * cleanup thread when intake stops; the stash is under the stash lock. */
+ * cleanup thread when intake stops; the fields other threads read are accessed atomically,
+ * acceptor and slot under the acceptor lock, the stash under the stash lock. */
 struct lc_listener {
-	int used;     /* the record is taken (atomic) */
+	int used;     /* LC_REC_FREE, LC_REC_CLAIMED (being filled in) or LC_REC_LIVE */
 	int fd;	      /* the program's fd number */
 	int owned;    /* created by listen() in this process or an ancestor (not inherited over
 		       * exec, as from a supervisor) */
 	int shared;   /* a fork happened since: other processes may hold the socket */
-	int acceptor; /* this process called accept() on it */
+	int acceptor; /* LC_ACC_NO, LC_ACC_YES: this process accepts on it, LC_ACC_DONE: it
+		       * stopped accepting, and will not be counted again */
 	int slot;     /* its acceptor count in the shared page (share.h), -1: none */
 	int closed;   /* the program closed the stopped fd; its stash is orphaned */
 	int head, tail, queued; /* the stash: a FIFO linked through lc_fds[].aux */
@@ -29,7 +31,16 @@ struct lc_listener {
 	socklen_t standin_len;
 };
 
+enum { LC_REC_FREE, LC_REC_CLAIMED, LC_REC_LIVE };
+enum { LC_ACC_NO, LC_ACC_YES, LC_ACC_DONE };
+
 extern struct lc_listener lc_listeners[LC_MAX_LISTENERS];
+
+/* Whether record li is in use. Any thread. */
+static inline bool lc_listener_live(int li)
+{
+	return __atomic_load_n(&lc_listeners[li].used, __ATOMIC_ACQUIRE) == LC_REC_LIVE;
+}
 
 /* accept() and accept4() (four selects which real function): passes through, records the new
  * connection, and on a stopped listener hands out stashed connections or parks the caller as an
@@ -49,8 +60,12 @@ void lc_intake_push(uint16_t li, int c);
 /* Brings the stand-in's tokens in line with its stash. Cleanup thread. */
 void lc_intake_settle(uint16_t li);
 
-/* This process stops accepting on listener li (for the acceptor count). */
+/* This process stops accepting on listener l (for the acceptor count). AS-safe. */
 void lc_intake_leave(struct lc_listener *l);
+
+/* The same, when intake stops: returns the slot this process was counted in (-1: none), for
+ * the caller to leave. AS-safe. */
+int lc_intake_quit(struct lc_listener *l);
 
 /* The process ends without a drain: it stops accepting on every listener. */
 void lc_intake_leave_all(void);

@@ -109,7 +109,10 @@ if [ -n "${SANITIZE:-}" ]; then
 	# loads the runtime ahead of libc.
 	export ASAN_OPTIONS="log_path=$T/sanitizer:detect_leaks=0:verify_asan_link_order=0"
 	export UBSAN_OPTIONS="log_path=$T/sanitizer:print_stacktrace=1:halt_on_error=1"
-	export TSAN_OPTIONS="log_path=$T/sanitizer:second_deadlock_stack=1"
+	# io_sync=0: lastcall moves fds under the program (the stand-in) where TSan cannot see it,
+	# so its fd-based synchronisation would be wrong; die_after_fork=0: pre-fork servers fork
+	# once lastcall's thread runs.
+	export TSAN_OPTIONS="log_path=$T/sanitizer:second_deadlock_stack=1:io_sync=0:die_after_fork=0:suppressions=$ROOT/tests/tsan.supp"
 fi
 
 # "${LASTCALL[@]}" COMMAND...: COMMAND with the library preloaded.

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* spin.h: a lock that may be taken in a signal handler. The holder blocks every signal, so no
+ * handler can interrupt it on its own thread and then spin on it forever; other threads hold it
+ * for a few instructions. AS-safe. */
+#ifndef LASTCALL_SPIN_H
+#define LASTCALL_SPIN_H
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+
+#include "lastcall/real.h"
+
+/* The lock is taken in code ThreadSanitizer does not instrument (LC_EARLY), so a TSan build
+ * tells it about the lock by hand, with every signal blocked. */
+#if defined(__SANITIZE_THREAD__)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define LC_TSAN_ACQUIRE(addr) __tsan_acquire(addr)
+#define LC_TSAN_RELEASE(addr) __tsan_release(addr)
+#else
+#define LC_TSAN_ACQUIRE(addr) ((void)(addr))
+#define LC_TSAN_RELEASE(addr) ((void)(addr))
+#endif
+
+LC_EARLY static inline __attribute__((always_inline)) void lc_spin_lock(int *word, sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, old);
+	while (__atomic_exchange_n(word, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+	LC_TSAN_ACQUIRE(word);
+}
+
+LC_EARLY static inline __attribute__((always_inline)) void lc_spin_unlock(int *word,
+									  const sigset_t *old)
+{
+	LC_TSAN_RELEASE(word);
+	__atomic_store_n(word, 0, __ATOMIC_RELEASE);
+	pthread_sigmask(SIG_SETMASK, old, 0);
+}
+
+#endif
