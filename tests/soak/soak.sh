@@ -288,7 +288,8 @@ done
 DONE=$((CYCLE > CYCLES ? CYCLES : CYCLE))
 WALL=$(($(now_ms) - t0))
 echo "soak: cycles=$DONE/$CYCLES requests=$REQUESTS lost=$LOST_N hangs=$HANGS leaked=$LEAKED" \
-	"zombies=$ZOMBIES left=$LEFT other=$FAILS failed=$FAILED wall=$((WALL / 1000)).$((WALL % 1000 / 100))s" \
+	"zombies=$ZOMBIES left=$LEFT other=$FAILS failed=$FAILED" \
+	"wall=$((WALL / 1000)).$((WALL % 1000 / 100))s" \
 	"mean=$((WALL / DONE))ms max=${MAX_MS}ms models=${MODELS[*]}"
 if [ "$FAILED" -gt 0 ] || [ "$DONE" -lt "$CYCLES" ]; then
 	fail "soak: $FAILED of $DONE cycles failed"
