@@ -103,6 +103,7 @@ E2E := $(sort $(wildcard tests/e2e/[0-9]*.sh))
 
 check: deps
 	$(MAKE) check-unit
+	$(MAKE) check-fuzz
 	$(MAKE) check-e2e
 
 # Installs missing build and test packages (apt-get, as root); a no-op once they are there.

@@ -67,6 +67,8 @@ int lc_vformat(char *buf, int n, const char *fmt, va_list ap) /* AS-safe */
 	long long sv;
 	unsigned long long uv;
 
+	if (n <= 0)
+		return 0; /* no room even for the NUL */
 	for (; *fmt && at < n - 1; fmt++) {
 		if (*fmt != '%') {
 			buf[at++] = *fmt;
