@@ -98,13 +98,14 @@ $(B)/tests/libearly.so: tests/servers/early.c | $(B)/tests
 	$(CC) $(EX_CFLAGS) -shared -fPIC -o $@ $<
 
 TEST_TOOLS := $(B)/tests/spawn $(B)/tests/sigserver $(B)/tests/forksig $(B)/tests/reaper \
-	$(B)/tests/libearly.so
+	$(B)/tests/handlerflip $(B)/tests/libearly.so
 E2E := $(sort $(wildcard tests/e2e/[0-9]*.sh))
 
 check: deps
 	$(MAKE) check-unit
 	$(MAKE) check-fuzz
 	$(MAKE) check-e2e
+	$(MAKE) check-soak
 
 # Installs missing build and test packages (apt-get, as root); a no-op once they are there.
 deps:

@@ -99,9 +99,14 @@ static void set_state(int s)
 	syscall(SYS_futex, &state, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
 }
 
+/* Connections still to finish: the stash, then the table. In that order: one the program takes
+ * from the stash is a connection in the table before it leaves the stash (see pop() in
+ * intake.c), so it is counted at least once. */
 static int remaining(bool own)
 {
-	return __atomic_load_n(own ? &lc_nown : &lc_nconn, __ATOMIC_ACQUIRE) + lc_intake_stashed();
+	int stashed = lc_intake_stashed();
+
+	return stashed + lc_fds_count(own);
 }
 
 /* One drain: sig is the trigger signal, or 0 for exit() (then only this process's own
@@ -304,7 +309,9 @@ static bool drain(int sig)
 	d.ints = lc_sig_count(SIGINT);
 	d.hurry = !grace(&d);
 	lc_linger_setup();
-	__atomic_store_n(&lc_draining, 1, __ATOMIC_RELEASE);
+	/* Sequentially consistent, as the close() that counts the last connection reads it
+	 * after its count: one of the two sees the other (no lost wake-up). */
+	__atomic_store_n(&lc_draining, 1, __ATOMIC_SEQ_CST);
 	stopped = lc_stop_intake(!d.own);
 	d.n0 = remaining(d.own);
 	d.kids = lc_config.wait_children && lc_children_setup() == 0;
@@ -361,7 +368,6 @@ static void *cleanup_main(void *arg)
 			/* A helper lets its server end it at once: the server knows. */
 			ending = !(lc_helper && info.si_pid == lc_helper_parent) && !drain(sig);
 			lc_sig_handback(sig, &info);
-			lc_intake_kick();
 			lc_sig_clear();
 			if (ending) {
 				/* exit() meanwhile: the signal's disposition came first, as it would
@@ -384,14 +390,15 @@ static void *cleanup_main(void *arg)
 	}
 }
 
-/* Where lastcall's own fds go: near the top of the soft fd limit, away from the low numbers
- * programs assume they own (dup2(x, 3) and the like). */
+/* Where lastcall's own fds go: away from the low numbers programs assume they own (dup2(x, 3)
+ * and the like), but not above 1024: the kernel sizes a process's fd table to its highest fd,
+ * so an fd near a soft limit of 1048576 would cost 8 MB of table for one descriptor. */
 static int private_min(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 128 && rl.rlim_cur <= INT32_MAX)
-		return (int)rl.rlim_cur - 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 128)
+		return (int)(rl.rlim_cur < 1024 ? rl.rlim_cur : 1024) - 64;
 	return 3;
 }
 
@@ -485,6 +492,8 @@ int lc_arm(void)
 	__atomic_store_n(&lc_thread_pid, lc_pid, __ATOMIC_RELEASE);
 	lc_sig_arm();
 	__atomic_store_n(&lc_armed, 1, __ATOMIC_RELEASE);
+	if (!__atomic_load_n(&lc_off, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&lc_hot, 1, __ATOMIC_RELEASE);
 	r = 0;
 out:
 	pthread_mutex_unlock(&arm_mu);
@@ -572,7 +581,7 @@ void lc_drain_exit(void)
 	    __atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != lc_pid)
 		return;
 	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == IDLE &&
-	    __atomic_load_n(&lc_nown, __ATOMIC_ACQUIRE) == 0) {
+	    lc_fds_count(true) == 0) {
 		lc_intake_leave_all(); /* nothing of ours in flight: exit is not delayed */
 		return;
 	}
@@ -591,7 +600,7 @@ pid_t lc_drain_fork(void)
 	lc_block_triggers(&old);
 	pid = lc_real.fork();
 	err = errno;
-	if (pid == 0 && lc_fds && (lc_nconn > 0 || lc_intake_listeners() > 0))
+	if (pid == 0 && lc_fds && (lc_fds_count(false) > 0 || lc_intake_listeners() > 0))
 		lc_arm();
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 	errno = err;
@@ -631,5 +640,6 @@ void lc_drain_atfork_child(void)
 	state = IDLE;
 	exit_requested = 0;
 	lc_armed = 0;
+	lc_hot = 0;
 	pthread_mutex_init(&arm_mu, 0);
 }

@@ -23,8 +23,6 @@
 
 struct lc_fd *lc_fds;
 int lc_fds_n;
-int lc_nconn;
-int lc_nown;
 int lc_fds_hi;
 
 static int warned_full;
@@ -72,22 +70,12 @@ static void warn_full(int fd)
 		       fd, lc_fds_n);
 }
 
-void lc_fds_add_conn(int fd)
+void lc_fds_note(int fd)
 {
-	struct lc_fd *e = lc_fd_get(fd);
-
-	if (!e) {
-		if (!lc_fds)
-			return;
+	if (lc_fd_get(fd))
+		note_fd(fd);
+	else if (lc_fds && fd >= 0)
 		warn_full(fd);
-		return;
-	}
-	__atomic_store_n(&e->aux, lc_pid, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->flags, 0, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&lc_nconn, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&lc_nown, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->kind, LC_FD_CONN, __ATOMIC_RELEASE);
-	note_fd(fd);
 }
 
 /* Remembers epoll fd ep in the short list (a slot holds -1 when free). */
@@ -121,10 +109,8 @@ void lc_fds_add_inherited(int fd)
 
 	if (!e)
 		return;
-	__atomic_store_n(&e->aux, 0, __ATOMIC_RELAXED); /* no process of ours accepted it */
-	__atomic_store_n(&e->flags, 0, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&lc_nconn, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->kind, LC_FD_CONN, __ATOMIC_RELEASE);
+	/* aux 0: no process of ours accepted it */
+	__atomic_store_n(&e->word, lc_fd_word(LC_FD_CONN, 0, 0, 0), __ATOMIC_RELEASE);
 	note_fd(fd);
 }
 
@@ -163,26 +149,21 @@ void lc_fds_epoll_forget(int fd)
 
 enum lc_kind lc_fds_forget(int fd) /* AS-safe */
 {
-	struct lc_fd *e = lc_fd_get(fd);
-	enum lc_kind k;
-	int all, own = 1;
+	struct lc_fd *e = lc_fd_get(fd), old;
 
-	if (!e || (k = __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE)) == LC_FD_NONE)
+	if (!e || __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == LC_FD_NONE)
 		return LC_FD_NONE;
-	if (lc_fds_ours(k))
-		return k;
-	k = __atomic_exchange_n(&e->kind, LC_FD_NONE, __ATOMIC_ACQ_REL);
-	if (k == LC_FD_EPOLL)
+	do {
+		old.word = __atomic_load_n(&e->word, __ATOMIC_ACQUIRE);
+		if (old.kind == LC_FD_NONE || lc_fds_ours(old.kind))
+			return old.kind;
+	} while (__sync_val_compare_and_swap(&e->word, old.word, 0) != old.word);
+	if (old.kind == LC_FD_EPOLL)
 		forget_epoll(fd);
-	if (k != LC_FD_CONN)
-		return k;
-	all = __atomic_sub_fetch(&lc_nconn, 1, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&e->aux, __ATOMIC_RELAXED) == lc_pid)
-		own = __atomic_sub_fetch(&lc_nown, 1, __ATOMIC_RELAXED);
-	if (__builtin_expect(__atomic_load_n(&lc_draining, __ATOMIC_RELAXED), 0) &&
-	    (all == 0 || own == 0))
+	/* A drain counts what is left when woken (see lc_fds_close). */
+	if (old.kind == LC_FD_CONN && __atomic_load_n(&lc_draining, __ATOMIC_SEQ_CST))
 		lc_drain_poke();
-	return k;
+	return old.kind;
 }
 
 void lc_fds_release(int fd)
@@ -193,7 +174,7 @@ void lc_fds_release(int fd)
 		__atomic_store_n(&e->kind, LC_FD_NONE, __ATOMIC_RELEASE);
 }
 
-int lc_fds_close(int fd)
+int lc_fds_close_slow(int fd)
 {
 	struct lc_fd *e = lc_fd_get(fd);
 	uint16_t li;
@@ -314,12 +295,12 @@ int lc_fds_count(bool own_only)
 
 	for (fd = 0; fd < hi; fd++)
 		if (__atomic_load_n(&lc_fds[fd].kind, __ATOMIC_ACQUIRE) == LC_FD_CONN &&
-		    (!own_only || lc_fds[fd].aux == lc_pid))
+		    (!own_only || __atomic_load_n(&lc_fds[fd].aux, __ATOMIC_RELAXED) == lc_pid))
 			n++;
 	return n;
 }
 
 void lc_fds_fork_child(void)
 {
-	lc_nown = 0;
+	/* Nothing to reset: a connection's entry names the process that accepted it. */
 }

@@ -28,8 +28,12 @@ LC_EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction
 LC_EXPORT int __libc_start_main(lc_main_fn main, int argc, char **argv, void (*init)(void),
 				void (*fini)(void), void (*rtld_fini)(void), void *stack_end);
 
+/* accept, accept4 and close are on every connection's path: once the process is a server, a
+ * load and a branch lead to their fast paths (intake.h, fds.h). */
 LC_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
 {
+	if (__builtin_expect(__atomic_load_n(&lc_hot, __ATOMIC_ACQUIRE), 1))
+		return lc_intake_accept(fd, addr.__sockaddr__, len, 0, false);
 	if (!lc_active() || lc_server() < 0)
 		return lc_real.accept(fd, addr.__sockaddr__, len);
 	return lc_intake_accept(fd, addr.__sockaddr__, len, 0, false);
@@ -37,6 +41,8 @@ LC_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
 
 LC_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
 {
+	if (__builtin_expect(__atomic_load_n(&lc_hot, __ATOMIC_ACQUIRE), 1))
+		return lc_intake_accept(fd, addr.__sockaddr__, len, flags, true);
 	if (!lc_active() || lc_server() < 0)
 		return lc_real.accept4(fd, addr.__sockaddr__, len, flags);
 	return lc_intake_accept(fd, addr.__sockaddr__, len, flags, true);
@@ -51,6 +57,8 @@ LC_EXPORT int listen(int fd, int backlog)
 
 LC_EXPORT int close(int fd)
 {
+	if (__builtin_expect(__atomic_load_n(&lc_hot, __ATOMIC_ACQUIRE), 1))
+		return lc_fds_close(fd);
 	if (!lc_active())
 		return lc_real.close(fd);
 	return lc_fds_close(fd);

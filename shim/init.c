@@ -25,6 +25,7 @@ int lc_ready;
 int lc_off;
 pid_t lc_pid;
 int lc_armed;
+int lc_hot;
 
 static int init_claimed;
 
@@ -94,6 +95,7 @@ __attribute__((constructor)) static void lc_constructor(void)
 
 void lc_turn_off(const char *why)
 {
+	__atomic_store_n(&lc_hot, 0, __ATOMIC_RELEASE);
 	if (__atomic_exchange_n(&lc_off, 1, __ATOMIC_ACQ_REL))
 		return;
 	lc_log(LC_ERROR, "%s: lastcall is off, the program runs as without it", why);

@@ -74,9 +74,9 @@ int lc_intake_listen(int fd, int backlog)
 }
 
 /* Wake-up tokens: the stand-in is readable while its stash holds connections (one token),
- * so poll, select and epoll (level or edge) report the listener as they would a real one. A
- * hand-back adds one more (lc_intake_kick) to wake threads blocked in accept() on it. Tokens are
- * counted exactly: each connect adds one, each accept of one removes it. With stash_mu held. */
+ * so poll, select and epoll (level or edge) report the listener as they would a real one, and
+ * only then: a program told the listener is readable must find a connection. Tokens are counted
+ * exactly: each connect adds one, each accept of one removes it. With stash_mu held. */
 static void add_token(struct lc_listener *l)
 {
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -88,23 +88,47 @@ static void add_token(struct lc_listener *l)
 	lc_real.close(s);
 }
 
-static void take_token(struct lc_listener *l)
+/* Whether connected AF_UNIX socket s was connected by a process of our own user: one of our
+ * tokens, not someone else's connection to the stand-in's abstract name (which any process in
+ * the network namespace can reach; such connections are closed unread). */
+static bool from_us(int s)
 {
-	int s = lc_real.accept4(l->fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct ucred cr;
+	socklen_t n = sizeof(cr);
 
-	if (s >= 0) {
+	return getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &n) == 0 && cr.uid == geteuid();
+}
+
+/* Accepts what waits on the stand-in, without blocking (it may be a blocking socket), until
+ * one of our tokens is taken (want_token) or nothing is left; closes anyone else's connection.
+ * Bounded: a flood of foreign connections costs a few calls per wake-up, never a hang. */
+static void take_waiting(struct lc_listener *l, bool want_token)
+{
+	struct pollfd p = { .fd = l->fd, .events = POLLIN };
+	int s, bounded = 64;
+
+	if (l->closed || lc_fd_kind(l->fd) != LC_FD_STOPPED)
+		return;
+	while (bounded-- > 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN) &&
+	       (s = lc_real.accept4(l->fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		bool ours = from_us(s);
+
 		lc_real.close(s);
-		l->tokens--;
+		if (ours && want_token) {
+			l->tokens--;
+			return;
+		}
 	}
 }
 
-/* One token while the stash is not empty, none when it is. */
+/* One token while the stash is not empty, none when it is; and no foreign connection left to
+ * make the stand-in readable with nothing to accept. */
 static void settle_token(struct lc_listener *l)
 {
 	if (l->queued > 0 && l->tokens == 0 && !l->closed)
 		add_token(l);
-	else if (l->queued == 0 && l->tokens > 0)
-		take_token(l);
+	else if (l->queued == 0)
+		take_waiting(l, l->tokens > 0);
 }
 
 static void push(struct lc_listener *l, int c, uint16_t li)
@@ -120,7 +144,10 @@ static void push(struct lc_listener *l, int c, uint16_t li)
 	__atomic_add_fetch(&stashed, 1, __ATOMIC_RELAXED);
 }
 
-static int pop(struct lc_listener *l)
+/* Takes the oldest stashed connection off l's stash. For the program (conn), its entry becomes
+ * a connection before it leaves the stash count, so a drain that counts both (stash first, see
+ * remaining() in drain.c) never sees it in neither. */
+static int pop(struct lc_listener *l, bool conn)
 {
 	int c = l->head;
 
@@ -130,7 +157,9 @@ static int pop(struct lc_listener *l)
 	if (l->head < 0)
 		l->tail = -1;
 	l->queued--;
-	__atomic_sub_fetch(&stashed, 1, __ATOMIC_RELAXED);
+	if (conn)
+		lc_fds_add_conn(c);
+	__atomic_sub_fetch(&stashed, 1, __ATOMIC_RELEASE);
 	return c;
 }
 
@@ -143,8 +172,7 @@ static int hand_over(int c, struct sockaddr *addr, socklen_t *len, int flags)
 	fcntl(c, F_SETFL, (flags & SOCK_NONBLOCK) ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
 	if (addr && len && getpeername(c, addr, len) < 0)
 		*len = 0;
-	lc_fds_add_conn(c);
-	return c;
+	return c; /* already a connection (pop) */
 }
 
 /* accept() on a stopped listener: a stashed connection, else EAGAIN for a non-blocking fd, else
@@ -165,7 +193,7 @@ static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t 
 	pthread_sigmask(SIG_BLOCK, &triggers, &old);
 	for (;;) {
 		pthread_mutex_lock(&stash_mu);
-		c = pop(l);
+		c = pop(l, true);
 		settle_token(l);
 		pthread_mutex_unlock(&stash_mu);
 		if (c >= 0)
@@ -197,8 +225,8 @@ static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t 
 	return -1;
 }
 
-/* Whether accepted socket c came from fd's stand-in (a token), not from a client. */
-static int is_token(struct lc_listener *l, int c)
+/* Whether accepted socket c came from fd's stand-in, not from a client of the real listener. */
+static int from_standin(struct lc_listener *l, int c)
 {
 	struct sockaddr_un a;
 	socklen_t n = sizeof(a);
@@ -267,7 +295,7 @@ static int is_listener_errno(int err)
 
 /* The rare cases after the real accept: a listener seen for the first time, or one whose intake
  * stopped while the caller was inside accept. */
-static int accept_slow(int fd, struct lc_fd *e, int before, int r, struct sockaddr *addr,
+int lc_intake_accepted(int fd, struct lc_fd *e, int before, int r, struct sockaddr *addr,
 		       socklen_t *len, int flags, unsigned passed)
 {
 	int err = errno, now = __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE);
@@ -284,19 +312,23 @@ static int accept_slow(int fd, struct lc_fd *e, int before, int r, struct sockad
 		errno = err;
 		return r;
 	}
-	if (r >= 0 && !is_token(&lc_listeners[e->li], r))
+	if (r >= 0 && !from_standin(&lc_listeners[e->li], r))
 		return r; /* a client taken from the old socket before it stopped: serve it */
 	if (r >= 0) {
+		bool token = from_us(r);
+
 		lc_fds_forget(r);
 		lc_real.close(r);
-		pthread_mutex_lock(&stash_mu);
-		lc_listeners[e->li].tokens--;
-		pthread_mutex_unlock(&stash_mu);
+		if (token) {
+			pthread_mutex_lock(&stash_mu);
+			lc_listeners[e->li].tokens--;
+			pthread_mutex_unlock(&stash_mu);
+		}
 	}
 	return from_stash(fd, e, addr, len, flags, passed);
 }
 
-int lc_intake_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool four)
+int lc_intake_accept_slow(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool four)
 {
 	struct lc_fd *e = lc_fd_get(fd);
 	int k = e ? __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) : LC_FD_NONE;
@@ -313,7 +345,7 @@ int lc_intake_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, b
 		lc_fds_add_conn(r);
 	if (e && __builtin_expect(k != LC_FD_LISTEN ||
 				  __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != LC_FD_LISTEN, 0))
-		return accept_slow(fd, e, k, r, addr, len, flags, passed);
+		return lc_intake_accepted(fd, e, k, r, addr, len, flags, passed);
 	return r;
 }
 
@@ -366,22 +398,9 @@ void lc_intake_move_stashed(int fd)
 	pthread_mutex_unlock(&stash_mu);
 }
 
-void lc_intake_kick(void)
-{
-	int li;
-
-	pthread_mutex_lock(&stash_mu);
-	for (li = 0; li < LC_MAX_LISTENERS; li++)
-		if (lc_listener_live(li) &&
-		    !__atomic_load_n(&lc_listeners[li].closed, __ATOMIC_ACQUIRE) &&
-		    lc_fd_kind(lc_listeners[li].fd) == LC_FD_STOPPED)
-			add_token(&lc_listeners[li]);
-	pthread_mutex_unlock(&stash_mu);
-}
-
 int lc_intake_stashed(void)
 {
-	return __atomic_load_n(&stashed, __ATOMIC_RELAXED);
+	return __atomic_load_n(&stashed, __ATOMIC_ACQUIRE);
 }
 
 int lc_intake_drop_stash(bool all)
@@ -394,7 +413,7 @@ int lc_intake_drop_stash(bool all)
 
 		if (!lc_listener_live(li) || !(all || __atomic_load_n(&l->closed, __ATOMIC_ACQUIRE)))
 			continue;
-		while ((c = pop(l)) >= 0) {
+		while ((c = pop(l, false)) >= 0) {
 			lc_fds_release(c);
 			shutdown(c, SHUT_RDWR);
 			lc_real.close(c);
@@ -433,7 +452,7 @@ void lc_intake_fork(bool child)
 		/* The child has accepted nothing yet: it joins the count on its first accept. */
 		l->acceptor = LC_ACC_NO;
 		l->slot = -1;
-		while ((c = pop(l)) >= 0) {
+		while ((c = pop(l, false)) >= 0) {
 			lc_fds_release(c);
 			lc_real.close(c);
 		}

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -39,6 +40,7 @@ static int lock_word;
 
 static int handing_back;    /* the signal lastcall is giving back, to pass on when it lands */
 static siginfo_t handback_info;
+static siginfo_t relay_info;	    /* what the relay to a program thread carries */
 static int pending_sig;	    /* first trigger signal caught and not yet acted on */
 static int pending_ready;   /* pending_info is complete */
 static siginfo_t pending_info;
@@ -81,18 +83,33 @@ LC_EARLY static void pass_now(int sig, siginfo_t *info)
 	reraise_here(sig, info);
 }
 
+/* Whether info is the relay lc_sig_handback() sent: queued (SI_QUEUE) by this process with the
+ * address of handback_info as its value, which nobody else sends. AS-safe. */
+LC_EARLY static bool is_relay(const siginfo_t *info)
+{
+	return info->si_code == SI_QUEUE && info->si_pid == getpid() &&
+	       info->si_value.sival_ptr == (void *)&handback_info;
+}
+
 LC_EARLY static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 {
 	int saved = errno, none = 0;
 
 	(void)uc;
 	if (__atomic_load_n(&handing_back, __ATOMIC_ACQUIRE) == sig) {
-		__atomic_store_n(&handing_back, 0, __ATOMIC_RELEASE);
-		pass_now(sig, &handback_info);
+		/* Our relay passes the first signal on; one sent meanwhile by someone else
+		 * joins it, as it would have joined it pending during the drain. */
+		if (is_relay(info)) {
+			__atomic_store_n(&handing_back, 0, __ATOMIC_RELEASE);
+			pass_now(sig, &handback_info);
+		}
 		errno = saved;
 		return;
 	}
-	if (__atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != getpid()) {
+	/* Handed back already (one caught on its way in while the relay restored the program's
+	 * disposition), or no cleanup thread in this process: the program's, now. */
+	if ((__atomic_load_n(&handed, __ATOMIC_ACQUIRE) >> sig & 1) ||
+	    __atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != getpid()) {
 		pass_now(sig, info);
 		errno = saved;
 		return;
@@ -299,14 +316,27 @@ void lc_sig_handback(int sig, const siginfo_t *info)
 		install_ours(sig, shadow[sig].sa_flags & SA_RESTART);
 		__atomic_store_n(&handing_back, sig, __ATOMIC_RELEASE);
 	}
-	handed |= bit;
+	__atomic_or_fetch(&handed, bit, __ATOMIC_RELEASE);
 	unlock(&mask);
+	if (!relay) { /* the program took SIG_IGN meanwhile: its disposition decides */
+		kill(getpid(), sig);
+		return;
+	}
 	/* To the thread the kernel chose the first time: a program that counts on its main
 	 * thread seeing EINTR gets exactly that, even while other threads are busy. If that
-	 * thread has ended, to the process. Without relay (the program took SIG_IGN meanwhile)
-	 * this gives the signal to the program's disposition directly. */
-	if (!pending_tid || syscall(SYS_tgkill, getpid(), pending_tid, sig) < 0)
-		kill(getpid(), sig);
+	 * thread has ended, to the process. */
+	memset(&relay_info, 0, sizeof(relay_info));
+	relay_info.si_signo = sig;
+	relay_info.si_code = SI_QUEUE;
+	relay_info.si_pid = getpid();
+	relay_info.si_uid = getuid();
+	relay_info.si_value.sival_ptr = &handback_info;
+	if ((!pending_tid ||
+	     syscall(SYS_rt_tgsigqueueinfo, getpid(), pending_tid, sig, &relay_info) < 0) &&
+	    syscall(SYS_rt_sigqueueinfo, getpid(), sig, &relay_info) < 0) {
+		__atomic_store_n(&handing_back, 0, __ATOMIC_RELEASE);
+		kill(getpid(), sig); /* cannot happen; if it did, a plain signal still ends it */
+	}
 }
 
 void lc_sig_disarm(void)

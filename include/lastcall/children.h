@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
 /* Opens the set the children's pidfds wait in. Returns 0 or -1 (then children are not waited
  * for). */
 int lc_children_setup(void);
@@ -36,5 +38,7 @@ void lc_children_reset(void);
 
 /* In a child after fork. */
 void lc_children_fork_child(void);
+
+#pragma GCC visibility pop
 
 #endif

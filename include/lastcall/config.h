@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
 struct lc_config {
 	bool disable;	    /* LASTCALL_DISABLE: every hook is a pass-through */
 	int64_t timeout_ms; /* LASTCALL_TIMEOUT: drain deadline */
@@ -45,5 +47,7 @@ const char *lc_signal_name(int sig);
 
 /* Formats a duration for messages ("30s", "1500ms"); buf needs 24 bytes. */
 const char *lc_format_ms(int64_t ms, char *buf);
+
+#pragma GCC visibility pop
 
 #endif

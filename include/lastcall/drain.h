@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
 extern int lc_draining;	    /* a drain runs in this process: closes must poke the thread */
 extern pid_t lc_thread_pid; /* pid of the process whose cleanup thread is running */
 extern int lc_helper;	    /* this process was exec'd by a server under lastcall */
@@ -46,5 +48,7 @@ void lc_drain_move_private(int fd);
 
 /* pthread_atfork handlers. */
 void lc_drain_atfork_child(void);
+
+#pragma GCC visibility pop
 
 #endif

@@ -7,6 +7,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+#include "lastcall/drain.h"
+#include "lastcall/real.h"
+
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
 enum lc_kind {
 	/* Not known to lastcall: files, pipes, outgoing sockets. Most fds stay here. */
@@ -38,24 +44,43 @@ enum {
 	LC_FDF_LINGERING = 4, /* in the linger set now */
 };
 
+/* One fd's entry: 8 bytes, read and written as one word on the hot paths (accept, close). */
 struct lc_fd {
-	uint8_t kind;  /* enum lc_kind; written with atomic operations */
-	uint8_t flags; /* LC_FDF_* */
-	uint16_t li;   /* LISTEN, STOPPED, STASHED: index of the listener record */
-	int32_t aux;   /* CONN: pid of the process that accepted it; STASHED: next stashed fd;
-			* LINGER: when its linger ends, in ms (see linger.c) */
+	union {
+		struct {
+			uint8_t kind;  /* enum lc_kind; written with atomic operations */
+			uint8_t flags; /* LC_FDF_* */
+			uint16_t li;   /* LISTEN, STOPPED, STASHED: the listener record */
+			int32_t aux;   /* CONN: pid of the process that accepted it; STASHED: next
+					* stashed fd; LINGER: when its linger ends, in ms */
+		};
+		uint64_t word;
+	};
 };
+
+/* The word of an entry with these fields. */
+static inline uint64_t lc_fd_word(int kind, int flags, int li, int32_t aux)
+{
+	struct lc_fd v = { .kind = (uint8_t)kind, .flags = (uint8_t)flags, .li = (uint16_t)li,
+			   .aux = aux };
+
+	return v.word;
+}
 
 extern struct lc_fd *lc_fds; /* NULL until the process becomes a server */
 extern int lc_fds_n;	     /* entries in lc_fds; fds at or above it are not tracked */
-extern int lc_nconn;	     /* CONN entries: connections open in this process */
-extern int lc_nown;	     /* CONN entries this process accepted itself */
 extern int lc_fds_hi;	     /* one more than the highest fd ever tracked */
+
+/* Whether fd has an entry in the table. Any context. */
+static inline bool lc_fd_tracked(int fd)
+{
+	return (unsigned)fd < (unsigned)lc_fds_n;
+}
 
 /* The entry for fd, or NULL if fd is outside the table. Any context. */
 static inline struct lc_fd *lc_fd_get(int fd)
 {
-	return (unsigned)fd < (unsigned)lc_fds_n ? &lc_fds[fd] : 0;
+	return lc_fd_tracked(fd) ? &lc_fds[fd] : 0;
 }
 
 /* The kind of fd's entry (LC_FD_NONE outside the table), read atomically. Any context. */
@@ -70,8 +95,24 @@ static inline int lc_fd_kind(int fd)
  * Called once, by lc_arm(). */
 int lc_fds_setup(void);
 
-/* Records fd as a connection this process accepted. Any thread; errno is preserved. */
-void lc_fds_add_conn(int fd);
+/* The rare cases of lc_fds_add_conn(): fd outside the table, or above every fd seen. */
+void lc_fds_note(int fd);
+
+/* Records fd as a connection this process accepted: one store. There are no counters to keep
+ * on this path; a drain counts the entries (lc_fds_count). Any thread; errno is preserved. */
+static inline __attribute__((always_inline)) void lc_fds_add_conn(int fd)
+{
+	extern pid_t lc_pid;
+
+	if (__builtin_expect(!lc_fd_tracked(fd) ||
+				     fd >= __atomic_load_n(&lc_fds_hi, __ATOMIC_RELAXED),
+			     0)) {
+		lc_fds_note(fd);
+		if (!lc_fd_tracked(fd))
+			return;
+	}
+	__atomic_store_n(&lc_fds[fd].word, lc_fd_word(LC_FD_CONN, 0, 0, lc_pid), __ATOMIC_RELEASE);
+}
 
 /* Records fd as a connection this process started with (not one of its own). */
 void lc_fds_add_inherited(int fd);
@@ -92,9 +133,30 @@ enum lc_kind lc_fds_forget(int fd);
 /* lastcall is done with one of its own fds. */
 void lc_fds_release(int fd);
 
+/* close() of anything but an idle connection outside a drain. */
+int lc_fds_close_slow(int fd);
+
 /* close(): forgets fd and passes it on; lastcall's own fds are refused with EBADF. Any
  * thread; return value and errno are the real close's. */
-int lc_fds_close(int fd);
+static inline __attribute__((always_inline)) int lc_fds_close(int fd)
+{
+	struct lc_fd v;
+
+	if (!lc_fd_tracked(fd))
+		return lc_real.close(fd);
+	v.word = __atomic_load_n(&lc_fds[fd].word, __ATOMIC_ACQUIRE);
+	if (v.kind == LC_FD_NONE)
+		return lc_real.close(fd);
+	/* A connection, no drain running: forget it (a full barrier). A drain that started
+	 * meanwhile is told: lc_draining is read again after the entry changed; see drain(). */
+	if (v.kind == LC_FD_CONN && !v.flags && !__atomic_load_n(&lc_draining, __ATOMIC_RELAXED) &&
+	    __sync_val_compare_and_swap(&lc_fds[fd].word, v.word, 0) == v.word) {
+		if (__builtin_expect(__atomic_load_n(&lc_draining, __ATOMIC_SEQ_CST), 0))
+			lc_drain_poke();
+		return lc_real.close(fd);
+	}
+	return lc_fds_close_slow(fd);
+}
 
 /* dup2() (three false) and dup3(): forgets newfd first, moving lastcall's own fd away if the
  * program wants its number. */
@@ -123,5 +185,7 @@ int lc_fds_count(bool own_only);
 
 /* In a child after fork: connections are now inherited, none is the child's own. */
 void lc_fds_fork_child(void);
+
+#pragma GCC visibility pop
 
 #endif

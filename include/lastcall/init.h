@@ -8,10 +8,13 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
 extern int lc_ready;  /* lc_init() has finished */
 extern int lc_off;    /* pure pass-through: LASTCALL_DISABLE, or an internal failure */
 extern pid_t lc_pid;  /* this process's pid, refreshed in a fork child */
 extern int lc_armed;  /* this process is a server: tables, handlers and thread are up */
+extern int lc_hot;    /* armed and on: accept() and close() take their fast paths */
 
 /* Reads the configuration, binds lc_real and records the inherited signal dispositions.
  * Idempotent; safe to call from any hook, even before our constructor has run (another
@@ -37,5 +40,7 @@ void lc_turn_off(const char *why);
 
 /* Block or unblock the trigger signals in the calling thread (around fork). */
 void lc_block_triggers(sigset_t *old);
+
+#pragma GCC visibility pop
 
 #endif

@@ -10,6 +10,12 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "lastcall/fds.h"
+#include "lastcall/real.h"
+#include "lastcall/sig.h"
+
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
 #define LC_MAX_LISTENERS 256
 
 /* A listening socket of the program's. Written by the hooks when it is first seen, by the
@@ -42,10 +48,42 @@ static inline bool lc_listener_live(int li)
 	return __atomic_load_n(&lc_listeners[li].used, __ATOMIC_ACQUIRE) == LC_REC_LIVE;
 }
 
+
+/* lc_intake_accept() for every case but the common one. */
+int lc_intake_accept_slow(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool four);
+
+/* After the real accept on fd, which was a listener in use before the call (before) and is
+ * no longer one: a stopped listener (hand out the stash) or a new one. */
+int lc_intake_accepted(int fd, struct lc_fd *e, int before, int r, struct sockaddr *addr,
+		       socklen_t *len, int flags, unsigned passed);
+
 /* accept() and accept4() (four selects which real function): passes through, records the new
  * connection, and on a stopped listener hands out stashed connections or parks the caller as an
- * idle listener would. Return value and errno are what the program would see. */
-int lc_intake_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool four);
+ * idle listener would. Return value and errno are what the program would see. Inline for the
+ * common case: a listener this process already accepts on, taking connections. */
+static inline __attribute__((always_inline)) int lc_intake_accept(int fd, struct sockaddr *addr,
+								  socklen_t *len, int flags, bool four)
+{
+	struct lc_fd *e;
+	unsigned passed;
+	int r;
+
+	if (__builtin_expect(!lc_fd_tracked(fd), 0))
+		return lc_intake_accept_slow(fd, addr, len, flags, four);
+	e = &lc_fds[fd];
+	if (__builtin_expect(__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != LC_FD_LISTEN ||
+				     __atomic_load_n(&lc_listeners[e->li].acceptor,
+						     __ATOMIC_RELAXED) != LC_ACC_YES,
+			     0))
+		return lc_intake_accept_slow(fd, addr, len, flags, four);
+	passed = lc_sig_passed;
+	r = four ? lc_real.accept4(fd, addr, len, flags) : lc_real.accept(fd, addr, len);
+	if (r >= 0)
+		lc_fds_add_conn(r);
+	if (__builtin_expect(__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != LC_FD_LISTEN, 0))
+		return lc_intake_accepted(fd, e, LC_FD_LISTEN, r, addr, len, flags, passed);
+	return r;
+}
 
 /* listen(): on success, remembers fd as a listener this process created. */
 int lc_intake_listen(int fd, int backlog);
@@ -70,11 +108,6 @@ int lc_intake_quit(struct lc_listener *l);
 /* The process ends without a drain: it stops accepting on every listener. */
 void lc_intake_leave_all(void);
 
-/* Wakes every thread blocked in accept() on a stand-in (a restarted call can land there), so
- * that after a hand-back each one decides again, in lastcall's code, between EINTR and waiting
- * on. Cleanup thread. */
-void lc_intake_kick(void);
-
 /* Queued connections waiting in stashes. Any thread. */
 int lc_intake_stashed(void);
 
@@ -91,5 +124,7 @@ int lc_intake_listeners(void);
 /* After fork: every listener is now shared with the other process; the child forgets which it
  * accepted on and the stash (its copies of the parent's stashed fds are closed). */
 void lc_intake_fork(bool child);
+
+#pragma GCC visibility pop
 
 #endif

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
 #define LC_LINGER_MS 1000
 
 /* Opens the epoll set lingering connections wait in (once per process). Cleanup thread. */
@@ -37,5 +39,7 @@ void lc_linger_drop_all(void);
 
 /* In a child after fork: the linger set is the parent's. */
 void lc_linger_fork_child(void);
+
+#pragma GCC visibility pop
 
 #endif

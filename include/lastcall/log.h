@@ -6,6 +6,8 @@
 
 #include <stdarg.h>
 
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
 enum lc_level {
 	LC_ERROR = 0,
 	LC_WARN = 1,
@@ -40,5 +42,7 @@ int lc_log_fd(void);
 
 /* Forgets the private fd without closing it (after fork the child keeps using the copy). */
 void lc_log_reset(int fd);
+
+#pragma GCC visibility pop
 
 #endif

@@ -11,6 +11,8 @@
 
 #include "lastcall/config.h"
 
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
 /* Parses a NOTIFY_SOCKET value: an absolute path, or "@name" for an abstract socket. Returns 0
  * and fills *sa and *len, or -1 for anything else (too long, relative, vsock:, empty). Pure. */
 int lc_notify_address(const char *s, struct sockaddr_un *sa, socklen_t *len);
@@ -28,5 +30,7 @@ void lc_notify(int stopping, const char *status, int64_t extend_ms);
 
 /* A forked child is not the main process: it stays silent. AS-safe. */
 void lc_notify_fork_child(void);
+
+#pragma GCC visibility pop
 
 #endif

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
 typedef int (*lc_main_fn)(int, char **, char **);
 
 struct lc_real {
@@ -49,5 +51,7 @@ int lc_real_bind_signals(void);
 /* Binds every entry once (pthread_once). Returns 0, or -1 if a function lastcall cannot work
  * without is missing (then lastcall turns itself off). Any thread, not AS-safe. */
 int lc_real_bind(void);
+
+#pragma GCC visibility pop
 
 #endif

@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
 /* Maps the page if this process has none. Returns 0 or -1. */
 int lc_share_setup(void);
 
@@ -27,5 +29,7 @@ void lc_share_accepting(int yes);
 
 /* Whether process pid (a child) accepts connections itself, as a pre-fork worker does. */
 int lc_share_accepts(pid_t pid);
+
+#pragma GCC visibility pop
 
 #endif

@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
 /* Whether sig is one of LASTCALL_SIGNALS. Any context. */
 /* The signals LASTCALL_SIGNALS may name (config.c's table): any other never starts a drain. */
 #define LC_SIG_CANDIDATES                                                                   \
@@ -76,5 +78,7 @@ unsigned lc_sig_count(int sig);
 
 /* In a child after fork. */
 void lc_sig_fork_child(void);
+
+#pragma GCC visibility pop
 
 #endif

@@ -11,6 +11,8 @@
 
 #include "lastcall/real.h"
 
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
 /* The lock is taken in code ThreadSanitizer does not instrument (LC_EARLY), so a TSan build
  * tells it about the lock by hand, with every signal blocked. */
 #if defined(__SANITIZE_THREAD__)
@@ -41,5 +43,7 @@ LC_EARLY static inline __attribute__((always_inline)) void lc_spin_unlock(int *w
 	__atomic_store_n(word, 0, __ATOMIC_RELEASE);
 	pthread_sigmask(SIG_SETMASK, old, 0);
 }
+
+#pragma GCC visibility pop
 
 #endif

@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
 /* How long to wait for handshakes under way once new ones are dropped. */
 #define LC_SETTLE_MS 1000
 
@@ -17,5 +19,7 @@ int lc_stop_intake(bool stash);
 /* Before fork: waits for a listener being stopped, and holds off the next until after. */
 void lc_stop_fork_prepare(void);
 void lc_stop_fork_done(bool child);
+
+#pragma GCC visibility pop
 
 #endif

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
 /* Attaches a classic BPF filter to listening socket fd that drops SYNs without ACK (new
  * connection attempts: the clients retry, and get refused once the socket closes) and passes
  * everything else, so handshakes already under way complete. Returns 0, or an errno value:
@@ -27,5 +29,7 @@ enum lc_conn_state {
 
 /* Classifies connection fd; *quiet_ms gets how long no data has crossed it. */
 enum lc_conn_state lc_tcp_classify(int fd, int64_t idle_ms, int64_t *quiet_ms);
+
+#pragma GCC visibility pop
 
 #endif

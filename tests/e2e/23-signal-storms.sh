@@ -221,8 +221,10 @@ for preload in 0 1; do
 	fi
 	expect_eq "$name: lost" "$LOST" 0
 	expect_eq "$name: drains (the children never drain)" "$(drains "$name")" 1
+	# No zombie count here: the forking thread runs on while exit() does, so a child it
+	# forks after lastcall's wait for children can still be unreaped when the process ends,
+	# with or without lastcall (tests 05 and 06 count zombies of servers that stop forking).
 	expect_eq "$name: left running" "$TREE_ALIVE" 0
-	expect_eq "$name: zombies" "$TREE_ZOMBIES" 0
 	sender_only "$name" "$PID"
 	note "with lastcall: $during SIGTERMs during the drain and $SENT more until exit while the" \
 		"program forked $forks times; 1 drain, 0 lost, exit 7, nothing left running"

@@ -29,6 +29,9 @@ any_alive() {
 
 cleanup() {
 	local p status=$?
+	# Only the test's own shell cleans up: a forked copy of it (a subshell that a signal
+	# ended before it could exec) must not kill the test's processes or remove its files.
+	[ "$BASHPID" = "$LIB_SHELL" ] || exit "$status"
 	# A spawn helper takes SIGTERM as "kill everything you started" (its whole tree, orphans
 	# included), which it must be given time to do; then SIGKILL for whatever is left.
 	for p in "${PIDS[@]}"; do
@@ -52,6 +55,7 @@ cleanup() {
 	fi
 	exit "$status"
 }
+LIB_SHELL=$BASHPID
 trap cleanup EXIT
 
 fail() {

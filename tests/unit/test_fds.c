@@ -93,7 +93,7 @@ static int setup(void **state)
 	if (!lc_fds)
 		assert_int_equal(lc_fds_setup(), 0);
 	memset(lc_fds, 0, (size_t)lc_fds_n * sizeof(*lc_fds));
-	lc_nconn = lc_nown = lc_fds_hi = 0;
+	lc_fds_hi = 0;
 	lc_draining = pokes = nspans = 0;
 	lc_pid = 1000;
 	closed_listener = moved_private = adopted = -1;
@@ -121,27 +121,27 @@ static void test_fds_counts_own_and_inherited(void **state)
 	(void)state;
 	lc_fds_add_conn(5);
 	lc_fds_add_conn(9);
-	assert_int_equal(lc_nconn, 2);
-	assert_int_equal(lc_nown, 2);
+	assert_int_equal(lc_fds_count(false), 2);
+	assert_int_equal(lc_fds_count(true), 2);
 	assert_int_equal(lc_fds_hi, 10);
 	/* As in a fork child: the same connections, none of them its own. */
 	lc_pid = 2000;
 	lc_fds_fork_child();
-	assert_int_equal(lc_nown, 0);
+	assert_int_equal(lc_fds_count(true), 0);
 	assert_int_equal(lc_fds_count(false), 2);
 	assert_int_equal(lc_fds_count(true), 0);
 	lc_fds_add_conn(12);
-	assert_int_equal(lc_nown, 1);
+	assert_int_equal(lc_fds_count(true), 1);
 	assert_int_equal(lc_fds_forget(5), LC_FD_CONN);
-	assert_int_equal(lc_nconn, 2);
-	assert_int_equal(lc_nown, 1); /* 5 was inherited */
+	assert_int_equal(lc_fds_count(false), 2);
+	assert_int_equal(lc_fds_count(true), 1); /* 5 was inherited */
 	assert_int_equal(lc_fds_forget(12), LC_FD_CONN);
-	assert_int_equal(lc_nown, 0);
+	assert_int_equal(lc_fds_count(true), 0);
 	assert_int_equal(lc_fds_forget(12), LC_FD_NONE); /* twice: counted once */
-	assert_int_equal(lc_nconn, 1);
+	assert_int_equal(lc_fds_count(false), 1);
 }
 
-static void test_fds_last_close_pokes_a_drain(void **state)
+static void test_fds_close_during_a_drain_pokes(void **state)
 {
 	(void)state;
 	lc_fds_add_conn(3);
@@ -150,10 +150,14 @@ static void test_fds_last_close_pokes_a_drain(void **state)
 	assert_int_equal(pokes, 0);
 	lc_fds_add_conn(3);
 	lc_draining = 1;
-	lc_fds_forget(3);
-	assert_int_equal(pokes, 0); /* one still open */
+	lc_fds_forget(3); /* each close wakes the cleanup thread, which counts what is left */
+	assert_int_equal(pokes, 1);
+	assert_int_equal(lc_fds_count(false), 1);
 	lc_fds_forget(4);
-	assert_int_equal(pokes, 1); /* the last one wakes the cleanup thread */
+	assert_int_equal(pokes, 2);
+	assert_int_equal(lc_fds_count(false), 0);
+	lc_fds_forget(4); /* already forgotten: no wake-up */
+	assert_int_equal(pokes, 2);
 }
 
 static void test_fds_close_passes_through(void **state)
@@ -163,7 +167,7 @@ static void test_fds_close_passes_through(void **state)
 	expect_value(fake_close, fd, 7);
 	will_return(fake_close, 0);
 	assert_int_equal(lc_fds_close(7), 0);
-	assert_int_equal(lc_nconn, 0);
+	assert_int_equal(lc_fds_count(false), 0);
 	/* An unknown fd: the real close's result and errno, untouched. */
 	expect_value(fake_close, fd, 8);
 	will_return(fake_close, -1);
@@ -230,14 +234,14 @@ static void test_fds_close_range_skips_private(void **state)
 	assert_int_equal(spans[1][1], 19);
 	assert_int_equal(spans[2][0], 21);
 	assert_true(spans[2][1] == (int)~0U);
-	assert_int_equal(lc_nconn, 0);
+	assert_int_equal(lc_fds_count(false), 0);
 	assert_int_equal(lc_fds[10].kind, LC_FD_PRIVATE);
 	/* CLOSE_RANGE_CLOEXEC closes nothing: one call, nothing forgotten. */
 	nspans = 0;
 	lc_fds_add_conn(4);
 	assert_int_equal(lc_fds_close_range(0, 100, CLOSE_RANGE_CLOEXEC), 0);
 	assert_int_equal(nspans, 1);
-	assert_int_equal(lc_nconn, 1);
+	assert_int_equal(lc_fds_count(false), 1);
 }
 
 static void test_fds_dup2_moves_private(void **state)
@@ -252,7 +256,7 @@ static void test_fds_dup2_moves_private(void **state)
 	assert_int_equal(moved_private, p[1]);
 	lc_fds_add_conn(p[1]);
 	assert_int_equal(lc_fds_dup(p[0], p[1], 0, false), p[1]);
-	assert_int_equal(lc_nconn, 0); /* replaced by dup2: forgotten */
+	assert_int_equal(lc_fds_count(false), 0); /* replaced by dup2: forgotten */
 	close(p[0]);
 	close(p[1]);
 }
@@ -262,7 +266,7 @@ static void test_fds_beyond_table_untracked(void **state)
 	(void)state;
 	lc_fds_add_conn(lc_fds_n + 5);
 	lc_fds_add_conn(-1);
-	assert_int_equal(lc_nconn, 0);
+	assert_int_equal(lc_fds_count(false), 0);
 	assert_int_equal(lc_fds_forget(lc_fds_n + 5), LC_FD_NONE);
 }
 
@@ -292,7 +296,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_fds_table_size, setup),
 		cmocka_unit_test_setup(test_fds_counts_own_and_inherited, setup),
-		cmocka_unit_test_setup(test_fds_last_close_pokes_a_drain, setup),
+		cmocka_unit_test_setup(test_fds_close_during_a_drain_pokes, setup),
 		cmocka_unit_test_setup(test_fds_close_passes_through, setup),
 		cmocka_unit_test_setup(test_fds_close_during_drain_lingers, setup),
 		cmocka_unit_test_setup(test_fds_private_fds_survive_close, setup),

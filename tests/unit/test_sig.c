@@ -272,8 +272,15 @@ static void test_sig_handback_restores_and_redelivers(void **state)
 	assert_false(kernel[SIGTERM].sa_flags & SA_RESTART);
 	assert_int_equal(collect(SIGTERM, &got), SIGTERM);
 	assert_int_equal(got.si_pid, getpid());
-	/* It lands on a program thread: lastcall passes it on with the original siginfo. */
-	deliver(SIGTERM, getpid());
+	assert_int_equal(got.si_code, SI_QUEUE);
+	/* Someone else's SIGTERM lands first: it joins the one being handed back. */
+	deliver(SIGTERM, 4040);
+	assert_int_equal(pokes, 0);
+	assert_true(is_ours(SIGTERM));
+	assert_int_equal(collect(SIGTERM, &info), -1);
+	/* The relay lands on a program thread: lastcall passes it on with the original
+	 * siginfo. */
+	kernel[SIGTERM].sa_sigaction(SIGTERM, &got, NULL);
 	assert_int_equal(pokes, 0); /* not mistaken for a new trigger */
 	assert_ptr_equal(kernel[SIGTERM].sa_handler, handler_a);
 	assert_true(kernel[SIGTERM].sa_flags & SA_RESETHAND);
