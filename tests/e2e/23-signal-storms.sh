@@ -8,9 +8,10 @@
 # and its own handler must see what it would have seen without lastcall: the sender's si_pid
 # and si_code, never a signal lastcall sent itself; a program that is not yet a server gets the
 # default action or its handler exactly as without lastcall. Each scenario runs without
-# lastcall first. Scenarios 5 and 6 found two bugs (the hand-back's own signal reaching the
-# program's handler; a poll-then-accept program blocked for good after the hand-back): their
-# failures are collected and fail the test at its end, after every scenario has reported.
+# lastcall first. Scenarios 5 and 6 found two bugs, since fixed (the hand-back's own signal
+# reaching the program's handler, or starting a second drain; a poll-then-accept program
+# blocked for good after the hand-back): their failures are collected and fail the test at its
+# end, after every scenario has reported.
 # shellcheck disable=SC2153 # PID: set by lib.sh's spawn
 # shellcheck source-path=SCRIPTDIR source=../lib/lib.sh disable=SC1091
 . "$(dirname "$0")/../lib/lib.sh"
