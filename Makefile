@@ -32,7 +32,7 @@ SHIM_OBJS := $(MODULES:%=$(B)/shim/%.o) $(B)/shim/hooks.o
 HEADERS := $(wildcard include/lastcall/*.h)
 
 .DELETE_ON_ERROR:
-.PHONY: all check check-unit check-e2e clean install uninstall lint deps demo
+.PHONY: all check check-unit check-memcheck check-e2e clean install uninstall lint deps demo
 
 all: $(B)/liblastcall.so
 
@@ -103,6 +103,7 @@ E2E := $(sort $(wildcard tests/e2e/[0-9]*.sh))
 
 check: deps
 	$(MAKE) check-unit
+	$(if $(SANITIZE),,$(MAKE) check-memcheck)
 	$(MAKE) check-fuzz
 	$(MAKE) check-e2e
 	$(MAKE) check-soak
@@ -148,3 +149,8 @@ $(B)/unit:
 
 check-unit: $(UNIT_BINS)
 	for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
+
+# The unit tests under valgrind's memcheck: any invalid access, uninitialised read or leak fails.
+MEMCHECK := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
+check-memcheck: $(UNIT_BINS)
+	for t in $(UNIT_BINS); do echo "== memcheck $$t"; $(MEMCHECK) $$t >/dev/null || exit 1; done

@@ -11,10 +11,9 @@
 
 #include "lastcall/real.h"
 
-#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
-
 /* The lock is taken in code ThreadSanitizer does not instrument (LC_EARLY), so a TSan build
- * tells it about the lock by hand, with every signal blocked. */
+ * tells it about the lock by hand, with every signal blocked. (The runtime's functions: not
+ * hidden.) */
 #if defined(__SANITIZE_THREAD__)
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
@@ -24,6 +23,8 @@ void __tsan_release(void *addr);
 #define LC_TSAN_ACQUIRE(addr) ((void)(addr))
 #define LC_TSAN_RELEASE(addr) ((void)(addr))
 #endif
+
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
 LC_EARLY static inline __attribute__((always_inline)) void lc_spin_lock(int *word, sigset_t *old)
 {
