@@ -400,14 +400,21 @@ static void *cleanup_main(void *arg)
 
 /* Where lastcall's own fds go: away from the low numbers programs assume they own (dup2(x, 3)
  * and the like), but not above 1024: the kernel sizes a process's fd table to its highest fd,
- * so an fd near a soft limit of 1048576 would cost 8 MB of table for one descriptor. */
+ * so an fd near a soft limit of 1048576 would cost 8 MB of table for one descriptor. Nor
+ * above lastcall's table (LASTCALL_MAX_FDS): an fd it does not track, the program's close()
+ * would take. */
 static int private_min(void)
 {
 	struct rlimit rl;
+	int top = 1024;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 128)
-		return (int)(rl.rlim_cur < 1024 ? rl.rlim_cur : 1024) - 64;
-	return 3;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 3;
+	if (rl.rlim_cur < (rlim_t)top)
+		top = (int)rl.rlim_cur;
+	if (top > lc_fds_n)
+		top = lc_fds_n;
+	return top > 128 ? top - 64 : 3;
 }
 
 /* Moves fd to a private number, marked in the table so close() cannot take it. */
