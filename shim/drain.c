@@ -52,6 +52,7 @@ int lc_helper;
 pid_t lc_helper_parent;
 
 static int wake_rd = -1, wake_wr = -1;
+static int renewed; /* the wake pipe had to be made again: said once */
 static pthread_mutex_t arm_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Drain state, also the futex word exit() waits on. */
@@ -77,6 +78,8 @@ LC_EARLY void lc_drain_poke(void) /* AS-safe */
 	errno = saved;
 }
 
+static void renew_wake(bool rd_open);
+
 /* Waits up to timeout ms (-1: forever) for a poke or a lingering connection's news, then
  * empties the pipe. Cleanup thread. */
 static void wait_wake(int64_t timeout)
@@ -88,7 +91,12 @@ static void wait_wake(int64_t timeout)
 
 	if (timeout > INT32_MAX)
 		timeout = INT32_MAX;
-	if (poll(p, 3, (int)timeout) > 0 && p[0].revents)
+	if (poll(p, 3, (int)timeout) <= 0 || !p[0].revents)
+		return;
+	/* Closed by the program (no hook saw it): poll() would report it at once, forever. */
+	if (p[0].revents & (POLLNVAL | POLLHUP))
+		renew_wake(!(p[0].revents & POLLNVAL));
+	else
 		while (read(wake_rd, buf, sizeof(buf)) > 0)
 			;
 }
@@ -392,14 +400,21 @@ static void *cleanup_main(void *arg)
 
 /* Where lastcall's own fds go: away from the low numbers programs assume they own (dup2(x, 3)
  * and the like), but not above 1024: the kernel sizes a process's fd table to its highest fd,
- * so an fd near a soft limit of 1048576 would cost 8 MB of table for one descriptor. */
+ * so an fd near a soft limit of 1048576 would cost 8 MB of table for one descriptor. Nor
+ * above lastcall's table (LASTCALL_MAX_FDS): an fd it does not track, the program's close()
+ * would take. */
 static int private_min(void)
 {
 	struct rlimit rl;
+	int top = 1024;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 128)
-		return (int)(rl.rlim_cur < 1024 ? rl.rlim_cur : 1024) - 64;
-	return 3;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 3;
+	if (rl.rlim_cur < (rlim_t)top)
+		top = (int)rl.rlim_cur;
+	if (top > lc_fds_n)
+		top = lc_fds_n;
+	return top > 128 ? top - 64 : 3;
 }
 
 /* Moves fd to a private number, marked in the table so close() cannot take it. */
@@ -413,6 +428,39 @@ static int privatise(int fd)
 		p = fd;
 	lc_fds_set(p, LC_FD_PRIVATE, 0);
 	return p;
+}
+
+/* The program closed the wake pipe (both ends, or the write end if rd_open) by a call no hook
+ * sees, a raw close_range system call: the old numbers are the program's now. A new pipe is
+ * made, and a new copy of stderr if that went too; a signal caught meanwhile is found by the
+ * caller's next look at the pending slot. With no pipe, lastcall turns itself off. Cleanup
+ * thread. */
+static void renew_wake(bool rd_open)
+{
+	int p[2], old_rd = wake_rd, old_wr = wake_wr;
+
+	lc_fds_release(old_rd);
+	lc_fds_release(old_wr);
+	if (rd_open)
+		lc_real.close(old_rd);
+	if (fcntl(lc_log_fd(), F_GETFD) < 0 && errno == EBADF) {
+		lc_fds_release(lc_log_fd());
+		lc_log_reset(2);
+		if (lc_log_open(private_min()) >= 0)
+			lc_fds_set(lc_log_fd(), LC_FD_PRIVATE, 0);
+	}
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
+		lc_log_errno(LC_ERROR, errno, "unable to make a new wake pipe");
+		wake_rd = -1;
+		__atomic_store_n(&wake_wr, -1, __ATOMIC_RELEASE);
+		lc_turn_off("the program closed the wake pipe");
+		return;
+	}
+	wake_rd = privatise(p[0]);
+	__atomic_store_n(&wake_wr, privatise(p[1]), __ATOMIC_RELEASE);
+	if (!renewed++)
+		lc_log(LC_WARN, "the program closed lastcall's wake pipe (fds %d, %d) without "
+				"close(): made a new one", old_rd, old_wr);
 }
 
 /* Marks the epoll fds the program created before it became a server. getdents64 rather than

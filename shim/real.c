@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* real.c: fills lc_real with the next definition of each hooked function (libc's). Optional
- * functions that are missing (close_range and closefrom before glibc 2.34) leave NULL and their
- * hooks answer ENOSYS, as that libc would have. */
+ * functions that are missing (close_range and closefrom before glibc 2.34) leave NULL, and
+ * their hooks make the close_range system call themselves (the kernel's ENOSYS if it has none):
+ * a program that found closefrom() could not tell that it did nothing. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "lastcall/log.h"
 #include "lastcall/real.h"
@@ -13,40 +18,91 @@
 struct lc_real lc_real;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool complete;
+static const char *missing; /* the first required function dlsym did not find */
 
-/* Binds one entry; a required one that is missing makes the table incomplete. */
-#define BIND(field, name, required)                                                         \
+/* Stand-ins for required functions dlsym did not find. lastcall is then off and each hook
+ * passes straight through, which for these means the system call itself: libc's function less
+ * its cancellation point. (The other required functions have no system call to stand in.) */
+static int sys_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	return (int)syscall(SYS_accept4, fd, addr, len, flags);
+}
+
+static int sys_accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	return sys_accept4(fd, addr, len, 0);
+}
+
+static int sys_listen(int fd, int backlog)
+{
+	return (int)syscall(SYS_listen, fd, backlog);
+}
+
+static int sys_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+
+static int sys_dup3(int fd, int to, int flags)
+{
+	return (int)syscall(SYS_dup3, fd, to, flags);
+}
+
+static int sys_dup2(int fd, int to)
+{
+	if (fd == to) /* dup3 refuses it; dup2 checks fd and returns it */
+		return fcntl(fd, F_GETFD) < 0 ? -1 : fd;
+	return sys_dup3(fd, to, 0);
+}
+
+static int sys_epoll_create1(int flags)
+{
+	return (int)syscall(SYS_epoll_create1, flags);
+}
+
+static int sys_epoll_create(int size)
+{
+	if (size <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return sys_epoll_create1(0);
+}
+
+/* Binds one entry to the next definition; a required one that is missing is remembered, and
+ * gets its stand-in (if any). */
+#define BIND(field, name, required, standin)                                                \
 	do {                                                                                 \
 		lc_real.field = (__typeof__(lc_real.field))dlsym(RTLD_NEXT, name);           \
-		if (!lc_real.field && (required))                                            \
-			complete = false;                                                    \
+		if (!lc_real.field && (required) && !missing)                                \
+			missing = name;                                                      \
+		if (!lc_real.field)                                                          \
+			lc_real.field = standin;                                             \
 	} while (0)
 
 static void bind_all(void)
 {
-	complete = true;
-	BIND(accept, "accept", true);
-	BIND(accept4, "accept4", true);
-	BIND(listen, "listen", true);
-	BIND(close, "close", true);
-	BIND(close_range, "close_range", false);
-	BIND(closefrom, "closefrom", false);
-	BIND(dup2, "dup2", true);
-	BIND(dup3, "dup3", true);
-	BIND(epoll_create, "epoll_create", true);
-	BIND(epoll_create1, "epoll_create1", true);
-	BIND(fork, "fork", true);
-	BIND(sigaction, "sigaction", true);
-	BIND(signal, "signal", true);
-	BIND(bsd_signal, "bsd_signal", true);
-	BIND(sysv_signal, "sysv_signal", true);
-	BIND(sigset, "sigset", true);
-	BIND(siginterrupt, "siginterrupt", true);
-	BIND(exit, "exit", true);
-	BIND(libc_start_main, "__libc_start_main", true);
-	if (!complete)
-		lc_log(LC_ERROR, "unable to find libc's functions with dlsym: lastcall is off");
+	BIND(accept, "accept", true, sys_accept);
+	BIND(accept4, "accept4", true, sys_accept4);
+	BIND(listen, "listen", true, sys_listen);
+	BIND(close, "close", true, sys_close);
+	BIND(close_range, "close_range", false, 0);
+	BIND(closefrom, "closefrom", false, 0);
+	BIND(dup2, "dup2", true, sys_dup2);
+	BIND(dup3, "dup3", true, sys_dup3);
+	BIND(epoll_create, "epoll_create", true, sys_epoll_create);
+	BIND(epoll_create1, "epoll_create1", true, sys_epoll_create1);
+	BIND(fork, "fork", true, 0);
+	BIND(sigaction, "sigaction", true, 0);
+	BIND(signal, "signal", true, 0);
+	BIND(bsd_signal, "bsd_signal", true, 0);
+	BIND(sysv_signal, "sysv_signal", true, 0);
+	BIND(sigset, "sigset", true, 0);
+	BIND(siginterrupt, "siginterrupt", true, 0);
+	BIND(exit, "exit", true, 0);
+	BIND(libc_start_main, "__libc_start_main", true, 0);
+	if (missing)
+		lc_log(LC_ERROR, "unable to find %s with dlsym: lastcall is off", missing);
 }
 
 LC_EARLY int lc_real_bind_signals(void)
@@ -72,5 +128,5 @@ LC_EARLY int lc_real_bind_signals(void)
 int lc_real_bind(void)
 {
 	pthread_once(&once, bind_all);
-	return complete ? 0 : -1;
+	return missing ? -1 : 0;
 }
