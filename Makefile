@@ -98,7 +98,7 @@ $(B)/tests/libearly.so: tests/servers/early.c | $(B)/tests
 	$(CC) $(EX_CFLAGS) -shared -fPIC -o $@ $<
 
 TEST_TOOLS := $(B)/tests/spawn $(B)/tests/sigserver $(B)/tests/forksig $(B)/tests/reaper \
-	$(B)/tests/handlerflip $(B)/tests/libearly.so
+	$(B)/tests/handlerflip $(B)/tests/atsecure $(B)/tests/libearly.so
 E2E := $(sort $(wildcard tests/e2e/[0-9]*.sh))
 
 check: deps
