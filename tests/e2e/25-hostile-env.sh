@@ -6,11 +6,12 @@
 # 2. lastcall creates no file and no socket with a path, which someone could reach or replace.
 # 3. Its own fds are close-on-exec: a program's exec'd children never inherit them. 4. Another
 # user who connects to a stand-in's abstract name (anyone can read it in /proc/net/unix) must not
-# make the server spin or hang, nor cost it a request. Scenario 4 found a bug (a program that
-# polls its listener and then calls a blocking accept() is left blocked for good, once the drain
-# is over, by a stranger's connection that made the stand-in readable): its failures are
-# collected and fail the test at its end, after every scenario has reported. Scenarios 1 and 4
-# need root (a setuid-root copy, a second user).
+# make the server spin or hang, nor cost it a request. Scenarios 3b and 4 found two bugs (a
+# program's dup2() onto the number of lastcall's pidfd sends lastcall's thread into an endless
+# loop; a program that polls its listener and then calls a blocking accept() is left blocked for
+# good by a stranger's connection that made the stand-in readable): their failures are collected
+# and fail the test at its end, after every scenario has reported. Scenarios 1 and 4 need root
+# (a setuid-root copy, a second user).
 # shellcheck disable=SC2153 # PID: set by lib.sh's spawn
 # shellcheck source-path=SCRIPTDIR source=../lib/lib.sh disable=SC1091
 . "$(dirname "$0")/../lib/lib.sh"
@@ -133,6 +134,24 @@ fds() {
 	done | sort -n >"$T/$1.fds"
 }
 
+# pidfd_of PID: the number of a pidfd of PID's; fails if none.
+pidfd_of() {
+	local f
+	for f in /proc/"$1"/fd/*; do
+		[ "$(readlink "$f")" = "anon_inode:[pidfd]" ] && echo "${f##*/}" && return
+	done
+	return 1
+}
+
+# free_fd PID: the lowest fd number from 3 up that PID does not have open.
+free_fd() {
+	local n=3
+	while [ -e "/proc/$1/fd/$n" ]; do
+		n=$((n + 1))
+	done
+	echo "$n"
+}
+
 # listener_fd PID PORT: the fd of PID that holds the TCP listener on PORT.
 listener_fd() {
 	local ino f
@@ -233,6 +252,57 @@ expect_eq "the stand-in's close-on-exec flag, as the listener's" \
 note "$private fds of lastcall's ($cloexec close-on-exec): ${list%, }; the stand-in on fd" \
 	"$lfd, flags $sflags (the listener's were $lflags)"
 pass "every fd lastcall owns is close-on-exec"
+
+# 3b. The program takes the number of one of lastcall's fds with dup2(), as a daemon does when it
+#    puts its log on a number it counts as its own: lastcall must move its fd out of the way and
+#    go on as before. tests/servers/dup2fd.py forks a child that ends after 1.5 s, and on SIGUSR1
+#    dup2()s /dev/null onto the number in a file: without lastcall a free one; under lastcall,
+#    during the drain, the pidfd by which lastcall waits for the child. Either way the child's
+#    end lets the process end, its fd N still /dev/null.
+DUP=("$PYTHON" "$ROOT/tests/servers/dup2fd.py")
+bugs=${#BUGS[@]}
+for preload in 0 1; do
+	name=dup2-$preload
+	cmd=("${DUP[@]}" "$T/$name.port" "$T/$name.fd" 1500)
+	[ "$preload" = 1 ] && cmd=("${LASTCALL[@]}" "${cmd[@]}")
+	spawn "$name" "${cmd[@]}"
+	poll_until 5000 test -s "$T/$name.port" || fail "$name did not listen: $(cat "$T/$name.log")"
+	before=$(cpu_ms "$PID")
+	if [ "$preload" = 1 ]; then
+		kill -TERM "$PID"
+		poll_until 5000 grep -q 'info: draining on' "$T/$name.log" || fail "$name: no drain"
+		n=""
+		poll_until 5000 eval "n=\$(pidfd_of $PID)" || fail "$name: no pidfd"
+	else
+		n=$(free_fd "$PID")
+	fi
+	echo "$n" >"$T/$name.fd"
+	kill -USR1 "$PID"
+	poll_until 5000 grep -q "^dup2 onto $n$" "$T/$name.log" || fail "$name: no dup2"
+	[ "$preload" = 1 ] || kill -TERM "$PID"
+	if ! poll_until 4000 test -s "$T/$name.status"; then
+		used=$(($(cpu_ms "$PID") - before))
+		lc=$(grep -l '^lastcall$' /proc/"$PID"/task/*/comm | head -n 1)
+		read -r call _ <"${lc%comm}syscall"
+		msg="dup2() onto lastcall's pidfd (fd $n) during the drain: still running 4 s later"
+		msg+=" (the child ended 1.5 s after the start), no drain summary, $used ms of CPU"
+		msg+=" meanwhile (lastcall's thread: $call)"
+		BUGS+=("$name (pid $PID): $msg")
+		note "with lastcall: ${BUGS[-1]#*: }"
+		kill -KILL "$PID"
+		wait_status "$name" 5000
+		continue
+	fi
+	wait_status "$name" 5000
+	used=$((CPU - before))
+	expect_eq "$name: wait status" "$STATUS" "exit 0"
+	expect_eq "$name: fd $n at the end" "$(grep "^fd $n: " "$T/$name.log")" "fd $n: /dev/null"
+	[ "$used" -lt 300 ] || fail "$name used $used ms of CPU"
+	note "preload=$preload: dup2 onto fd $n$([ "$preload" = 1 ] && echo ", lastcall's pidfd")," \
+		"the process ends when the child does: exit 0, fd $n still /dev/null, $used ms CPU"
+done
+[ ${#BUGS[@]} = "$bugs" ] &&
+	pass "the program's dup2() onto one of lastcall's fds: lastcall moves it and goes on"
 
 # 4. Strangers on the stand-in. Servers whose listener is a stand-in during a drain: handlerflip
 #    (--blocking --poll 1000: poll() for a second at most, then a blocking accept() when poll
