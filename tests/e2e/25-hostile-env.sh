@@ -6,12 +6,13 @@
 # 2. lastcall creates no file and no socket with a path, which someone could reach or replace.
 # 3. Its own fds are close-on-exec: a program's exec'd children never inherit them. 4. Another
 # user who connects to a stand-in's abstract name (anyone can read it in /proc/net/unix) must not
-# make the server spin or hang, nor cost it a request. Scenarios 3b and 4 found two bugs (a
-# program's dup2() onto the number of lastcall's pidfd sends lastcall's thread into an endless
-# loop; a program that polls its listener and then calls a blocking accept() is left blocked for
-# good by a stranger's connection that made the stand-in readable): their failures are collected
-# and fail the test at its end, after every scenario has reported. Scenarios 1 and 4 need root
-# (a setuid-root copy, a second user).
+# make the server spin or hang, nor cost it a request. Scenarios 3b, 3c and 4 found three bugs
+# (a program's dup2() onto the number of lastcall's pidfd sends lastcall's thread into an endless
+# loop; with LASTCALL_MAX_FDS=64 the program's close_range() closes lastcall's wake pipe and log;
+# a program that polls its listener and then calls a blocking accept() is left blocked for good
+# by a stranger's connection that made the stand-in readable): their failures are collected and
+# fail the test at its end, after every scenario has reported. Scenarios 1 and 4 need root (a
+# setuid-root copy, a second user).
 # shellcheck disable=SC2153 # PID: set by lib.sh's spawn
 # shellcheck source-path=SCRIPTDIR source=../lib/lib.sh disable=SC1091
 . "$(dirname "$0")/../lib/lib.sh"
@@ -303,6 +304,47 @@ for preload in 0 1; do
 done
 [ ${#BUGS[@]} = "$bugs" ] &&
 	pass "the program's dup2() onto one of lastcall's fds: lastcall moves it and goes on"
+
+# 3c. The program closes every fd above its listener (os.closerange: glibc's close_range()),
+#    while it serves: lastcall's own fds (an fd number the run without lastcall does not have)
+#    must survive, with the default LASTCALL_MAX_FDS and with its smallest value, 64; then
+#    SIGTERM drains as usual.
+bugs=${#BUGS[@]}
+for max in none 1048576 64; do
+	name=closerange-$max
+	cmd=("$PYTHON" "$ROOT/tests/servers/closerange.py" "$T/$name.port")
+	[ "$max" = none ] || cmd=(env LASTCALL_MAX_FDS="$max" "${LASTCALL[@]}" "${cmd[@]}")
+	spawn "$name" "${cmd[@]}"
+	poll_until 5000 test -s "$T/$name.port" || fail "$name did not listen: $(cat "$T/$name.log")"
+	fds "$name.before" "$PID"
+	kill -USR1 "$PID"
+	poll_until 5000 grep -q '^closed$' "$T/$name.log" || fail "$name: nothing closed"
+	fds "$name.after" "$PID"
+	if [ "$max" = none ]; then
+		kill -TERM "$PID"
+		wait_status "$name" 5000
+		continue
+	fi
+	ours=$(awk 'NR == FNR {seen[$1] = 1; next} !seen[$1] {print $1}' \
+		"$T/closerange-none.before.fds" "$T/$name.before.fds" | paste -sd' ' -)
+	kept=$(awk 'NR == FNR {seen[$1] = 1; next} seen[$1] {print $1}' \
+		"$T/$name.after.fds" <(echo "$ours" | tr ' ' '\n') | paste -sd' ' -)
+	kill -TERM "$PID"
+	wait_status "$name" 5000
+	expect_eq "$name: wait status" "$STATUS" "signal 15"
+	if [ "$kept" != "$ours" ]; then
+		msg="the program's close_range() closed lastcall's own fds (of $ours, '$kept' left"
+		msg+=" open: its wake pipe and log copy) after \"$(grep -m1 -o 'warning: .*' "$T/$name.log")\""
+		BUGS+=("$name (pid $PID): $msg")
+		note "LASTCALL_MAX_FDS=$max: ${BUGS[-1]#*: }"
+		continue
+	fi
+	grep -q 'info: drained in' "$T/$name.log" || fail "$name: no drain: $(cat "$T/$name.log")"
+	note "LASTCALL_MAX_FDS=$max: lastcall's fds ($ours) still open after the program's" \
+		"close_range(); SIGTERM drained, signal 15"
+done
+[ ${#BUGS[@]} = "$bugs" ] &&
+	pass "the program's close_range() leaves lastcall's own fds open"
 
 # 4. Strangers on the stand-in. Servers whose listener is a stand-in during a drain: handlerflip
 #    (--blocking --poll 1000: poll() for a second at most, then a blocking accept() when poll
