@@ -49,7 +49,7 @@ clean:
 	rm -rf build
 
 # The command gets the configured paths; everything else is copied as it is.
-DOCS := README.md LICENSE docs/configuration.md docs/design.md docs/kubernetes.md
+DOCS := README.md LICENSE docs/configuration.md docs/design.md docs/kubernetes.md docs/security.md
 UNITS := $(wildcard examples/systemd/*.service)
 
 install: $(B)/liblastcall.so
