@@ -49,7 +49,7 @@ clean:
 	rm -rf build
 
 # The command gets the configured paths; everything else is copied as it is.
-DOCS := README.md LICENSE docs/configuration.md docs/design.md docs/kubernetes.md
+DOCS := README.md LICENSE docs/configuration.md docs/design.md docs/kubernetes.md docs/security.md
 UNITS := $(wildcard examples/systemd/*.service)
 
 install: $(B)/liblastcall.so
@@ -102,7 +102,8 @@ $(B)/tests/libfault.so: tests/tools/libfault.c | $(B)/tests
 	$(CC) $(EX_CFLAGS) -O2 -shared -fPIC -o $@ $< -ldl
 
 TEST_TOOLS := $(B)/tests/spawn $(B)/tests/sigserver $(B)/tests/forksig $(B)/tests/reaper \
-	$(B)/tests/handlerflip $(B)/tests/libearly.so $(B)/tests/libfault.so $(B)/tests/faultserver
+	$(B)/tests/handlerflip $(B)/tests/atsecure $(B)/tests/libearly.so $(B)/tests/libfault.so \
+	$(B)/tests/faultserver
 E2E := $(sort $(wildcard tests/e2e/[0-9]*.sh))
 
 check: deps
