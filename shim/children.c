@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,8 @@ struct kid {
 static struct kid kids[MAX_KIDS];
 static int nkids, running, ended, epfd = -1, warned;
 static int64_t last_end; /* when a child was last seen to end */
+/* The cleanup thread's entry points and lc_children_moved() (a program thread's dup2). */
+static pthread_mutex_t kids_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int lc_children_setup(void)
 {
@@ -181,13 +184,17 @@ int lc_children_scan(void)
 	char buf[1024];
 	struct dirent64 *d;
 	ssize_t n, off;
-	int dir;
+	int dir, r;
 
 	if (epfd < 0)
 		return 0;
+	pthread_mutex_lock(&kids_mu);
 	collect();
-	if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return running;
+	if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		r = running;
+		pthread_mutex_unlock(&kids_mu);
+		return r;
+	}
 	while ((n = getdents64(dir, buf, sizeof(buf))) > 0)
 		for (off = 0; off < n; off += d->d_reclen) {
 			d = (struct dirent64 *)(buf + off);
@@ -196,7 +203,9 @@ int lc_children_scan(void)
 		}
 	lc_real.close(dir);
 	collect();
-	return running;
+	r = running;
+	pthread_mutex_unlock(&kids_mu);
+	return r;
 }
 
 static int signal_kid(struct kid *k, int sig)
@@ -208,10 +217,12 @@ int lc_children_forward(int sig)
 {
 	int i, n = 0;
 
+	pthread_mutex_lock(&kids_mu);
 	for (i = 0; i < nkids; i++)
 		if (kids[i].pidfd >= 0 && !kids[i].ended && !kids[i].exited &&
 		    lc_share_accepts(kids[i].pid))
 			n += signal_kid(&kids[i], sig);
+	pthread_mutex_unlock(&kids_mu);
 	return n;
 }
 
@@ -219,10 +230,12 @@ int lc_children_signal(int sig)
 {
 	int i, n = 0;
 
+	pthread_mutex_lock(&kids_mu);
 	collect();
 	for (i = 0; i < nkids; i++)
 		if (kids[i].pidfd >= 0 && !kids[i].ended && !kids[i].exited)
 			n += signal_kid(&kids[i], sig);
+	pthread_mutex_unlock(&kids_mu);
 	return n;
 }
 
@@ -240,6 +253,7 @@ void lc_children_reset(void)
 {
 	int i;
 
+	pthread_mutex_lock(&kids_mu);
 	for (i = 0; i < nkids; i++)
 		if (kids[i].pidfd >= 0) {
 			if (epfd >= 0)
@@ -250,6 +264,35 @@ void lc_children_reset(void)
 		}
 	nkids = running = ended = 0;
 	last_end = 0;
+	pthread_mutex_unlock(&kids_mu);
+}
+
+bool lc_children_moved(int from, int to)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	bool ours = false;
+	int i;
+
+	pthread_mutex_lock(&kids_mu);
+	if (from == epfd) {
+		epfd = to;
+		ours = true;
+	}
+	for (i = 0; !ours && i < nkids; i++) {
+		if (kids[i].pidfd != from)
+			continue;
+		/* from still names the pidfd here: the real dup2 comes after. */
+		ev.events = kids[i].ended || kids[i].exited ? 0 : EPOLLIN;
+		ev.data.u32 = (uint32_t)i;
+		if (!kids[i].ended) {
+			epoll_ctl(epfd, EPOLL_CTL_DEL, from, 0);
+			epoll_ctl(epfd, EPOLL_CTL_ADD, to, &ev);
+		}
+		kids[i].pidfd = to;
+		ours = true;
+	}
+	pthread_mutex_unlock(&kids_mu);
+	return ours;
 }
 
 void lc_children_fork_child(void)
@@ -269,4 +312,5 @@ void lc_children_fork_child(void)
 		epfd = -1;
 	}
 	nkids = running = ended = 0;
+	pthread_mutex_init(&kids_mu, 0);
 }

@@ -668,6 +668,8 @@ void lc_drain_move_private(int fd)
 		__atomic_store_n(&wake_wr, moved, __ATOMIC_RELEASE);
 	else if (fd == lc_log_fd())
 		lc_log_reset(moved);
+	else if (!lc_linger_moved(fd, moved))
+		lc_children_moved(fd, moved);
 	/* The old number is now the program's: dup2 will replace it. */
 	lc_fds_release(fd);
 }

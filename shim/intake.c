@@ -101,14 +101,15 @@ static bool from_us(int s)
 
 /* Accepts what waits on the stand-in, without blocking (it may be a blocking socket), until
  * one of our tokens is taken (want_token) or nothing is left; closes anyone else's connection.
- * Bounded: a flood of foreign connections costs a few calls per wake-up, never a hang. */
-static void take_waiting(struct lc_listener *l, bool want_token)
+ * Bounded: a flood of foreign connections costs a few calls per wake-up, never a hang. Returns
+ * how many foreign connections it closed. */
+static int take_waiting(struct lc_listener *l, bool want_token)
 {
 	struct pollfd p = { .fd = l->fd, .events = POLLIN };
-	int s, bounded = 64;
+	int s, bounded = 64, foreign = 0;
 
 	if (l->closed || lc_fd_kind(l->fd) != LC_FD_STOPPED)
-		return;
+		return 0;
 	while (bounded-- > 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN) &&
 	       (s = lc_real.accept4(l->fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		bool ours = from_us(s);
@@ -116,19 +117,22 @@ static void take_waiting(struct lc_listener *l, bool want_token)
 		lc_real.close(s);
 		if (ours && want_token) {
 			l->tokens--;
-			return;
+			return foreign;
 		}
+		foreign += !ours;
 	}
+	return foreign;
 }
 
 /* One token while the stash is not empty, none when it is; and no foreign connection left to
  * make the stand-in readable with nothing to accept. */
-static void settle_token(struct lc_listener *l)
+static int settle_token(struct lc_listener *l)
 {
 	if (l->queued > 0 && l->tokens == 0 && !l->closed)
 		add_token(l);
 	else if (l->queued == 0)
-		take_waiting(l, l->tokens > 0);
+		return take_waiting(l, l->tokens > 0);
+	return 0;
 }
 
 static void push(struct lc_listener *l, int c, uint16_t li)
@@ -187,17 +191,26 @@ static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t 
 	struct lc_listener *l = &lc_listeners[e->li];
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	sigset_t triggers, old;
-	int c = -1, err = 0, fl;
+	int c = -1, err = 0, fl, foreign;
+	bool first = true;
 
 	lc_sig_trigger_set(&triggers);
 	pthread_sigmask(SIG_BLOCK, &triggers, &old);
 	for (;;) {
 		pthread_mutex_lock(&stash_mu);
 		c = pop(l, true);
-		settle_token(l);
+		foreign = settle_token(l);
 		pthread_mutex_unlock(&stash_mu);
 		if (c >= 0)
 			break;
+		/* A stranger's connection, now closed, is what made the stand-in readable: the
+		 * caller was likely told by poll() that a connection waits, and may not expect to
+		 * block here. Fail as for a connection aborted in the queue. */
+		if (first && foreign > 0) {
+			err = ECONNABORTED;
+			break;
+		}
+		first = false;
 		if (lc_sig_passed != passed) {
 			passed = lc_sig_passed;
 			if (!lc_sig_passed_restart) {

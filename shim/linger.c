@@ -172,6 +172,11 @@ void lc_linger_drop_all(void)
 		finish(fd);
 }
 
+bool lc_linger_moved(int from, int to)
+{
+	return __atomic_compare_exchange_n(&epfd, &from, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
 void lc_linger_fork_child(void)
 {
 	int fd, hi = lc_fds ? lc_fds_hi : 0;

@@ -7,6 +7,7 @@
 #ifndef LASTCALL_CHILDREN_H
 #define LASTCALL_CHILDREN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
@@ -35,6 +36,11 @@ int64_t lc_children_last_end(void);
 
 /* Forgets every child (after a drain, and in a fork child). */
 void lc_children_reset(void);
+
+/* from, one of ours (the set or a pidfd), now also answers as to: the program's dup2()/dup3()
+ * is about to take from. Re-keys a pidfd's registration (an epoll item is keyed by fd number
+ * too). Returns whether from was ours. Any thread. */
+bool lc_children_moved(int from, int to);
 
 /* In a child after fork. */
 void lc_children_fork_child(void);

@@ -7,6 +7,8 @@
 #ifndef LASTCALL_LINGER_H
 #define LASTCALL_LINGER_H
 
+#include <stdbool.h>
+
 #include <stdint.h>
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
@@ -39,6 +41,10 @@ void lc_linger_drop_all(void);
 
 /* In a child after fork: the linger set is the parent's. */
 void lc_linger_fork_child(void);
+
+/* from, our epoll set, now also answers as to (the program's dup2() takes from). Returns
+ * whether from was ours. Any thread. */
+bool lc_linger_moved(int from, int to);
 
 #pragma GCC visibility pop
 
