@@ -362,6 +362,9 @@ static bool drain(int sig)
 	return !d.exiting;
 }
 
+/* Set by the cleanup thread once it runs its own code (see start_thread). */
+static int thread_started;
+
 static void *cleanup_main(void *arg)
 {
 	siginfo_t info;
@@ -369,6 +372,8 @@ static void *cleanup_main(void *arg)
 	int sig;
 
 	(void)arg;
+	__atomic_store_n(&thread_started, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &thread_started, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 	for (;;) {
 		wait_wake(-1);
 		if ((sig = lc_sig_pending(&info))) {
@@ -488,10 +493,11 @@ static void find_epoll_fds(void)
 
 static int start_thread(void)
 {
+	struct timespec tick = { 0, 10 * 1000 * 1000 }; /* 50 of them: 0.5 s at most */
 	pthread_attr_t attr;
 	sigset_t all;
 	pthread_t t;
-	int err;
+	int err, i;
 
 	sigfillset(&all);
 	pthread_attr_init(&attr);
@@ -499,6 +505,7 @@ static int start_thread(void)
 	pthread_attr_setstacksize(&attr, 128 * 1024);
 	/* Every signal blocked: the program's signals must never land on our thread. */
 	pthread_attr_setsigmask_np(&attr, &all);
+	__atomic_store_n(&thread_started, 0, __ATOMIC_RELAXED);
 	err = pthread_create(&t, &attr, cleanup_main, 0);
 	pthread_attr_destroy(&attr);
 	if (err) {
@@ -506,6 +513,12 @@ static int start_thread(void)
 		return -1;
 	}
 	pthread_setname_np(t, "lastcall");
+	/* Wait (bounded) until the thread runs our code: its start-up, in libc or in a runtime
+	 * preloaded ahead of us (a sanitizer allocates there, under its allocator's lock), is
+	 * then over, so a fork() the program makes next cannot copy that lock held into a
+	 * child whose own cleanup thread would then wait on it for good. */
+	for (i = 0; i < 50 && !__atomic_load_n(&thread_started, __ATOMIC_ACQUIRE); i++)
+		syscall(SYS_futex, &thread_started, FUTEX_WAIT_PRIVATE, 0, &tick, 0, 0);
 	return 0;
 }
 
