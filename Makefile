@@ -97,6 +97,10 @@ $(B)/tests/%: tests/servers/%.c examples/http.c examples/http.h | $(B)/tests
 $(B)/tests/libearly.so: tests/servers/early.c | $(B)/tests
 	$(CC) $(EX_CFLAGS) -shared -fPIC -o $@ $<
 
+# Preloaded with TSan's runtime in a TSan build's tests (see tests/lib/lib.sh).
+$(B)/tests/libtsaninit.so: tests/tools/tsaninit.c | $(B)/tests
+	$(CC) $(EX_CFLAGS) -fsanitize=thread -shared -fPIC -o $@ $<
+
 # -O2 whatever CFLAGS say: its dlsym must reach the real one by a jump (see the file).
 $(B)/tests/libfault.so: tests/tools/libfault.c | $(B)/tests
 	$(CC) $(EX_CFLAGS) -O2 -shared -fPIC -o $@ $< -ldl
@@ -104,6 +108,9 @@ $(B)/tests/libfault.so: tests/tools/libfault.c | $(B)/tests
 TEST_TOOLS := $(B)/tests/spawn $(B)/tests/sigserver $(B)/tests/forksig $(B)/tests/reaper \
 	$(B)/tests/handlerflip $(B)/tests/atsecure $(B)/tests/libearly.so $(B)/tests/libfault.so \
 	$(B)/tests/faultserver
+ifneq ($(findstring thread,$(SANITIZE)),)
+TEST_TOOLS += $(B)/tests/libtsaninit.so
+endif
 E2E := $(sort $(wildcard tests/e2e/[0-9]*.sh))
 
 check: deps

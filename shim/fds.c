@@ -203,8 +203,9 @@ int lc_fds_dup(int oldfd, int newfd, int flags, bool three)
 	uint16_t li;
 	int k;
 
-	if (e && e->kind != LC_FD_NONE && oldfd != newfd && fcntl(oldfd, F_GETFD) >= 0) {
-		li = e->li;
+	if (e && __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != LC_FD_NONE && oldfd != newfd &&
+	    fcntl(oldfd, F_GETFD) >= 0) {
+		li = __atomic_load_n(&e->li, __ATOMIC_RELAXED);
 		k = lc_fds_forget(newfd);
 		if (k == LC_FD_PRIVATE)
 			lc_drain_move_private(newfd);
@@ -239,9 +240,9 @@ int lc_fds_close_range(unsigned first, unsigned last, int flags)
 		return close_span(first, last, flags);
 	for (fd = first; fd < hi && fd <= last; fd++) {
 		e = &lc_fds[fd];
-		if (e->kind == LC_FD_NONE)
+		if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == LC_FD_NONE)
 			continue;
-		li = e->li;
+		li = __atomic_load_n(&e->li, __ATOMIC_RELAXED);
 		k = lc_fds_forget((int)fd);
 		if (lc_fds_ours(k)) {
 			if (close_span(start, fd - 1, flags) < 0)

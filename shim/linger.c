@@ -145,10 +145,11 @@ int lc_linger_service(void)
 	struct epoll_event evs[64];
 	int64_t now = now_ms() - base;
 	int n, i, fd, hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE);
+	int ep = __atomic_load_n(&epfd, __ATOMIC_ACQUIRE); /* a program's dup2() may move it */
 
-	if (epfd < 0 || __atomic_load_n(&lingering, __ATOMIC_RELAXED) == 0)
+	if (ep < 0 || __atomic_load_n(&lingering, __ATOMIC_RELAXED) == 0)
 		return 0;
-	while ((n = epoll_wait(epfd, evs, 64, 0)) > 0)
+	while ((n = epoll_wait(ep, evs, 64, 0)) > 0)
 		for (i = 0; i < n; i++)
 			if (discard(evs[i].data.fd))
 				finish(evs[i].data.fd);

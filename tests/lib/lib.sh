@@ -105,7 +105,11 @@ spawn() {
 SAN_RUNTIME=""
 case ${SANITIZE:-} in
 *address*) SAN_RUNTIME=$(${CC:-cc} -print-file-name=libasan.so) ;;
-*thread*) SAN_RUNTIME=$(${CC:-cc} -print-file-name=libtsan.so) ;;
+*thread*)
+	# TSan's runtime preloaded alone crashes uninstrumented programs (sh, python3) at start:
+	# it needs an instrumented library loaded to initialise. An empty one goes with it.
+	SAN_RUNTIME=$(${CC:-cc} -print-file-name=libtsan.so):$TOOLS/libtsaninit.so
+	;;
 esac
 if [ -n "${SANITIZE:-}" ]; then
 	# The servers are not instrumented, and may leak as they please: only lastcall's errors
@@ -118,6 +122,14 @@ if [ -n "${SANITIZE:-}" ]; then
 	# once lastcall's thread runs.
 	export TSAN_OPTIONS="log_path=$T/sanitizer:second_deadlock_stack=1:io_sync=0:die_after_fork=0:suppressions=$ROOT/tests/tsan.supp"
 fi
+
+# SPIN_MS: the CPU time above which a server idle through a 2 s drain is taken to spin. A
+# spinning thread uses about 2000 ms in that time; ThreadSanitizer multiplies the cost of
+# honest work by five or more, so its bound is higher, and still below a spin.
+SPIN_MS=300
+case ${SANITIZE:-} in
+*thread*) SPIN_MS=1600 ;;
+esac
 
 # "${LASTCALL[@]}" COMMAND...: COMMAND with the library preloaded.
 LASTCALL=(env "LD_PRELOAD=${SAN_RUNTIME:+$SAN_RUNTIME:}$LIB")
