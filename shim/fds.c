@@ -149,15 +149,19 @@ void lc_fds_epoll_forget(int fd)
 
 enum lc_kind lc_fds_forget(int fd) /* AS-safe */
 {
-	struct lc_fd *e = lc_fd_get(fd), old;
+	struct lc_fd *e = lc_fd_get(fd), old, gone;
 
 	if (!e || __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == LC_FD_NONE)
 		return LC_FD_NONE;
+	/* Only the kind goes: a connection ended in place keeps its LINGERING flag, for
+	 * lc_linger_adopt() to finish that linger. */
 	do {
 		old.word = __atomic_load_n(&e->word, __ATOMIC_ACQUIRE);
 		if (old.kind == LC_FD_NONE || lc_fds_ours(old.kind))
 			return old.kind;
-	} while (__sync_val_compare_and_swap(&e->word, old.word, 0) != old.word);
+		gone = old;
+		gone.kind = LC_FD_NONE;
+	} while (__sync_val_compare_and_swap(&e->word, old.word, gone.word) != old.word);
 	if (old.kind == LC_FD_EPOLL)
 		forget_epoll(fd);
 	/* A drain counts what is left when woken (see lc_fds_close). */
