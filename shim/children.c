@@ -190,19 +190,16 @@ int lc_children_scan(void)
 		return 0;
 	pthread_mutex_lock(&kids_mu);
 	collect();
-	if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		r = running;
-		pthread_mutex_unlock(&kids_mu);
-		return r;
+	if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		while ((n = getdents64(dir, buf, sizeof(buf))) > 0)
+			for (off = 0; off < n; off += d->d_reclen) {
+				d = (struct dirent64 *)(buf + off);
+				if (d->d_name[0] != '.')
+					scan_task(d->d_name);
+			}
+		lc_real.close(dir);
+		collect();
 	}
-	while ((n = getdents64(dir, buf, sizeof(buf))) > 0)
-		for (off = 0; off < n; off += d->d_reclen) {
-			d = (struct dirent64 *)(buf + off);
-			if (d->d_name[0] != '.')
-				scan_task(d->d_name);
-		}
-	lc_real.close(dir);
-	collect();
 	r = running;
 	pthread_mutex_unlock(&kids_mu);
 	return r;

@@ -435,6 +435,25 @@ static int privatise(int fd)
 	return p;
 }
 
+/* The wake pipe, both ends private. Returns 0, or -1 with errno. */
+static int make_wake(void)
+{
+	int p[2];
+
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -1;
+	wake_rd = privatise(p[0]);
+	__atomic_store_n(&wake_wr, privatise(p[1]), __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* lastcall's private copy of stderr, for its log. */
+static void open_log(void)
+{
+	if (lc_log_open(private_min()) >= 0)
+		lc_fds_set(lc_log_fd(), LC_FD_PRIVATE, 0);
+}
+
 /* The program closed the wake pipe (both ends, or the write end if rd_open) by a call no hook
  * sees, a raw close_range system call: the old numbers are the program's now. A new pipe is
  * made, and a new copy of stderr if that went too; a signal caught meanwhile is found by the
@@ -442,7 +461,7 @@ static int privatise(int fd)
  * thread. */
 static void renew_wake(bool rd_open)
 {
-	int p[2], old_rd = wake_rd, old_wr = wake_wr;
+	int old_rd = wake_rd, old_wr = wake_wr;
 
 	lc_fds_release(old_rd);
 	lc_fds_release(old_wr);
@@ -451,18 +470,15 @@ static void renew_wake(bool rd_open)
 	if (fcntl(lc_log_fd(), F_GETFD) < 0 && errno == EBADF) {
 		lc_fds_release(lc_log_fd());
 		lc_log_reset(2);
-		if (lc_log_open(private_min()) >= 0)
-			lc_fds_set(lc_log_fd(), LC_FD_PRIVATE, 0);
+		open_log();
 	}
-	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
+	if (make_wake() < 0) {
 		lc_log_errno(LC_ERROR, errno, "unable to make a new wake pipe");
 		wake_rd = -1;
 		__atomic_store_n(&wake_wr, -1, __ATOMIC_RELEASE);
 		lc_turn_off("the program closed the wake pipe");
 		return;
 	}
-	wake_rd = privatise(p[0]);
-	__atomic_store_n(&wake_wr, privatise(p[1]), __ATOMIC_RELEASE);
 	if (!renewed++)
 		lc_log(LC_WARN, "the program closed lastcall's wake pipe (fds %d, %d) without "
 				"close(): made a new one", old_rd, old_wr);
@@ -524,7 +540,7 @@ static int start_thread(void)
 
 int lc_arm(void)
 {
-	int p[2], err = errno, r = -1;
+	int err = errno, r = -1;
 
 	pthread_mutex_lock(&arm_mu);
 	if (lc_armed || lc_off)
@@ -535,15 +551,12 @@ int lc_arm(void)
 	}
 	lc_share_setup(); /* without it, shared listeners are only ever left open */
 	if (wake_rd < 0) {
-		if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
+		if (make_wake() < 0) {
 			lc_log_errno(LC_ERROR, errno, "unable to create the wake pipe");
 			lc_turn_off("no wake pipe");
 			goto out;
 		}
-		wake_rd = privatise(p[0]);
-		__atomic_store_n(&wake_wr, privatise(p[1]), __ATOMIC_RELEASE);
-		if (lc_log_open(private_min()) >= 0)
-			lc_fds_set(lc_log_fd(), LC_FD_PRIVATE, 0);
+		open_log();
 		find_epoll_fds();
 	}
 	if (start_thread() < 0) {
