@@ -4,8 +4,6 @@
  * grandchild writes --port-file and serves, one thread per connection. The pid of the daemon
  * goes to the port file's name with ".pid" appended. No SIGTERM handler. */
 #define _GNU_SOURCE
-#include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -13,20 +11,10 @@
 
 #include "http.h"
 
-static void *serve(void *arg)
-{
-	int fd = (int)(intptr_t)arg;
-
-	http_serve_blocking(fd);
-	close(fd);
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	struct options o;
 	char path[4096];
-	pthread_t t;
 	int lfd, fd;
 	FILE *f;
 
@@ -55,10 +43,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		if ((fd = accept(lfd, NULL, NULL)) < 0)
 			continue;
-		if (pthread_create(&t, NULL, serve, (void *)(intptr_t)fd) != 0) {
-			close(fd);
+		if (http_serve_thread(fd) < 0)
 			continue;
-		}
-		pthread_detach(t);
 	}
 }

@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,4 +236,25 @@ int64_t http_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *serve_thread(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+
+	http_serve_blocking(fd);
+	close(fd);
+	return NULL;
+}
+
+int http_serve_thread(int fd)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, serve_thread, (void *)(intptr_t)fd) != 0) {
+		close(fd);
+		return -1;
+	}
+	pthread_detach(t);
+	return 0;
 }

@@ -61,6 +61,10 @@ void http_body(const struct request *req, uint64_t off, char *out, size_t n);
  * request says close, or an error. Returns when the connection should be closed. */
 void http_serve_blocking(int fd);
 
+/* Thread per connection: serves fd (http_serve_blocking, then close) on a detached thread of
+ * its own. Returns 0, or -1 with fd closed if no thread could be made. */
+int http_serve_thread(int fd);
+
 /* Milliseconds on the monotonic clock. */
 int64_t http_now_ms(void);
 

@@ -21,7 +21,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,15 +126,6 @@ static void *taker(void *arg)
 	exit(0);
 }
 
-static void *serve(void *arg)
-{
-	int fd = (int)(intptr_t)arg;
-
-	http_serve_blocking(fd);
-	close(fd);
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	const char *method = 0;
@@ -175,10 +165,7 @@ int main(int argc, char **argv)
 			poll(NULL, 0, 10);
 			continue;
 		}
-		if (pthread_create(&t, NULL, serve, (void *)(intptr_t)fd) != 0) {
-			close(fd);
+		if (http_serve_thread(fd) < 0)
 			continue;
-		}
-		pthread_detach(t);
 	}
 }

@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,21 +25,11 @@ static void prepare(void)
 	}
 }
 
-static void *serve(void *arg)
-{
-	int fd = (int)(intptr_t)arg;
-
-	http_serve_blocking(fd);
-	close(fd);
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	struct timespec tenth = { 0, 100000000 };
 	int lfd, fd, fork_on = 1, accepted = 0;
 	struct options o;
-	pthread_t t;
 
 	if (argc > 2 && strcmp(argv[1], "--fork-on") == 0) {
 		fork_on = atoi(argv[2]);
@@ -53,11 +42,8 @@ int main(int argc, char **argv)
 		fd = accept(lfd, NULL, NULL);
 		if (fd < 0)
 			continue;
-		if (pthread_create(&t, NULL, serve, (void *)(intptr_t)fd) != 0) {
-			close(fd);
+		if (http_serve_thread(fd) < 0)
 			continue;
-		}
-		pthread_detach(t);
 		if (++accepted >= fork_on && fork() == 0) {
 			nanosleep(&tenth, NULL);
 			_exit(0);

@@ -202,15 +202,6 @@ static void *idle(void *arg)
 	return NULL;
 }
 
-static void *serve(void *arg)
-{
-	int fd = (int)(intptr_t)arg;
-
-	http_serve_blocking(fd);
-	close(fd);
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	int lfd, fd, code = 7, flip = 0, fork_loop = 0, blocking = 0, signal_thread = 0,
@@ -277,10 +268,7 @@ int main(int argc, char **argv)
 			exit(code);
 		if (poll(&pfd, 1, wait_ms) <= 0 || (fd = accept(lfd, NULL, NULL)) < 0)
 			continue;
-		if (pthread_create(&t, NULL, serve, (void *)(intptr_t)fd) != 0) {
-			close(fd);
+		if (http_serve_thread(fd) < 0)
 			continue;
-		}
-		pthread_detach(t);
 	}
 }

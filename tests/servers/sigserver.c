@@ -15,9 +15,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,21 +76,11 @@ static void check_returns(const char *when)
 	}
 }
 
-static void *serve(void *arg)
-{
-	int fd = (int)(intptr_t)arg;
-
-	http_serve_blocking(fd);
-	close(fd);
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	int lfd, fd, after = -1, code = 0, returning = 0, checks = 0, exit_code = -1, accepted = 0;
 	struct sigaction sa;
 	struct options o;
-	pthread_t t;
 
 	while (argc > 2 && strncmp(argv[1], "--", 2) == 0) {
 		if (strcmp(argv[1], "--on-term") == 0) {
@@ -141,11 +129,8 @@ int main(int argc, char **argv)
 		}
 		if (fd < 0)
 			continue;
-		if (pthread_create(&t, NULL, serve, (void *)(intptr_t)fd) != 0) {
-			close(fd);
+		if (http_serve_thread(fd) < 0)
 			continue;
-		}
-		pthread_detach(t);
 		if (++accepted == after) {
 			if (returning)
 				return code;
