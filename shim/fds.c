@@ -187,6 +187,12 @@ int lc_fds_close_slow(int fd)
 	if (!e || __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == LC_FD_NONE)
 		return lc_real.close(fd);
 	li = __atomic_load_n(&e->li, __ATOMIC_RELAXED);
+	/* During a drain a connection is not just closed: it lingers (see linger.h). The linger
+	 * starts before the entry goes, as forgetting the last connection wakes the drain, which
+	 * must then find the linger to wait for rather than end the process under it. */
+	if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == LC_FD_CONN &&
+	    __atomic_load_n(&lc_draining, __ATOMIC_SEQ_CST))
+		lc_linger_adopt(fd);
 	k = lc_fds_forget(fd);
 	if (lc_fds_ours(k)) {
 		errno = EBADF; /* not the program's: as if lastcall were not there */
@@ -194,9 +200,6 @@ int lc_fds_close_slow(int fd)
 	}
 	if (k == LC_FD_LISTEN || k == LC_FD_STOPPED)
 		lc_intake_closed(fd, li);
-	/* During a drain a connection is not just closed: it lingers (see linger.h). */
-	if (k == LC_FD_CONN && __atomic_load_n(&lc_draining, __ATOMIC_ACQUIRE))
-		lc_linger_adopt(fd);
 	return lc_real.close(fd);
 }
 
