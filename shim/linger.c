@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* linger.c: lingering closes. Each lingering connection sits in a private epoll set; the
  * cleanup thread waits on that set with its wake pipe, discards what arrives, and closes a
- * connection when the client has closed its side (EOF) or its LC_LINGER_MS are up. */
+ * connection when the client has closed its side (EOF) or its LC_LINGER_MS are up (renewed
+ * while a reply the program closed on is still being delivered). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include "lastcall/fds.h"
 #include "lastcall/linger.h"
 #include "lastcall/real.h"
+#include "lastcall/tcp.h"
 
 static int epfd = -1;
 static int lingering;
@@ -153,13 +155,20 @@ int lc_linger_service(void)
 		for (i = 0; i < n; i++)
 			if (discard(evs[i].data.fd))
 				finish(evs[i].data.fd);
-	/* Time is up for the rest. */
+	/* Time is up for the rest, but for a reply still on its way to a client that is taking
+	 * it: the program's close came while the reply was queued, and a reset would cut it. */
 	for (fd = 0; fd < hi; fd++) {
 		struct lc_fd *e = &lc_fds[fd];
+		bool ours;
 
-		if ((__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & LC_FDF_LINGERING) &&
-		    (lc_fd_kind(fd) == LC_FD_LINGER ? __atomic_load_n(&e->aux, __ATOMIC_RELAXED)
-						    : ended_until) <= now)
+		if (!(__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & LC_FDF_LINGERING))
+			continue;
+		ours = __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == LC_FD_LINGER;
+		if ((ours ? __atomic_load_n(&e->aux, __ATOMIC_RELAXED) : ended_until) > now)
+			continue;
+		if (ours && lc_tcp_delivering(fd, LC_LINGER_MS))
+			__atomic_store_n(&e->aux, (int32_t)(now + LC_LINGER_MS), __ATOMIC_RELAXED);
+		else
 			finish(fd);
 	}
 	return __atomic_load_n(&lingering, __ATOMIC_RELAXED);

@@ -169,3 +169,18 @@ enum lc_conn_state lc_tcp_classify(int fd, int64_t idle_ms, int64_t *quiet_ms)
 		return LC_CONN_BUSY;
 	return *quiet_ms >= idle_ms ? LC_CONN_IDLE : LC_CONN_BUSY;
 }
+
+bool lc_tcp_delivering(int fd, int64_t within_ms)
+{
+	struct tcp_info ti;
+	socklen_t n = sizeof(ti);
+	int queued = 0;
+
+	/* SIOCOUTQ: sent or not, what the client has not acknowledged. Acknowledged bytes are
+	 * safe: a reset does not take back what the client's kernel already holds. */
+	if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued <= 0)
+		return false;
+	memset(&ti, 0, sizeof(ti));
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &n) == 0 && HAS(n, tcpi_last_data_sent) &&
+	       (int64_t)ti.tcpi_last_data_sent < within_ms;
+}

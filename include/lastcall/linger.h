@@ -3,7 +3,9 @@
  * unread sends a reset, and a reset can destroy the reply the client has not read yet. So when
  * lastcall ends a connection, or the program closes one during a drain, lastcall stops writing
  * (a FIN follows whatever was queued) and reads and discards what the client still sends, until
- * the client closes its side or LC_LINGER_MS has passed. */
+ * the client closes its side or LC_LINGER_MS has passed. A close by the program lingers longer
+ * while its reply is still being delivered (unacknowledged, and data went out in the last
+ * LC_LINGER_MS), bounded by the drain's deadline. */
 #ifndef LASTCALL_LINGER_H
 #define LASTCALL_LINGER_H
 

@@ -4,6 +4,7 @@
 #ifndef LASTCALL_TCP_H
 #define LASTCALL_TCP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
@@ -29,6 +30,10 @@ enum lc_conn_state {
 
 /* Classifies connection fd; *quiet_ms gets how long no data has crossed it. */
 enum lc_conn_state lc_tcp_classify(int fd, int64_t idle_ms, int64_t *quiet_ms);
+
+/* Whether connection fd is still delivering what was written to it: bytes the client has not
+ * acknowledged yet, and data went out in the last within_ms (the client is still taking it). */
+bool lc_tcp_delivering(int fd, int64_t within_ms);
 
 #pragma GCC visibility pop
 

@@ -8,9 +8,10 @@
 . "$(dirname "$0")/../lib/lib.sh"
 
 # 8 MB replies exceed the socket buffers, so the server is still writing at SIGTERM.
+# upload NAME [READ_RATE]
 upload() {
 	"${CLIENT[@]}" --port "$PORT" --count 2 --path /bytes/8000000 --upload 10000000 \
-		--upload-rate 100000 --rcvbuf 16384 --chunk 16384 --read-rate 8000000 \
+		--upload-rate 100000 --rcvbuf 16384 --chunk 16384 --read-rate "${2:-8000000}" \
 		--ready "$T/$1.ready" --ready-when first-byte >"$T/$1.client" 2>&1 &
 	CLIENT_PID=$!
 	poll_until 10000 test -e "$T/$1.ready" || fail "$1: replies did not start"
@@ -42,6 +43,18 @@ for preload in 0 1; do
 	note "SIGTERM, preload=$preload: $LOST of 2 replies lost ($(summary_field "$T/$name.client" reset) reset)"
 done
 pass "a reply to a client still uploading arrives whole during a drain"
+
+# The program's close comes once the rest of its reply fits the send buffer (megabytes here):
+# a client reading at 2 MB/s takes longer than a second's linger to get it. The linger lasts
+# while the reply is still being taken.
+server slow "${LASTCALL[@]}" "$EX/threaded"
+upload slow 2000000
+kill -TERM "$PID"
+wait_status slow 20000
+finish_requests slow
+[ "$LOST" -eq 0 ] || fail "slow reader: $(cat "$T/slow.client")"
+note "slow reader (2 MB/s): $LOST of 2 replies lost, $(summary_field "$T/slow.client" max_ms) ms for the slowest reply"
+pass "a reply still being taken by a slow reader outlasts a second's linger"
 
 # At the deadline lastcall ends a connection itself: the client sees the end of the stream,
 # not a reset.

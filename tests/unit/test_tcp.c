@@ -148,6 +148,32 @@ static void test_tcp_unsent_reply_is_busy(void **state)
 	assert_int_equal(lc_tcp_classify(p->server, 0, &quiet), LC_CONN_BUSY);
 }
 
+/* A reply still on its way: delivering while the client takes it, not once it stalls, not
+ * once everything is acknowledged. */
+static void test_tcp_delivering(void **state)
+{
+	struct pair *p = *state;
+	static char big[4 << 20];
+	int small = 4096, i;
+	ssize_t w;
+
+	assert_false(lc_tcp_delivering(p->server, 60000)); /* nothing written */
+	setsockopt(p->client, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	fcntl(p->server, F_SETFL, O_NONBLOCK);
+	w = write(p->server, big, sizeof(big));
+	assert_true(w > 0);
+	assert_true(lc_tcp_delivering(p->server, 60000));
+	/* The client reads nothing: no data has gone out for 40 ms. */
+	sleep_ms(40);
+	assert_false(lc_tcp_delivering(p->server, 10));
+	assert_true(lc_tcp_delivering(p->server, 60000));
+	/* The client takes it all: acknowledged, nothing to protect. */
+	drain(p->client, (size_t)w);
+	for (i = 0; i < 100 && lc_tcp_delivering(p->server, 60000); i++)
+		sleep_ms(10);
+	assert_false(lc_tcp_delivering(p->server, 60000));
+}
+
 static void test_tcp_not_tcp(void **state)
 {
 	int sv[2];
@@ -157,6 +183,7 @@ static void test_tcp_not_tcp(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(lc_tcp_classify(sv[0], 0, &quiet), LC_CONN_OTHER);
 	assert_int_equal(lc_tcp_drop_syns(sv[0]), ENOTSUP);
+	assert_false(lc_tcp_delivering(sv[0], 60000));
 	assert_int_equal(lc_tcp_handshakes(sv[0]), -1);
 	close(sv[0]);
 	close(sv[1]);
@@ -197,6 +224,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_fresh_then_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_answered_is_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_unsent_reply_is_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_delivering, setup, teardown),
 		cmocka_unit_test(test_tcp_not_tcp),
 		cmocka_unit_test_setup_teardown(test_tcp_syn_filter, setup, teardown),
 	};
