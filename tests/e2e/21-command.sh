@@ -28,11 +28,16 @@ pid=$(sed -n 's/^pid=//p' "$T/out")
 grep -qx "LASTCALL_INTERNAL_MAINPID=$pid" "$T/out" || fail "the program did not keep the pid: $OUT"
 # (Called directly: COMMAND may set LD_PRELOAD itself, for a sanitizer build.)
 mine=${SAN_RUNTIME:+$SAN_RUNTIME:}/lib/x86_64-linux-gnu/libc.so.6
+want=$(preloaded "$LIB"):/lib/x86_64-linux-gnu/libc.so.6
 LD_PRELOAD=$mine "$ROOT/bin/lastcall" -v --disable env >"$T/out"
-grep -qx "LD_PRELOAD=$LIB:$mine" "$T/out" ||
-	fail "LD_PRELOAD not prepended: $(grep LD_PRELOAD "$T/out")"
+grep -qx "LD_PRELOAD=$want" "$T/out" ||
+	fail "LD_PRELOAD not prepended: $(grep LD_PRELOAD "$T/out"), expected $want"
 grep -qx "LASTCALL_LOG=debug" "$T/out" || fail "-v: $OUT"
 grep -qx "LASTCALL_DISABLE=1" "$T/out" || fail "--disable: $OUT"
+# A sanitizer's runtime stays first (the loader only warns about one that is not there).
+LD_PRELOAD="/nowhere/libasan.so.8 $mine" "$ROOT/bin/lastcall" --disable env >"$T/san" 2>/dev/null
+grep -qx "LD_PRELOAD=/nowhere/libasan.so.8:$LIB $mine" "$T/san" ||
+	fail "a sanitizer's runtime is not kept first: $(grep LD_PRELOAD "$T/san")"
 # A shell that is not bash: the command is POSIX sh, and the status is the program's.
 run sh -c 'exit 7'
 expect_eq "the program's status" "$RC" 7
@@ -44,7 +49,7 @@ for o in --timeout --signals --grace --idle --children --kill-after --log --verb
 	--notify-ready --max-fds --disable --check --help --version; do
 	grep -q -- "$o" "$T/out" || fail "--help does not mention $o"
 done
-pass "options become LASTCALL_* variables, LD_PRELOAD is prepended, the pid is kept"
+pass "options become LASTCALL_* variables, LD_PRELOAD is prepended (after a sanitizer runtime), the pid is kept"
 
 # Bad input: status 2 and exactly one line, naming what was given and what is accepted.
 bad() {

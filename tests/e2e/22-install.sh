@@ -25,7 +25,7 @@ grep -q '@[A-Z]*@' "$BIN" && fail "placeholders left in the installed command"
 grep -qx "LIBDIR=$PREFIX/lib/lastcall" "$BIN" || fail "LIBDIR not configured: $(grep ^LIBDIR "$BIN")"
 expect_eq "installed --version" "$("${INSTALLED[@]}" --version)" "lastcall $(cat "$ROOT/VERSION")"
 "${INSTALLED[@]}" env >"$T/env" || fail "the installed command did not run env"
-grep -qx "LD_PRELOAD=$ROOTDIR$PREFIX/lib/lastcall/liblastcall.so${SAN_RUNTIME:+:$SAN_RUNTIME}" "$T/env" ||
+grep -qx "LD_PRELOAD=$(preloaded "$ROOTDIR$PREFIX/lib/lastcall/liblastcall.so")" "$T/env" ||
 	fail "the installed command used $(grep LD_PRELOAD "$T/env")"
 note "installed $(find "$ROOTDIR" -type f | wc -l) files under DESTDIR$PREFIX"
 

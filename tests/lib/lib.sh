@@ -113,8 +113,8 @@ case ${SANITIZE:-} in
 esac
 if [ -n "${SANITIZE:-}" ]; then
 	# The servers are not instrumented, and may leak as they please: only lastcall's errors
-	# count. The command puts the library ahead of the runtime in LD_PRELOAD, which still
-	# loads the runtime ahead of libc.
+	# count. (The runtime is preloaded first; verify_asan_link_order=0 for the tests that put
+	# the library ahead of everything on purpose.)
 	export ASAN_OPTIONS="log_path=$T/sanitizer:detect_leaks=0:verify_asan_link_order=0"
 	export UBSAN_OPTIONS="log_path=$T/sanitizer:print_stacktrace=1:halt_on_error=1"
 	# io_sync=0: lastcall moves fds under the program (the stand-in) where TSan cannot see it,
@@ -134,12 +134,22 @@ esac
 # "${LASTCALL[@]}" COMMAND...: COMMAND with the library preloaded.
 LASTCALL=(env "LD_PRELOAD=${SAN_RUNTIME:+$SAN_RUNTIME:}$LIB")
 
+# preloaded LIB: the LD_PRELOAD the command gives the program when it runs with library LIB
+# and LD_PRELOAD=$SAN_RUNTIME: LIB comes first, but after a sanitizer's runtime.
+preloaded() {
+	if [ -n "$SAN_RUNTIME" ]; then
+		echo "${SAN_RUNTIME%%:*}:$1${SAN_RUNTIME#"${SAN_RUNTIME%%:*}"}"
+	else
+		echo "$1"
+	fi
+}
+
 # "${COMMAND[@]}" ARGS...: the lastcall command, using the library under test. PRELOADED is
 # the LD_PRELOAD it gives the program.
 export LASTCALL_LIBRARY=$LIB
 COMMAND=("$ROOT/bin/lastcall")
 [ -n "$SAN_RUNTIME" ] && COMMAND=(env "LD_PRELOAD=$SAN_RUNTIME" "$ROOT/bin/lastcall")
-PRELOADED=$LIB${SAN_RUNTIME:+:$SAN_RUNTIME}
+PRELOADED=$(preloaded "$LIB")
 
 # server NAME COMMAND...: spawn, then wait for the port file --port-file $T/NAME.port. Sets PORT.
 server() {
