@@ -11,7 +11,8 @@ EARLY=$TOOLS/libearly.so
 # LD_PRELOAD=A:B runs B's constructor first: both orders.
 for order in "$LIB:$EARLY" "$EARLY:$LIB"; do
 	name=early-$([ "${order%%:*}" = "$LIB" ] && echo first || echo second)
-	server "$name" env EARLY_MARKER="$T/$name.marker" LD_PRELOAD="$order" "$EX/threaded"
+	server "$name" env EARLY_MARKER="$T/$name.marker" LD_PRELOAD="${SAN_RUNTIME:+$SAN_RUNTIME:}$order" \
+		"$EX/threaded"
 	start_requests "$name" 2 --path /delay/1000
 	kill -TERM "$PID"
 	wait_status "$name" 10000
