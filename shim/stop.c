@@ -111,7 +111,7 @@ static int parse_tfd(const char *line, int *tfd, struct epoll_event *ev, unsigne
 static int epoll_detach(int fd, unsigned long ino, struct reg *regs)
 {
 	char path[48], buf[4096], *line, *nl;
-	int epfd, hi = lc_fds_hi, n = 0, tfd, in, got;
+	int epfd, hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE), n = 0, tfd, in, got;
 	struct epoll_event ev;
 	unsigned long tino;
 	ssize_t r;

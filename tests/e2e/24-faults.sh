@@ -84,7 +84,11 @@ note "without lastcall: SIGTERM kills it: 2 of 2 in flight lost, signal 15, CPU 
 for fault in thread:2 wake:2 dlsym:accept4:1; do
 	lines=${fault##*:} fault=${fault%:*} name=off-${fault%%:*}
 	run "$name" 2 1000 "${LIMIT[@]}" 1024 "${FAULTED[@]}" "FAULT=$fault" "$FS"
-	expect_eq "$name: faults injected" "$FAULTS" 1
+	# (ThreadSanitizer starts its own thread inside the first pthread_create, lastcall's here,
+	# and libfault fails that one too: two faults, one said by lastcall)
+	want=1
+	[[ $fault = thread && ${SANITIZE:-} = *thread* ]] && want=2
+	expect_eq "$name: faults injected" "$FAULTS" "$want"
 	expect_eq "$name: lastcall's lines" "$SAID" "$lines"
 	expect_eq "$name: wait status" "$STATUS" "signal 15"
 	expect_eq "$name: lost (as without lastcall)" "$LOST" 2
@@ -102,7 +106,11 @@ pass "no thread, no wake pipe, no accept4: lastcall says so and is off; the prog
 #    the fd it will return). With 5 in flight, 4 fds are left: enough. With 7, two are left:
 #    lastcall cannot stop intake and says so, and still loses nothing; the program's accept4()
 #    may then meet EMFILE, lastcall's epoll sets having taken its last fds.
-for count in 5 7; do
+#    (Not under ThreadSanitizer: its runtime needs fds of its own, to read the symbols a
+#    report names and to write the report, and at this limit gets none.)
+counts="5 7"
+[[ ${SANITIZE:-} = *thread* ]] && counts="" && note "a soft fd limit of 16: skipped under TSan"
+for count in $counts; do
 	run "fd16-$count-0" "$count" 1000 "${LIMIT[@]}" 16 "$FS"
 	expect_eq "fd16-$count-0: wait status" "$STATUS" "signal 15"
 	expect_eq "fd16-$count-0: lost" "$LOST" "$count"
@@ -123,7 +131,8 @@ for count in 5 7; do
 		"signal 15, CPU $CPU ms; lastcall said ($SAID): ${SAID_LINES:--};" \
 		"the program's accept4 hit EMFILE: $([ "$emfile" = 0 ] && echo no || echo yes)"
 done
-pass "a soft fd limit of 16: nothing lost; near it lastcall says it could not stop intake"
+[ -z "$counts" ] ||
+	pass "a soft fd limit of 16: nothing lost; near it lastcall says it could not stop intake"
 
 # 4. LASTCALL_MAX_FDS=64 with 74 connections: 2 in flight on fds below 64, 70 idle keep-alive
 #    ones, then 2 in flight above 64. Those above are not tracked (one warning, naming the first
