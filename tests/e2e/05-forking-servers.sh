@@ -35,20 +35,21 @@ start() {
 	CMD_PATH=/delay/$DELAY
 	EXPECT=()
 	KIDS=2
+	SCRIPTS=
 	IDLE_STATUS=
 	case $model in
 	forking-ignore) cmd=("$EX/forking" --sigchld ignore) ;;
 	forking-handler) cmd=("$EX/forking" --sigchld handler) ;;
 	prefork) cmd=("$EX/prefork" --threads 3) KIDS=3 ;;
 	prefork-noforward) cmd=("$EX/prefork" --no-forward --threads 3) KIDS=3 ;;
-	cgi) cmd=("$EX/cgi") ;;
+	cgi) cmd=("$EX/cgi") SCRIPTS=1 ;;
 	py-forking) cmd=("$PYTHON" "$ROOT/tests/servers/pyserver.py" --forking "$T/$model.port") ;;
 	py-cgi)
 		cmd=("$PYTHON" -u -m http.server --cgi 0 --bind 127.0.0.1 --directory "$WWW")
-		CMD_PATH=/cgi-bin/slow.sh EXPECT=(--expect-file "$T/expected")
+		CMD_PATH=/cgi-bin/slow.sh EXPECT=(--expect-file "$T/expected") SCRIPTS=1
 		;;
 	lighttpd-cgi)
-		port=$(free_port)
+		port=$(free_port) SCRIPTS=1
 		cat >"$T/$model.conf" <<CONF
 server.document-root = "$WWW"
 server.bind = "127.0.0.1"
@@ -82,6 +83,17 @@ CONF
 	esac
 }
 
+# scripts_running PID N: whether N CGI scripts below PID have got as far as their sleep. A
+# script that has not started yet cannot be helped: a SIGTERM between its exec and lastcall's
+# start in it (long under a sanitizer) takes the default action, as without lastcall.
+scripts_running() {
+	local kid comm n=0
+	for kid in $(descendants "$1"); do
+		{ read -r comm <"/proc/$kid/comm"; } 2>/dev/null && [ "$comm" = sleep ] && n=$((n + 1))
+	done
+	[ "$n" -ge "$2" ]
+}
+
 # run MODEL MODE PRELOAD: two requests in flight, then the stop. Sets LOST, STATUS, TREE_ALIVE,
 # TREE_ZOMBIES.
 run() {
@@ -90,6 +102,8 @@ run() {
 	start_requests "$model" 2 --path "$CMD_PATH" "${EXPECT[@]}"
 	poll_until 5000 sh -c "[ \$(ls /proc/$PID/task/*/children >/dev/null 2>&1; \
 		cat /proc/$PID/task/*/children | wc -w) -ge $KIDS ]" || fail "$model: no children"
+	[ -z "$SCRIPTS" ] || poll_until 5000 scripts_running "$PID" "$KIDS" ||
+		fail "$model: the CGI scripts did not start"
 	targets=("$PID")
 	[ "$mode" = all ] && mapfile -t -O 1 targets < <(descendants "$PID")
 	kill -TERM "${targets[@]}"
@@ -97,9 +111,18 @@ run() {
 	finish_requests "$model"
 }
 
+# Not lighttpd-cgi under ThreadSanitizer: its runtime runs an uninstrumented program's signal
+# handler at the program's next intercepted call, not when the signal arrives, so lighttpd
+# reaps an exited CGI script only at its next one-second tick, after lastcall has stopped
+# waiting for it (a zombie is left); and a script's last command, slowed down by the runtime,
+# is still exiting when lighttpd kills the script (a process is left).
+all="forking-ignore forking-handler prefork prefork-noforward cgi py-forking py-cgi lighttpd-cgi"
+if [[ ${SANITIZE:-} = *thread* ]]; then
+	all=${all% lighttpd-cgi}
+	note "lighttpd-cgi: skipped under TSan"
+fi
 declare -A bare_status
-for model in ${MODELS:-forking-ignore forking-handler prefork prefork-noforward cgi py-forking \
-	py-cgi lighttpd-cgi}; do
+for model in ${MODELS:-$all}; do
 	for mode in main all container; do
 		run "$model" "$mode" 0
 		bare_status[$model]=$STATUS

@@ -120,7 +120,7 @@ if [ -n "${SANITIZE:-}" ]; then
 	# io_sync=0: lastcall moves fds under the program (the stand-in) where TSan cannot see it,
 	# so its fd-based synchronisation would be wrong; die_after_fork=0: pre-fork servers fork
 	# once lastcall's thread runs.
-	export TSAN_OPTIONS="log_path=$T/sanitizer:second_deadlock_stack=1:io_sync=0:die_after_fork=0:suppressions=$ROOT/tests/tsan.supp"
+	export TSAN_OPTIONS="log_path=$T/sanitizer:second_deadlock_stack=1:io_sync=0:die_after_fork=0:atexit_sleep_ms=0:suppressions=$ROOT/tests/tsan.supp"
 fi
 
 # SPIN_MS: the CPU time above which a server idle through a 2 s drain is taken to spin. A

@@ -91,13 +91,23 @@ static int exiting(pid_t pid)
 
 static int alive, zombies;
 
+/* Counts what is left, and names it on stderr (the command's log), to tell what it was. */
 static void count(pid_t pid, char state)
 {
-	(void)pid;
+	char path[64], comm[64] = "?";
+	FILE *f;
+
 	if (state == 'Z')
 		zombies++;
 	else
 		alive++;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if ((f = fopen(path, "r"))) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	fprintf(stderr, "spawn: left when the command ended: %d (%s) %c\n", (int)pid, comm, state);
 }
 
 static void kill_one(pid_t pid, char state)
