@@ -98,8 +98,16 @@ fd_is() {
 	[ "$(fd_count)" -eq "$1" ]
 }
 
+# children_are N: N processes below the server still running (an exited child not yet reaped
+# is the program's to reap, when its SIGCHLD handler next runs).
 children_are() {
-	[ "$(descendants "$PID" | wc -l)" -eq "$1" ]
+	local kid stat n=0
+	for kid in $(descendants "$PID"); do
+		{ read -r stat <"/proc/$kid/stat"; } 2>/dev/null || continue
+		stat=${stat##*) } # after "pid (comm) ": the state
+		[ "${stat%% *}" = Z ] || n=$((n + 1))
+	done
+	[ "$n" -eq "$1" ]
 }
 
 # drains_or_end: every drain has started, or the server has ended (without them).
