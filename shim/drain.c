@@ -461,7 +461,7 @@ static void open_log(void)
  * thread. */
 static void renew_wake(bool rd_open)
 {
-	int old_rd = wake_rd, old_wr = wake_wr;
+	int old_rd = wake_rd, old_wr = wake_wr, err;
 
 	lc_fds_release(old_rd);
 	lc_fds_release(old_wr);
@@ -473,10 +473,10 @@ static void renew_wake(bool rd_open)
 		open_log();
 	}
 	if (make_wake() < 0) {
-		lc_log_errno(LC_ERROR, errno, "unable to make a new wake pipe");
+		err = errno;
 		wake_rd = -1;
 		__atomic_store_n(&wake_wr, -1, __ATOMIC_RELEASE);
-		lc_turn_off("the program closed the wake pipe");
+		lc_turn_off("the program closed the wake pipe, and a new one cannot be made", err);
 		return;
 	}
 	if (!renewed++)
@@ -507,6 +507,7 @@ static void find_epoll_fds(void)
 	lc_real.close(dir);
 }
 
+/* Starts the cleanup thread; returns 0, or pthread_create's error. */
 static int start_thread(void)
 {
 	struct timespec tick = { 0, 10 * 1000 * 1000 }; /* 50 of them: 0.5 s at most */
@@ -524,10 +525,8 @@ static int start_thread(void)
 	__atomic_store_n(&thread_started, 0, __ATOMIC_RELAXED);
 	err = pthread_create(&t, &attr, cleanup_main, 0);
 	pthread_attr_destroy(&attr);
-	if (err) {
-		lc_log_errno(LC_ERROR, err, "unable to create the cleanup thread");
-		return -1;
-	}
+	if (err)
+		return err;
 	pthread_setname_np(t, "lastcall");
 	/* Wait (bounded) until the thread runs our code: its start-up, in libc or in a runtime
 	 * preloaded ahead of us (a sanitizer allocates there, under its allocator's lock), is
@@ -540,27 +539,26 @@ static int start_thread(void)
 
 int lc_arm(void)
 {
-	int err = errno, r = -1;
+	int err = errno, r = -1, thread_err;
 
 	pthread_mutex_lock(&arm_mu);
 	if (lc_armed || lc_off)
 		goto out;
 	if (!lc_fds && lc_fds_setup() < 0) {
-		lc_turn_off("no fd table");
+		lc_turn_off("no fd table", 0);
 		goto out;
 	}
 	lc_share_setup(); /* without it, shared listeners are only ever left open */
 	if (wake_rd < 0) {
 		if (make_wake() < 0) {
-			lc_log_errno(LC_ERROR, errno, "unable to create the wake pipe");
-			lc_turn_off("no wake pipe");
+			lc_turn_off("unable to create the wake pipe", errno);
 			goto out;
 		}
 		open_log();
 		find_epoll_fds();
 	}
-	if (start_thread() < 0) {
-		lc_turn_off("no cleanup thread");
+	if ((thread_err = start_thread())) {
+		lc_turn_off("unable to create the cleanup thread", thread_err);
 		goto out;
 	}
 	__atomic_store_n(&lc_thread_pid, lc_pid, __ATOMIC_RELEASE);

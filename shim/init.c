@@ -93,12 +93,16 @@ __attribute__((constructor)) static void lc_constructor(void)
 	lc_init();
 }
 
-void lc_turn_off(const char *why)
+void lc_turn_off(const char *why, int err)
 {
 	__atomic_store_n(&lc_hot, 0, __ATOMIC_RELEASE);
 	if (__atomic_exchange_n(&lc_off, 1, __ATOMIC_ACQ_REL))
 		return;
-	lc_log(LC_ERROR, "%s: lastcall is off, the program runs as without it", why);
+	if (err)
+		lc_log(LC_ERROR, "%s: errno %d (%s): lastcall is off, the program runs as without it",
+		       why, err, lc_errno_name(err));
+	else
+		lc_log(LC_ERROR, "%s: lastcall is off, the program runs as without it", why);
 	lc_sig_disarm();
 }
 

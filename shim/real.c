@@ -102,7 +102,8 @@ static void bind_all(void)
 	BIND(exit, "exit", true, 0);
 	BIND(libc_start_main, "__libc_start_main", true, 0);
 	if (missing)
-		lc_log(LC_ERROR, "unable to find %s with dlsym: lastcall is off", missing);
+		lc_log(LC_ERROR, "unable to find %s with dlsym: lastcall is off, the program runs as "
+				 "without it", missing);
 }
 
 LC_EARLY int lc_real_bind_signals(void)

@@ -34,9 +34,10 @@ static inline bool lc_active(void)
 	return !__atomic_load_n(&lc_off, __ATOMIC_RELAXED);
 }
 
-/* An internal failure lastcall cannot work around: log why once and pass everything through
- * from now on, handing every trigger signal back to the program. Any thread. */
-void lc_turn_off(const char *why);
+/* An internal failure lastcall cannot work around: log why (and errno err, if not 0) in one
+ * line, once, and pass everything through from now on, handing every trigger signal back to
+ * the program. Any thread. */
+void lc_turn_off(const char *why, int err);
 
 /* Block or unblock the trigger signals in the calling thread (around fork). */
 void lc_block_triggers(sigset_t *old);
