@@ -45,20 +45,45 @@ struct kid {
 
 static struct kid kids[MAX_KIDS];
 static int nkids, running, ended, epfd = -1, warned;
+static bool enabled; /* lc_children_setup() ran: kids[] is initialised */
 static int64_t last_end; /* when a child was last seen to end */
 /* The cleanup thread's entry points and lc_children_moved() (a program thread's dup2). */
 static pthread_mutex_t kids_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* Says once that children may go unwaited for: an fd lastcall needed for them (an epoll set,
+ * a pidfd, a /proc file) could not be had. A child that is gone already is no loss. */
+static void unwatched(const char *what, int err)
+{
+	static int said;
+
+	if (err != ESRCH && !said++)
+		lc_log_errno(LC_WARN, err, "unable to %s: children may not be waited for", what);
+}
+
 int lc_children_setup(void)
 {
-	int fd, i;
+	int i;
+
+	if (!enabled) {
+		for (i = 0; i < MAX_KIDS; i++)
+			kids[i].pidfd = -1;
+		enabled = true;
+	}
+	return 0;
+}
+
+/* The epoll set holding the children's pidfds, made when the first child is found: a process
+ * without children (most servers) spends no fd on it. */
+static int children_epoll(void)
+{
+	int fd;
 
 	if (epfd >= 0)
 		return 0;
-	for (i = 0; i < MAX_KIDS; i++)
-		kids[i].pidfd = -1;
-	if ((fd = lc_real.epoll_create1(EPOLL_CLOEXEC)) < 0)
+	if ((fd = lc_real.epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		unwatched("create an epoll set", errno);
 		return -1;
+	}
 	lc_fds_set(fd, LC_FD_PRIVATE, 0);
 	epfd = fd;
 	return 0;
@@ -94,8 +119,12 @@ static void watch(pid_t pid)
 			lc_log(LC_WARN, "more than %d children: the rest are not waited for", MAX_KIDS);
 		return;
 	}
-	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+	if (children_epoll() < 0)
 		return;
+	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
+		unwatched("open a pidfd", errno);
+		return;
+	}
 	lc_fds_set(fd, LC_FD_PRIVATE, 0);
 	ev.data.u32 = (uint32_t)i;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -111,15 +140,18 @@ static void watch(pid_t pid)
 }
 
 /* Reads one /proc/self/task/TID/children file: the pids, space-separated. */
-static void scan_task(const char *tid)
+static void scan_task(int tid)
 {
 	char path[64], buf[4096], *p, *end;
 	ssize_t n;
 	int fd;
 
-	lc_format(path, sizeof(path), "/proc/self/task/%s/children", tid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	lc_format(path, sizeof(path), "/proc/self/task/%d/children", tid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT) /* a thread that has just ended */
+			unwatched("read the list of children", errno);
 		return;
+	}
 	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
 		buf[n] = '\0';
 		for (p = buf; *p; p = end) {
@@ -161,6 +193,8 @@ static void collect(void)
 	int64_t now = now_ms();
 	int n, i;
 
+	if (epfd < 0)
+		return; /* no child found yet */
 	while ((n = epoll_wait(epfd, evs, 64, 0)) > 0)
 		for (i = 0; i < n; i++) {
 			struct kid *k = &kids[evs[i].data.u32];
@@ -179,27 +213,42 @@ static void collect(void)
 			end_kid(&kids[i], "ended; the program has not reaped it");
 }
 
+/* Threads whose children files are read with the task directory closed: most servers have
+ * fewer, and so need one fd less while scanning (at a tight fd limit, the difference between
+ * waiting for the children and not). */
+#define SCAN_TIDS 256
+
 int lc_children_scan(void)
 {
 	char buf[1024];
 	struct dirent64 *d;
-	ssize_t n, off;
-	int dir, r;
+	ssize_t n = 1, off;
+	int dir, r, tids[SCAN_TIDS], ntids, i;
 
-	if (epfd < 0)
+	if (!enabled)
 		return 0;
 	pthread_mutex_lock(&kids_mu);
 	collect();
-	if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		while ((n = getdents64(dir, buf, sizeof(buf))) > 0)
+	if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		unwatched("read the list of children", errno);
+		goto out;
+	}
+	while (n > 0) {
+		/* A batch of thread ids (a dirent is 24 bytes or more), then their children. */
+		for (ntids = 0; ntids + (int)sizeof(buf) / 24 <= SCAN_TIDS &&
+				(n = getdents64(dir, buf, sizeof(buf))) > 0;)
 			for (off = 0; off < n; off += d->d_reclen) {
 				d = (struct dirent64 *)(buf + off);
 				if (d->d_name[0] != '.')
-					scan_task(d->d_name);
+					tids[ntids++] = (int)strtol(d->d_name, 0, 10);
 			}
-		lc_real.close(dir);
-		collect();
+		if (n <= 0)
+			lc_real.close(dir);
+		for (i = 0; i < ntids; i++)
+			scan_task(tids[i]);
 	}
+	collect();
+out:
 	r = running;
 	pthread_mutex_unlock(&kids_mu);
 	return r;

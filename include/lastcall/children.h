@@ -12,11 +12,11 @@
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
-/* Opens the set the children's pidfds wait in. Returns 0 or -1 (then children are not waited
- * for). */
+/* Makes ready to wait for children (the set their pidfds wait in is made when the first
+ * child is found). Returns 0. */
 int lc_children_setup(void);
 
-/* The epoll fd to wait on for a child's end, or -1. */
+/* The epoll fd to wait on for a child's end, or -1 (no child found yet). */
 int lc_children_fd(void);
 
 /* Finds children not seen yet (fork, posix_spawn, system, popen alike) and counts those still

@@ -102,10 +102,11 @@ pass "no thread, no wake pipe, no accept4: lastcall says so and is off; the prog
 # 3. A soft fd limit of 16: 0-2, the listener, lastcall's wake pipe and stderr copy (at the
 #    lowest free numbers, the limit being so low), the connections, and what a drain needs: an
 #    epoll set, for a moment a copy of the listener with the stand-in or a netlink socket, then
-#    a second epoll set. The program's blocked accept4() holds one more (the kernel reserves
-#    the fd it will return). With 5 in flight, 4 fds are left: enough. With 7, two are left:
-#    lastcall cannot stop intake and says so, and still loses nothing; the program's accept4()
-#    may then meet EMFILE, lastcall's epoll sets having taken its last fds.
+#    one at a time to read /proc for children (a second epoll set only once there is one). The
+#    program's blocked accept4() holds one more (the kernel reserves the fd it will return).
+#    With 5 in flight, 4 fds are left: enough. With 7, two are left: lastcall can neither stop
+#    intake nor watch for children, says both, and still loses nothing (there are none); the
+#    program's accept4() may then meet EMFILE, lastcall's epoll set having taken its last fd.
 #    (Not under ThreadSanitizer: its runtime needs fds of its own, to read the symbols a
 #    report names and to write the report, and at this limit gets none.)
 counts="5 7"
@@ -124,8 +125,12 @@ for count in $counts; do
 		expect_eq "$name: lastcall's warnings" "$SAID" 0
 		expect_eq "$name: the program's EMFILE" "$emfile" 0
 	else
-		expect_eq "$name: lastcall's warnings" "$SAID_LINES" \
-			"warning: unable to stop intake on fd 3: errno 24 (EMFILE)"
+		# (which fd the children miss first depends on the program's accept4() of the moment)
+		want="warning: unable to stop intake on fd 3: errno 24 \(EMFILE\)\|warning: unable"
+		want+=" to (create an epoll set|read the list of children): children may not be"
+		want+=" waited for: errno 24 \(EMFILE\)"
+		[[ $SAID_LINES =~ ^$want$ ]] || fail "$name: lastcall's warnings: $SAID_LINES"
+
 	fi
 	note "limit 16, $count in flight: without lastcall $count lost; with it 0 lost," \
 		"signal 15, CPU $CPU ms; lastcall said ($SAID): ${SAID_LINES:--};" \
