@@ -28,8 +28,13 @@ load() {
 }
 
 for model in epoll threaded; do
-	load "$model-bare" "" "$EX/$model"
-	[ "$BEFORE_BAD" -gt 0 ] || fail "$model without lastcall: expected failures"
+	# Without lastcall the loss is a race (a request in flight at the signal, 10 ms each): on a
+	# loaded machine one run can miss it, so up to three are made to show it.
+	for try in 1 2 3; do
+		load "$model-bare-$try" "" "$EX/$model"
+		[ "$BEFORE_BAD" -gt 0 ] && break
+	done
+	[ "$BEFORE_BAD" -gt 0 ] || fail "$model without lastcall: expected failures (3 runs)"
 	note "$model, new connections, without lastcall: before SIGTERM: $BEFORE| after: $AFTER"
 	load "$model" "" "${LASTCALL[@]}" "$EX/$model"
 	expect_eq "$model: failed requests started before SIGTERM" "$BEFORE_BAD" 0
