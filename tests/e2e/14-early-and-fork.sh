@@ -11,7 +11,7 @@ EARLY=$TOOLS/libearly.so
 # LD_PRELOAD=A:B runs B's constructor first: both orders.
 for order in "$LIB:$EARLY" "$EARLY:$LIB"; do
 	name=early-$([ "${order%%:*}" = "$LIB" ] && echo first || echo second)
-	server "$name" env EARLY_MARKER="$T/$name.marker" LD_PRELOAD="${SAN_RUNTIME:+$SAN_RUNTIME:}$order" \
+	server "$name" env EARLY_MARKER="$T/$name.marker" LD_PRELOAD="$EARLY_PRELOAD$order" \
 		"$EX/threaded"
 	start_requests "$name" 2 --path /delay/1000
 	kill -TERM "$PID"

@@ -247,8 +247,8 @@ startup() {
 	handler) cmd=("$TOOLS/sigserver" --on-term "marker:$T/$name.marker" --port 0) ;;
 	early)
 		cmd=("$EX/threaded" --port 0)
-		env=(EARLY_MARKER="$T/$name.marker" LD_PRELOAD="${SAN_RUNTIME:+$SAN_RUNTIME:}$TOOLS/libearly.so")
-		[ "$preload" = 0 ] || env[1]=LD_PRELOAD=${SAN_RUNTIME:+$SAN_RUNTIME:}$LIB:$TOOLS/libearly.so
+		env=(EARLY_MARKER="$T/$name.marker" LD_PRELOAD="$EARLY_PRELOAD$TOOLS/libearly.so")
+		[ "$preload" = 0 ] || env[1]=LD_PRELOAD=$EARLY_PRELOAD$LIB:$TOOLS/libearly.so
 		;;
 	esac
 	if [ "$preload" = 1 ] && [ "$kind" != early ]; then
