@@ -5,13 +5,6 @@
 # the server's CPU time between SIGTERM and its exit, during a 2 s drain.
 . "$(dirname "$0")/../lib/lib.sh"
 
-cpu_ms() {
-	# utime + stime from /proc/PID/stat, in ms (clock ticks: getconf CLK_TCK).
-	local f
-	read -ra f <"/proc/$1/stat"
-	echo $(((f[13] + f[14]) * 1000 / $(getconf CLK_TCK)))
-}
-
 for model in epoll epoll-edge threaded; do
 	args=("$EX/${model%-edge}")
 	[ "$model" = epoll-edge ] && args+=(--edge)

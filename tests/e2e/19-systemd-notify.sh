@@ -7,16 +7,6 @@
 # datagram socket stands in for systemd's here, reading the sender's pid as systemd does.
 . "$(dirname "$0")/../lib/lib.sh"
 
-LISTEN=("$PYTHON" "$ROOT/tests/lib/notify_listen.py")
-
-# receiver NAME ADDRESS: a notification socket at ADDRESS; datagrams go to $T/NAME.notify.
-receiver() {
-	rm -f "$T/$1.notify" "$T/$1.notify.ready"
-	"${LISTEN[@]}" "$2" "$T/$1.notify" --seconds 60 &
-	PIDS+=("$!")
-	poll_until 5000 test -e "$T/$1.notify.ready" || fail "$1: no notification socket"
-}
-
 # messages NAME: how many datagrams arrived.
 messages() {
 	if [ -e "$T/$1.notify" ]; then wc -l <"$T/$1.notify"; else echo 0; fi

@@ -22,23 +22,7 @@ for tool in atsecure handlerflip; do
 		"${TEST_BUILD:-build}/tests/$tool" >/dev/null || fail "cannot build $TOOLS/$tool"
 done
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups) # nobody, nogroup
-LISTEN=("$PYTHON" "$ROOT/tests/lib/notify_listen.py")
 BUGS=()
-
-cpu_ms() {
-	# utime + stime from /proc/PID/stat, in ms (clock ticks: getconf CLK_TCK).
-	local f
-	read -ra f <"/proc/$1/stat"
-	echo $(((f[13] + f[14]) * 1000 / $(getconf CLK_TCK)))
-}
-
-# receiver NAME: a notification socket at $T/NAME.sock; datagrams go to $T/NAME.notify.
-receiver() {
-	rm -f "$T/$1.notify" "$T/$1.notify.ready"
-	"${LISTEN[@]}" "$T/$1.sock" "$T/$1.notify" --seconds 60 &
-	PIDS+=("$!")
-	poll_until 5000 test -e "$T/$1.notify.ready" || fail "$1: no notification socket"
-}
 
 # notified NAME: every datagram that reached NAME's socket so far, each line's sender pid left
 # out. A marker sent now is queued behind anything sent before, so once it is read, so is all
@@ -69,7 +53,7 @@ else
 		name=secure-$who
 		cmd=("$T/suid/atsecure" "$LIB" LASTCALL_LOG)
 		[ "$who" = nobody ] && cmd=("${NOBODY[@]}" "${cmd[@]}")
-		receiver "$name"
+		receiver "$name" "$T/$name.sock"
 		LASTCALL_LOG=garbage LASTCALL_TIMEOUT=7s LASTCALL_NOTIFY_READY=1 \
 			NOTIFY_SOCKET=$T/$name.sock spawn "$name" "${cmd[@]}"
 		poll_until 5000 grep -q '^listening on' "$T/$name.log" ||

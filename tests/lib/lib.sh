@@ -249,6 +249,23 @@ delivered() {
 	[ -z "$mask" ] || [ $((16#$mask >> ($2 - 1) & 1)) -eq 0 ]
 }
 
+# cpu_ms PID: the CPU time PID has used so far, user and system, in ms.
+cpu_ms() {
+	# utime + stime from /proc/PID/stat (clock ticks: getconf CLK_TCK).
+	local f
+	read -ra f <"/proc/$1/stat"
+	echo $(((f[13] + f[14]) * 1000 / $(getconf CLK_TCK)))
+}
+
+# receiver NAME ADDRESS: a systemd notification socket at ADDRESS (a path, or @name for an
+# abstract one); the datagrams it gets go to $T/NAME.notify, one per line.
+receiver() {
+	rm -f "$T/$1.notify" "$T/$1.notify.ready"
+	"$PYTHON" "$ROOT/tests/lib/notify_listen.py" "$2" "$T/$1.notify" --seconds 60 &
+	PIDS+=("$!")
+	poll_until 5000 test -e "$T/$1.notify.ready" || fail "$1: no notification socket"
+}
+
 # expect_eq WHAT GOT WANT
 expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
