@@ -225,7 +225,15 @@ for preload in 0 1; do
 	# No zombie count here: the forking thread runs on while exit() does, so a child it
 	# forks after lastcall's wait for children can still be unreaped when the process ends,
 	# with or without lastcall (tests 05 and 06 count zombies of servers that stop forking).
-	expect_eq "$name: left running" "$TREE_ALIVE" 0
+	# A child forked an instant before exit_group() can still be on its way to its _exit(0)
+	# when the helper counts what is left: left running is what is still there a second on.
+	left=$TREE_ALIVE
+	if [ "$left" != 0 ] && poll_until 1000 no_descendants "$SPAWN_PID"; then
+		note "children forked as the process ended, gone within a second: $left;" \
+			"$(grep -o 'left when the command ended: .*' "$T/$name.log" | paste -sd'|' -)"
+		left=0
+	fi
+	expect_eq "$name: left running" "$left" 0
 	sender_only "$name" "$PID"
 	note "with lastcall: $during SIGTERMs during the drain and $SENT more until exit while the" \
 		"program forked $forks times; 1 drain, 0 lost, exit 7, nothing left running"

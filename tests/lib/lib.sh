@@ -86,15 +86,16 @@ poll_until() {
 	done
 }
 
-# spawn NAME COMMAND...: starts COMMAND under the spawn helper. Sets PID; output goes to
-# $T/NAME.log, the exit to $T/NAME.status. SPAWN_MODE=-r or -k makes the helper the tree's
-# reaper (see tests/tools/spawn.c).
+# spawn NAME COMMAND...: starts COMMAND under the spawn helper. Sets PID (and SPAWN_PID, the
+# helper's own); output goes to $T/NAME.log, the exit to $T/NAME.status. SPAWN_MODE=-r or -k
+# makes the helper the tree's reaper (see tests/tools/spawn.c).
 spawn() {
 	local name=$1
 	shift
 	rm -f "$T/$name.pid" "$T/$name.status" "$T/$name.port" # nothing from an earlier run
 	"$TOOLS/spawn" ${SPAWN_MODE:-} "$T/$name.pid" "$T/$name.status" "$@" >"$T/$name.log" 2>&1 &
-	PIDS+=("$!")
+	SPAWN_PID=$!
+	PIDS+=("$SPAWN_PID")
 	poll_until 5000 test -s "$T/$name.pid" || fail "$name did not start"
 	PID=$(cat "$T/$name.pid")
 	PIDS+=("$PID")
@@ -184,6 +185,11 @@ descendants() {
 		echo "$kid"
 		descendants "$kid"
 	done
+}
+
+# no_descendants PID: whether nothing is left below PID.
+no_descendants() {
+	[ -z "$(descendants "$1")" ]
 }
 
 # start_requests NAME COUNT CLIENT-ARGS...: starts the client in the background against $PORT
