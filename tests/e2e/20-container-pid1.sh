@@ -16,7 +16,7 @@ fi
 
 # inner: the server's pid as seen from here (unshare's only child), and a check it is pid 1.
 inner() {
-	poll_until 5000 test -n "$(descendants "$PID")" || fail "no server under unshare"
+	poll_until 5000 has_descendants "$PID" || fail "no server under unshare"
 	INNER=$(descendants "$PID" | head -n 1)
 	expect_eq "pid in its namespace" "$(awk '/^NSpid:/ {print $3}' "/proc/$INNER/status")" 1
 }

@@ -187,9 +187,12 @@ descendants() {
 	done
 }
 
-# no_descendants PID: whether nothing is left below PID.
+# has_descendants PID, no_descendants PID: whether anything, or nothing, is below PID.
+has_descendants() {
+	[ -n "$(descendants "$1")" ]
+}
 no_descendants() {
-	[ -z "$(descendants "$1")" ]
+	! has_descendants "$1"
 }
 
 # start_requests NAME COUNT CLIENT-ARGS...: starts the client in the background against $PORT
@@ -222,9 +225,14 @@ accepted_count() {
 	ss -Htn state established "sport = :$1" | wc -l
 }
 
+# accepted PORT N: whether the server has accepted N connections.
+accepted() {
+	[ "$(accepted_count "$1")" -ge "$2" ]
+}
+
 # wait_accepted PORT N MS: until the server has accepted N connections.
 wait_accepted() {
-	poll_until "$3" test "$(accepted_count "$1")" -ge "$2"
+	poll_until "$3" accepted "$1" "$2"
 }
 
 # drain_summary NAME: reads lastcall's summary line from $T/NAME.log into DRAIN_MS, FINISHED,
