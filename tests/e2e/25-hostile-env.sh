@@ -161,8 +161,10 @@ for preload in 0 1; do
 	lfd=$(listener_fd "$PID" "$PORT")
 	[ -n "$lfd" ] || fail "$name: no listener fd"
 	lflags=$(awk '/^flags:/ {print $2}' "/proc/$PID/fdinfo/$lfd")
-	start_requests "$name" 1 --path /delay/2000
-	poll_until 5000 test -n "$(descendants "$PID")" || fail "$name: no child"
+	# Under lastcall the request keeps the drain going while the fds are read (about four
+	# forks per fd): 4 s leaves room for a loaded machine and a sanitizer build.
+	start_requests "$name" 1 --path "/delay/$((2000 + preload * 2000))"
+	poll_until 5000 has_descendants "$PID" || fail "$name: no child"
 	kid=$(descendants "$PID")
 	if [ "$preload" = 1 ]; then
 		kill -TERM "$PID"
@@ -240,7 +242,7 @@ pass "every fd lastcall owns is close-on-exec"
 
 # 3b. The program takes the number of one of lastcall's fds with dup2(), as a daemon does when it
 #    puts its log on a number it counts as its own: lastcall must move its fd out of the way and
-#    go on as before. tests/servers/dup2fd.py forks a child that ends after 1.5 s, and on SIGUSR1
+#    go on as before. tests/servers/dup2fd.py forks a child that ends after 2.5 s, and on SIGUSR1
 #    dup2()s /dev/null onto the number in a file: without lastcall a free one; under lastcall,
 #    during the drain, the pidfd by which lastcall waits for the child. Either way the child's
 #    end lets the process end, its fd N still /dev/null.
@@ -248,7 +250,7 @@ DUP=("$PYTHON" "$ROOT/tests/servers/dup2fd.py")
 bugs=${#BUGS[@]}
 for preload in 0 1; do
 	name=dup2-$preload
-	cmd=("${DUP[@]}" "$T/$name.port" "$T/$name.fd" 1500)
+	cmd=("${DUP[@]}" "$T/$name.port" "$T/$name.fd" 2500)
 	[ "$preload" = 1 ] && cmd=("${LASTCALL[@]}" "${cmd[@]}")
 	spawn "$name" "${cmd[@]}"
 	poll_until 5000 test -s "$T/$name.port" || fail "$name did not listen: $(cat "$T/$name.log")"
@@ -265,12 +267,12 @@ for preload in 0 1; do
 	kill -USR1 "$PID"
 	poll_until 5000 grep -q "^dup2 onto $n$" "$T/$name.log" || fail "$name: no dup2"
 	[ "$preload" = 1 ] || kill -TERM "$PID"
-	if ! poll_until 4000 test -s "$T/$name.status"; then
+	if ! poll_until 6000 test -s "$T/$name.status"; then
 		used=$(($(cpu_ms "$PID") - before))
 		lc=$(grep -l '^lastcall$' /proc/"$PID"/task/*/comm | head -n 1)
 		read -r call _ <"${lc%comm}syscall"
-		msg="dup2() onto lastcall's pidfd (fd $n) during the drain: still running 4 s later"
-		msg+=" (the child ended 1.5 s after the start), no drain summary, $used ms of CPU"
+		msg="dup2() onto lastcall's pidfd (fd $n) during the drain: still running 6 s later"
+		msg+=" (the child ended 2.5 s after the start), no drain summary, $used ms of CPU"
 		msg+=" meanwhile (lastcall's thread: $call)"
 		BUGS+=("$name (pid $PID): $msg")
 		note "with lastcall: ${BUGS[-1]#*: }"
@@ -380,6 +382,9 @@ abstract_names() {
 		esac
 	done | grep '^@' | paste -sd' ' -
 }
+has_abstract_name() {
+	[ -n "$(abstract_names "$1")" ]
+}
 
 if [ "$(id -u)" != 0 ]; then
 	note "4: skipped, not root (the stranger must be another user)"
@@ -406,12 +411,14 @@ strangers() {
 	what="${1##*/}${2:+ ${*:2}}"
 	server "$name" "${LASTCALL[@]}" "$@"
 	"${CLIENT[@]}" --port "$PORT" >"$T/$name.first" 2>&1 || fail "$name: no reply"
-	start_requests "$name" 1 --path /delay/2000
+	# The request keeps the drain going until the stranger is done (a python3 started as
+	# nobody, 8 connections): 4 s leaves room for a loaded machine and a sanitizer build.
+	start_requests "$name" 1 --path "/delay/$((n > 0 ? 4000 : 2000))"
 	before=$(cpu_ms "$PID")
 	t0=$(now_ms)
 	kill -TERM "$PID"
 	poll_until 5000 grep -q 'info: draining on' "$T/$name.log" || fail "$name: no drain"
-	poll_until 5000 test -n "$(abstract_names "$PID")" || fail "$name: no stand-in"
+	poll_until 5000 has_abstract_name "$PID" || fail "$name: no stand-in"
 	abs=$(abstract_names "$PID")
 	if [ "$n" -gt 0 ]; then
 		stranger "$name" "${abs#@}" "$n"
