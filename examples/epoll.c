@@ -173,9 +173,10 @@ int main(int argc, char **argv)
 
 	http_options(argc, argv, &o);
 	edge = o.edge ? EPOLLET : 0;
+	/* The epoll set first: once the port is announced, the process has all its fds. */
+	ep = epoll_create1(EPOLL_CLOEXEC);
 	lfd = http_listen(&o);
 	fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
-	ep = epoll_create1(EPOLL_CLOEXEC);
 	ev = (struct epoll_event){ .events = EPOLLIN | edge, .data.ptr = NULL };
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0) {
 		perror("epoll");

@@ -61,7 +61,11 @@ int main(int argc, char **argv)
 	nworkers = o.threads < MAX_WORKERS ? o.threads : MAX_WORKERS;
 	/* With --reuseport the master's socket only holds the port: a listening one would get
 	 * its share of connections and never accept them. */
-	lfd = o.reuseport ? http_socket(&o) : http_listen(&o);
+	lfd = http_socket(&o);
+	if (!o.reuseport && listen(lfd, o.backlog) < 0) {
+		perror("listen");
+		return 1;
+	}
 	o.port = http_port(lfd);
 	if (pipe(ready) < 0)
 		return 1;
@@ -79,12 +83,13 @@ int main(int argc, char **argv)
 	for (i = 0; i < nworkers; i++)
 		if (read(ready[0], &c, 1) != 1)
 			return 1;
-	if (o.reuseport)
-		http_announce(&o, o.port);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	if (forward)
 		sigaction(SIGTERM, &sa, NULL);
+	/* Announced only now, every worker up and the handler set: whoever reads the port may
+	 * stop the server at once and see it end as it was made to. */
+	http_announce(&o, o.port);
 	while ((pid = wait(&st)) > 0 || errno == EINTR)
 		;
 	return 0;
