@@ -8,7 +8,9 @@ load:  --workers N threads send GET --path for --duration seconds (at most --max
            START_MS END_MS OUTCOME
        with times in CLOCK_REALTIME milliseconds (bash's $EPOCHREALTIME clock) and OUTCOME one
        of ok, reset, closed (a clean close before any byte of the reply: safe to retry),
-       truncated, refused, timeout, error.
+       truncated, refused, timeout, error. A request starts when the server has it: on a new
+       connection when the handshake is done (the kernel has queued it), on a kept-alive one
+       when its bytes are sent; one whose connection failed, when it failed.
 probe: with --probe-every MS, one connection attempt every MS milliseconds, --probe-count
        times, each ending as refused, accepted (the handshake completed), reset or timeout.
 """
@@ -44,7 +46,7 @@ def classify(e):
 class Worker(threading.Thread):
     def __init__(self, a, out, lock):
         super().__init__(daemon=True)
-        self.a, self.out, self.lock, self.sock = a, out, lock, None
+        self.a, self.out, self.lock, self.sock, self.began = a, out, lock, None, None
 
     def record(self, start, outcome):
         with self.lock:
@@ -60,9 +62,12 @@ class Worker(threading.Thread):
         a = self.a
         if self.sock is None:
             self.sock = self.connect()
+            self.began = now_ms()
         conn = b"keep-alive" if a.keepalive else b"close"
         self.sock.sendall(b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: %s\r\n\r\n"
                           % (a.path.encode(), conn))
+        if self.began is None:
+            self.began = now_ms()
         data = b""
         while True:
             chunk = self.sock.recv(65536)
@@ -79,12 +84,12 @@ class Worker(threading.Thread):
         for _ in range(a.max):
             if time.monotonic() >= stop:
                 break
-            start = now_ms()
+            self.began = None
             try:
                 outcome = self.one()
             except OSError as e:
                 outcome = classify(e)
-            self.record(start, outcome)
+            self.record(self.began if self.began is not None else now_ms(), outcome)
             if outcome != "ok" or not a.keepalive:
                 if self.sock is not None:
                     self.sock.close()
