@@ -26,11 +26,12 @@ reaper() {
 	REAPED=$(grep -c '^reaped .* status 1[012]$' "$T/$name.log")
 }
 
-# 1. The program reaps its children in a SIGCHLD handler.
-reaper steal-0 0
+# 1. The program reaps its children in a SIGCHLD handler. They live 2 s, time enough to see
+#    them and signal on a loaded machine.
+reaper steal-0 0 --life 2000
 [ "$TREE_ALIVE" -eq 3 ] || fail "without lastcall: expected 3 children left running"
 note "without lastcall: the server dies at once, 3 children left running, $REAPED reaped by it"
-reaper steal-1 1
+reaper steal-1 1 --life 2000
 expect_eq "reaped by the program's own handler, with their statuses" "$REAPED" 3
 expect_eq "left alive" "$TREE_ALIVE" 0
 expect_eq "zombies" "$TREE_ZOMBIES" 0

@@ -26,6 +26,9 @@ CONF
 	[ "$2" = 1 ] && cmd=("${LASTCALL[@]}" "${cmd[@]}")
 	spawn "$name" "${cmd[@]}"
 	wait_listening "$port" 5000 || fail "$name did not listen: $(cat "$T/$name.log")"
+	# lighttpd listens before it sets its signal handlers, and logs this line after.
+	poll_until 5000 grep -q 'server started' "$T/$name.error" ||
+		fail "$name did not start: $(cat "$T/$name.log")"
 	PORT=$port
 }
 

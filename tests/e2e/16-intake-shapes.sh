@@ -19,6 +19,12 @@ children() {
 	ps -o pid= --ppid "$1" | tr -d ' '
 }
 
+# stopped NAME N: whether N processes of the test NAME have stopped intake (lastcall logs the
+# drain's start once it has), so that the probes come after the stop.
+stopped() {
+	[ "$(grep -c 'info: draining on' "$T/$1.log")" -ge "$2" ]
+}
+
 # prefork NAME PRELOAD WHO ARGS...: 5 requests (3 in service, 2 queued) then SIGTERM to WHO
 # (all: every process; master: the master only).
 prefork() {
@@ -34,6 +40,8 @@ prefork() {
 	targets=("$PID")
 	[ "$who" = all ] && mapfile -t -O 1 targets < <(children "$PID")
 	kill -TERM "${targets[@]}"
+	# Three workers, each of which listens (with --reuseport) or accepts on the shared socket.
+	[ "$preload" = 0 ] || poll_until 10000 stopped "$name" 3 || fail "$name: intake not stopped"
 	probe "$name"
 	wait_status "$name" 15000
 	finish_requests "$name"
@@ -64,6 +72,8 @@ for preload in 0 1; do
 	server "forking-$preload" "${cmd[@]}"
 	start_requests "forking-$preload" 2 --path /delay/1500
 	kill -TERM "$PID"
+	[ "$preload" = 0 ] || poll_until 10000 stopped "forking-$preload" 1 ||
+		fail "forking-$preload: intake not stopped"
 	probe "forking-$preload"
 	finish_requests "forking-$preload"
 	accepted=$(grep -c ' accepted$' "$T/forking-$preload.probes")

@@ -4,11 +4,11 @@
 # load balancer or Kubernetes can take it out of rotation before it stops taking connections.
 . "$(dirname "$0")/../lib/lib.sh"
 
-server grace env LASTCALL_GRACE=1500ms "${LASTCALL[@]}" "$EX/threaded"
+server grace env LASTCALL_GRACE=2500ms "${LASTCALL[@]}" "$EX/threaded"
 start_requests before 1 --path /delay/500
 t0=$(now_ms)
 kill -TERM "$PID"
-poll_until 2000 grep -q "info: SIGTERM: still accepting for 1500ms (LASTCALL_GRACE), then draining" \
+poll_until 2000 grep -q "info: SIGTERM: still accepting for 2500ms (LASTCALL_GRACE), then draining" \
 	"$T/grace.log" || fail "no grace line: $(cat "$T/grace.log")"
 # A new client during the grace period is accepted and served as usual (without the grace
 # period it would be refused: see the probes below).
@@ -23,5 +23,5 @@ wait_status grace 10000
 finish_requests before
 expect_eq "request in flight at the signal" "$LOST" 0
 expect_eq "grace: wait status" "$STATUS" "signal 15"
-note "served a request $during ms into a 1500 ms grace period; refused after it"
+note "served a request $during ms into a 2500 ms grace period; refused after it"
 pass "LASTCALL_GRACE keeps intake open for its duration, then drains"
