@@ -60,7 +60,7 @@ static void unwatched(const char *what, int err)
 		lc_log_errno(LC_WARN, err, "unable to %s: children may not be waited for", what);
 }
 
-int lc_children_setup(void)
+void lc_children_setup(void)
 {
 	int i;
 
@@ -69,7 +69,6 @@ int lc_children_setup(void)
 			kids[i].pidfd = -1;
 		enabled = true;
 	}
-	return 0;
 }
 
 /* The epoll set holding the children's pidfds, made when the first child is found: a process

@@ -322,7 +322,9 @@ static bool drain(int sig)
 	__atomic_store_n(&lc_draining, 1, __ATOMIC_SEQ_CST);
 	stopped = lc_stop_intake(!d.own);
 	d.n0 = remaining(d.own);
-	d.kids = lc_config.wait_children && lc_children_setup() == 0;
+	d.kids = lc_config.wait_children;
+	if (d.kids)
+		lc_children_setup();
 	if (d.kids && lc_children_scan() > 0 && sig)
 		d.forwarded = lc_children_forward(sig);
 	t = now_ms();

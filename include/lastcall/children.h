@@ -13,8 +13,8 @@
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
 /* Makes ready to wait for children (the set their pidfds wait in is made when the first
- * child is found). Returns 0. */
-int lc_children_setup(void);
+ * child is found). */
+void lc_children_setup(void);
 
 /* The epoll fd to wait on for a child's end, or -1 (no child found yet). */
 int lc_children_fd(void);

@@ -20,7 +20,7 @@ wait_status repeat 10000
 finish_requests repeat
 expect_eq "repeated SIGTERM: lost" "$LOST" 0
 expect_eq "repeated SIGTERM: wait status" "$STATUS" "signal 15"
-expect_eq "repeated SIGTERM: drains" "$(grep -c 'info: draining on' "$T/repeat.log")" 1
+expect_eq "repeated SIGTERM: drains" "$(drains repeat)" 1
 pass "6 SIGTERMs, one drain, nothing lost"
 
 # SIGINT twice: the second ends the drain now.

@@ -22,7 +22,7 @@ children() {
 # stopped NAME N: whether N processes of the test NAME have stopped intake (lastcall logs the
 # drain's start once it has), so that the probes come after the stop.
 stopped() {
-	[ "$(grep -c 'info: draining on' "$T/$1.log")" -ge "$2" ]
+	[ "$(drains "$1")" -ge "$2" ]
 }
 
 # prefork NAME PRELOAD WHO ARGS...: 5 requests (3 in service, 2 queued) then SIGTERM to WHO

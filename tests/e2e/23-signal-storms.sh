@@ -67,10 +67,6 @@ foreign() {
 	grep -v -e "from $ME code 0\$" -e 'from - code -$' -e '^flips ' "$T/$1.calls"
 }
 
-drains() {
-	grep -c 'info: draining on' "$T/$1.log"
-}
-
 # sender_only NAME: every call of the program's handlers came from this shell's kill. A call
 # that did not is a signal the program would never have seen without lastcall; it is recorded
 # in BUGS, which fails the test at its end, so that the other scenarios still run and report.

@@ -130,7 +130,6 @@ for count in $counts; do
 		want+=" to (create an epoll set|read the list of children): children may not be"
 		want+=" waited for: errno 24 \(EMFILE\)"
 		[[ $SAID_LINES =~ ^$want$ ]] || fail "$name: lastcall's warnings: $SAID_LINES"
-
 	fi
 	note "limit 16, $count in flight: without lastcall $count lost; with it 0 lost," \
 		"signal 15, CPU $CPU ms; lastcall said ($SAID): ${SAID_LINES:--};" \

@@ -235,6 +235,11 @@ wait_accepted() {
 	poll_until "$3" accepted "$1" "$2"
 }
 
+# drains NAME: how many drains lastcall started in the test NAME's processes (its log).
+drains() {
+	grep -c 'info: draining on' "$T/$1.log"
+}
+
 # drain_summary NAME: reads lastcall's summary line from $T/NAME.log into DRAIN_MS, FINISHED,
 # IDLE_CLOSED and CUT (closed at the deadline); fails if there is none.
 drain_summary() {
