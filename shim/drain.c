@@ -35,11 +35,13 @@
 
 #include <netinet/in.h>
 
-/* Idle connections are looked for every IDLE_CHECK_MS while draining, or ten times as long as
- * a look takes if that is more (many connections), so busy keep-alive connections are caught in
- * the gap between two requests. A connection that never carried a byte must be quiet for
- * IDLE_FRESH_MS to count as idle: its client opened it to send something. */
+/* Idle connections are looked for when the first one can have become idle (see idle_due), but
+ * never more often than every IDLE_CHECK_MS, nor than IDLE_CPU_SHARE times as long as a look
+ * takes (with many connections a look is long: at 25, the cleanup thread spends at most 4 % of
+ * a core on them). A connection that never carried a byte must be quiet for IDLE_FRESH_MS at
+ * least: its client opened it to send something. */
 #define IDLE_CHECK_MS 5
+#define IDLE_CPU_SHARE 25
 #define IDLE_FRESH_MS 1000
 #define CHILD_SETTLE_MS 20
 /* What systemd is asked to allow beyond lastcall's own bound, for the program's own shutdown
@@ -128,7 +130,8 @@ struct drain {
 	bool hurry;   /* the user insisted: no lingering, no waiting for children */
 	bool exiting; /* the program called exit() meanwhile: its own connections only */
 	unsigned ints;
-	int64_t deadline, idle_check, linger_until, kill_at;
+	int64_t deadline, linger_until, kill_at;
+	int64_t idle_look, idle_check; /* the last look for idle connections, and the next */
 	int n0, idle, ended, forwarded, termed, killed;
 };
 
@@ -149,26 +152,49 @@ static void forget_if_closed(int fd, void *arg)
 	}
 }
 
-/* Idle connections (nothing in flight, quiet for LASTCALL_IDLE; a connection that never carried
- * a byte, for at least a second) are shut for reading: the program reads EOF and closes them
- * as it would a client's, and the close lingers. */
+/* How long connection fd, in state s and quiet for quiet ms, must still stay quiet to count as
+ * idle: 0 if it is idle now, -1 if it cannot be (not an established TCP connection). A busy one
+ * needs the whole quiet time once it has answered; the kernel's times are in jiffies, hence the
+ * few ms more. */
+static int64_t idle_due(enum lc_conn_state s, int64_t quiet)
+{
+	int64_t need = lc_config.idle_ms;
+
+	switch (s) {
+	case LC_CONN_FRESH:
+		need = need > IDLE_FRESH_MS ? need : IDLE_FRESH_MS;
+		/* fall through */
+	case LC_CONN_ANSWERED:
+		return quiet >= need ? 0 : need - quiet + IDLE_CHECK_MS;
+	case LC_CONN_BUSY:
+		return need + IDLE_CHECK_MS;
+	default:
+		return -1;
+	}
+}
+
+/* Idle connections (the server answered, or the client never spoke, and nothing has crossed
+ * them for LASTCALL_IDLE) are shut for reading: the program reads EOF and closes them as it
+ * would a client's, and the close lingers. The others tell when the next look is worth it. */
 static void close_if_idle(int fd, void *arg)
 {
 	struct drain *d = arg;
 	struct lc_fd *e = &lc_fds[fd];
-	int64_t quiet = 0, need = lc_config.idle_ms;
+	int64_t quiet = 0, due;
 	enum lc_conn_state s;
 
 	if (!counts(d, fd) ||
 	    (__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & (LC_FDF_IDLE | LC_FDF_ENDED)))
 		return;
-	s = lc_tcp_classify(fd, need, &quiet);
-	if (s == LC_CONN_FRESH && quiet >= (need > IDLE_FRESH_MS ? need : IDLE_FRESH_MS))
-		s = LC_CONN_IDLE;
-	if (s != LC_CONN_IDLE || shutdown(fd, SHUT_RD) < 0)
+	s = lc_tcp_classify(fd, &quiet);
+	due = idle_due(s, quiet);
+	if (due > 0 && d->idle_check > d->idle_look + due)
+		d->idle_check = d->idle_look + due;
+	if (due != 0 || shutdown(fd, SHUT_RD) < 0)
 		return;
 	__atomic_fetch_or(&e->flags, LC_FDF_IDLE, __ATOMIC_RELEASE);
 	d->idle++;
+	lc_log(LC_DEBUG, "fd %d closed as idle: quiet for %lld ms", fd, (long long)quiet);
 }
 
 /* At the deadline: stop writing and linger (see linger.h). */
@@ -192,6 +218,11 @@ static bool insisted(const struct drain *d)
 static int64_t min64(int64_t a, int64_t b)
 {
 	return a < b ? a : b;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
 }
 
 /* One line of a drain's story: to the log, and to systemd as the unit's STATUS=, with an
@@ -258,12 +289,18 @@ static void end_all(struct drain *d, int64_t t)
  * lingering closes and children, in *n, *lingering, *kids. */
 static void step(struct drain *d, int64_t t, int *n, int *lingering, int *kids)
 {
+	int64_t looked;
+
 	lc_intake_drop_stash(false);
 	if (!d->ending && lc_config.idle_ms >= 0 && t >= d->idle_check) {
+		/* A connection that joins later (from the stash) is looked at within the time
+		 * a busy one needs. */
+		d->idle_look = t;
+		d->idle_check = t + idle_due(LC_CONN_FRESH, 0);
 		lc_fds_each(LC_FD_CONN, close_if_idle, d);
-		d->idle_check = now_ms() + (now_ms() - t) * 10;
-		if (d->idle_check < t + IDLE_CHECK_MS)
-			d->idle_check = t + IDLE_CHECK_MS;
+		looked = now_ms();
+		d->idle_check = max64(d->idle_check, max64(t + IDLE_CHECK_MS,
+							   looked + (looked - t) * (IDLE_CPU_SHARE - 1)));
 	}
 	if (!d->exiting && d->sig && __atomic_load_n(&exit_requested, __ATOMIC_ACQUIRE)) {
 		d->own = true; /* the program is ending itself: its own connections only */
@@ -289,20 +326,33 @@ static bool done(const struct drain *d, int n, int lingering, int kids, int64_t 
 	       (kids == 0 || t >= d->kill_at + LC_LINGER_MS);
 }
 
+/* "connection" or "connections", for the log lines. */
+static const char *conns(int n)
+{
+	return n == 1 ? "connection" : "connections";
+}
+
+static const char *children(int n)
+{
+	return n == 1 ? "child" : "children";
+}
+
 static void summarise(const struct drain *d, int64_t t0)
 {
-	int n = d->n0 - d->ended;
+	int n = d->n0 - d->ended - d->idle, ended = lc_children_ended();
 	char kids[160] = "";
 
-	if (d->kids && lc_children_ended() + d->forwarded + d->termed + d->killed > 0)
+	if (n < 0)
+		n = 0;
+	if (d->kids && ended + d->forwarded + d->termed + d->killed > 0)
 		lc_format(kids, sizeof(kids),
-			  "; %d children ended (%d passed the signal), %d sent SIGTERM at the "
+			  "; %d %s ended (%d passed the signal), %d sent SIGTERM at the "
 			  "deadline, %d killed",
-			  lc_children_ended(), d->forwarded, d->termed, d->killed);
+			  ended, children(ended), d->forwarded, d->termed, d->killed);
 	report(d, -1,
-	       "drained in %lld ms: %d connections finished (%d idle, closed by lastcall), "
-	       "%d closed at the deadline%s",
-	       (long long)(now_ms() - t0), n < 0 ? 0 : n, d->idle, d->ended, kids);
+	       "drained in %lld ms: %d %s finished, %d closed as idle, %d closed at the "
+	       "deadline%s",
+	       (long long)(now_ms() - t0), n, conns(n), d->idle, d->ended, kids);
 }
 
 /* Runs a drain; returns false if the program called exit() meanwhile (its exit then waits
@@ -332,8 +382,9 @@ static bool drain(int sig)
 	tick = t + 1000;
 	d.idle_check = t;
 	report(&d, lc_config.timeout_ms,
-	       "draining on %s%s: %d listeners stopped, %d connections in flight, deadline %s",
-	       sig ? "SIG" : "exit()", sig ? lc_signal_name(sig) : "", stopped, d.n0,
+	       "draining on %s%s: %d %s stopped, %d %s in flight, deadline %s",
+	       sig ? "SIG" : "exit()", sig ? lc_signal_name(sig) : "", stopped,
+	       stopped == 1 ? "listener" : "listeners", d.n0, conns(d.n0),
 	       lc_format_ms(lc_config.timeout_ms, tbuf));
 	for (;;) {
 		t = now_ms();
@@ -353,7 +404,8 @@ static bool drain(int sig)
 			lc_fds_each(LC_FD_CONN, forget_if_closed, 0);
 			if (!d.ending && (n > 0 || kids > 0))
 				report(&d, d.deadline - now_ms(),
-				       "draining: %d connections in flight, %d children, %s left", n, kids,
+				       "draining: %d %s in flight, %d %s, %s left", n, conns(n),
+				       kids, children(kids),
 				       lc_format_ms((d.deadline - now_ms() + 999) / 1000 * 1000, tbuf));
 		}
 	}

@@ -141,7 +141,7 @@ int lc_tcp_handshakes(int fd)
 /* Whether the kernel filled field f of struct tcp_info (older kernels return less). */
 #define HAS(n, f) ((n) >= offsetof(struct tcp_info, f) + sizeof(((struct tcp_info *)0)->f))
 
-enum lc_conn_state lc_tcp_classify(int fd, int64_t idle_ms, int64_t *quiet_ms)
+enum lc_conn_state lc_tcp_classify(int fd, int64_t *quiet_ms)
 {
 	struct tcp_info ti;
 	socklen_t n = sizeof(ti);
@@ -167,7 +167,7 @@ enum lc_conn_state lc_tcp_classify(int fd, int64_t idle_ms, int64_t *quiet_ms)
 	 * after a first reply they are taken as a request answered within the same jiffy. */
 	if (ti.tcpi_last_data_recv < ti.tcpi_last_data_sent || ti.tcpi_bytes_acked == 0)
 		return LC_CONN_BUSY;
-	return *quiet_ms >= idle_ms ? LC_CONN_IDLE : LC_CONN_BUSY;
+	return LC_CONN_ANSWERED;
 }
 
 bool lc_tcp_delivering(int fd, int64_t within_ms)

@@ -240,13 +240,14 @@ drains() {
 	grep -c 'info: draining on' "$T/$1.log"
 }
 
-# drain_summary NAME: reads lastcall's summary line from $T/NAME.log into DRAIN_MS, FINISHED,
-# IDLE_CLOSED and CUT (closed at the deadline); fails if there is none.
+# drain_summary NAME: reads lastcall's summary line from $T/NAME.log into DRAIN_MS, FINISHED
+# (connections that finished on their own), IDLE_CLOSED (closed by lastcall as idle) and CUT
+# (closed at the deadline); fails if there is none.
 drain_summary() {
 	local line
 	line=$(grep -m1 'info: drained in' "$T/$1.log") || fail "$1: no drain summary: $(cat "$T/$1.log")"
 	read -r DRAIN_MS FINISHED IDLE_CLOSED CUT < <(echo "$line" | sed -n \
-		's/.*drained in \([0-9]*\) ms: \([0-9]*\) connections finished (\([0-9]*\) idle, closed by lastcall), \([0-9]*\) closed at the deadline.*/\1 \2 \3 \4/p')
+		's/.*drained in \([0-9]*\) ms: \([0-9]*\) connections\{0,1\} finished, \([0-9]*\) closed as idle, \([0-9]*\) closed at the deadline.*/\1 \2 \3 \4/p')
 	[ -n "${CUT:-}" ] || fail "$1: unreadable summary: $line"
 }
 

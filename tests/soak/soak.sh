@@ -178,8 +178,8 @@ replies() {
 }
 
 # accounted: lastcall's summary lines account for the K connections in flight: one summary
-# for every drain, K connections finished (or, in a forking server, K children ended), none
-# closed at the deadline.
+# for every drain, K connections finished or closed as idle (or, in a forking server, K
+# children ended), none closed at the deadline.
 accounted() {
 	local log=$T/$NAME.log starts sums got cut
 	starts=$(grep -c 'info: draining on SIGTERM' "$log")
@@ -187,8 +187,8 @@ accounted() {
 	if [ "$ACCOUNT" = children ]; then
 		got=$(sed -n 's/.*drained in .*; \([0-9]*\) children ended.*/\1/p' "$log")
 	else
-		got=$(sed -n 's/.*drained in [0-9]* ms: \([0-9]*\) connections finished.*/\1/p' "$log" |
-			awk '{n += $1} END {print n + 0}')
+		got=$(sed -n 's/.*drained in [0-9]* ms: \([0-9]*\) connections\{0,1\} finished, \([0-9]*\) closed as idle.*/\1 \2/p' "$log" |
+			awk '{n += $1 + $2} END {print n + 0}')
 	fi
 	cut=$(sed -n 's/.* \([0-9]*\) closed at the deadline.*/\1/p' "$log" |
 		awk '{n += $1} END {print n + 0}')

@@ -96,17 +96,17 @@ static void test_tcp_fresh_then_busy(void **state)
 	struct pair *p = *state;
 	int64_t quiet;
 
-	assert_int_equal(lc_tcp_classify(p->server, 0, &quiet), LC_CONN_FRESH);
+	assert_int_equal(lc_tcp_classify(p->server, &quiet), LC_CONN_FRESH);
 	assert_int_equal(write(p->client, "GET /\r\n\r\n", 9), 9);
 	sleep_ms(5);
 	/* Unread request bytes. */
-	assert_int_equal(lc_tcp_classify(p->server, 0, &quiet), LC_CONN_BUSY);
+	assert_int_equal(lc_tcp_classify(p->server, &quiet), LC_CONN_BUSY);
 	/* Read, not answered yet: a request is being worked on. */
 	drain(p->server, 9);
-	assert_int_equal(lc_tcp_classify(p->server, 0, &quiet), LC_CONN_BUSY);
+	assert_int_equal(lc_tcp_classify(p->server, &quiet), LC_CONN_BUSY);
 }
 
-static void test_tcp_answered_is_idle(void **state)
+static void test_tcp_answered_then_quiet(void **state)
 {
 	struct pair *p = *state;
 	int64_t quiet = -1;
@@ -117,17 +117,24 @@ static void test_tcp_answered_is_idle(void **state)
 	assert_int_equal(write(p->server, "reply\n", 6), 6);
 	drain(p->client, 6);
 	sleep_ms(5);
-	assert_int_equal(lc_tcp_classify(p->server, 0, &quiet), LC_CONN_IDLE);
-	assert_true(quiet >= 0);
-	/* Not quiet long enough for a longer LASTCALL_IDLE. */
-	assert_int_equal(lc_tcp_classify(p->server, 60000, &quiet), LC_CONN_BUSY);
+	assert_int_equal(lc_tcp_classify(p->server, &quiet), LC_CONN_ANSWERED);
+	assert_true(quiet >= 0 && quiet < 1000);
+	/* Quiet grows while nothing crosses the connection... */
+	sleep_ms(60);
+	assert_int_equal(lc_tcp_classify(p->server, &quiet), LC_CONN_ANSWERED);
+	assert_true(quiet >= 40);
+	/* ...and the next piece of a reply streamed with pauses starts it again. */
+	assert_int_equal(write(p->server, "more\n", 5), 5);
+	drain(p->client, 5);
+	assert_int_equal(lc_tcp_classify(p->server, &quiet), LC_CONN_ANSWERED);
+	assert_true(quiet < 40);
 	/* The next request arrives: busy again. */
 	sleep_ms(10);
 	assert_int_equal(write(p->client, "GET /\r\n\r\n", 9), 9);
 	sleep_ms(5);
-	assert_int_equal(lc_tcp_classify(p->server, 0, &quiet), LC_CONN_BUSY);
+	assert_int_equal(lc_tcp_classify(p->server, &quiet), LC_CONN_BUSY);
 	drain(p->server, 9);
-	assert_int_equal(lc_tcp_classify(p->server, 0, &quiet), LC_CONN_BUSY);
+	assert_int_equal(lc_tcp_classify(p->server, &quiet), LC_CONN_BUSY);
 }
 
 static void test_tcp_unsent_reply_is_busy(void **state)
@@ -145,7 +152,7 @@ static void test_tcp_unsent_reply_is_busy(void **state)
 	/* The client reads nothing: the reply piles up in the server's send queue. */
 	w = write(p->server, big, sizeof(big));
 	assert_true(w > 0);
-	assert_int_equal(lc_tcp_classify(p->server, 0, &quiet), LC_CONN_BUSY);
+	assert_int_equal(lc_tcp_classify(p->server, &quiet), LC_CONN_BUSY);
 }
 
 /* A reply still on its way: delivering while the client takes it, not once it stalls, not
@@ -182,7 +189,7 @@ static void test_tcp_not_tcp(void **state)
 
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(lc_tcp_classify(sv[0], 0, &quiet), LC_CONN_OTHER);
+	assert_int_equal(lc_tcp_classify(sv[0], &quiet), LC_CONN_OTHER);
 	assert_int_equal(lc_tcp_drop_syns(sv[0]), ENOTSUP);
 	assert_false(lc_tcp_delivering(sv[0], 60000));
 	assert_int_equal(lc_tcp_handshakes(sv[0]), -1);
@@ -223,7 +230,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tcp_fresh_then_busy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tcp_answered_is_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_answered_then_quiet, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_unsent_reply_is_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_delivering, setup, teardown),
 		cmocka_unit_test(test_tcp_not_tcp),
