@@ -24,15 +24,25 @@ static void reap(int sig)
 	errno = saved;
 }
 
-/* The "CGI script": answers GET /delay/MS after MS milliseconds, as the other examples do. */
+/* The "CGI script": answers GET /delay/MS after MS milliseconds, and streams GET /stream/N/G
+ * chunk by chunk with a sleep between two, as the other examples do. */
 static void run_script(int fd, const struct request *req)
 {
 	char script[512];
 
-	snprintf(script, sizeof(script),
-		 "sleep %d.%03d; printf 'HTTP/1.1 200 OK\\r\\nContent-Length: %zu\\r\\n"
-		 "Connection: close\\r\\n\\r\\n%%s' '%s'",
-		 req->delay_ms / 1000, req->delay_ms % 1000, strlen(req->text), req->text);
+	if (req->chunks)
+		snprintf(script, sizeof(script),
+			 "printf 'HTTP/1.1 200 OK\\r\\nContent-Length: %llu\\r\\n"
+			 "Connection: close\\r\\n\\r\\n'; i=0; while [ $i -lt %d ]; do "
+			 "[ $i -eq 0 ] || sleep %d.%03d; printf 'chunk %%d/%%d\\n' $i %d; "
+			 "i=$((i + 1)); done",
+			 (unsigned long long)req->body_len, req->chunks, req->gap_ms / 1000,
+			 req->gap_ms % 1000, req->chunks);
+	else
+		snprintf(script, sizeof(script),
+			 "sleep %d.%03d; printf 'HTTP/1.1 200 OK\\r\\nContent-Length: %zu\\r\\n"
+			 "Connection: close\\r\\n\\r\\n%%s' '%s'",
+			 req->delay_ms / 1000, req->delay_ms % 1000, strlen(req->text), req->text);
 	dup2(fd, 1);
 	execl("/bin/sh", "sh", "-c", script, (char *)NULL);
 	_exit(127);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* epoll: a single-threaded event loop, level-triggered by default, edge-triggered with --edge.
- * Delayed replies wait on a due-time list, so one thread serves many slow requests at once.
+ * Delayed replies, and streamed ones between two chunks, wait on a due-time list, so one thread
+ * serves many slow requests at once.
  * No SIGTERM handler. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,7 +25,9 @@ struct conn {
 	struct request req;
 	char head[256];
 	uint64_t head_len, sent; /* sent counts head and body bytes */
-	int64_t due;		 /* WAITING: when to reply */
+	uint64_t limit;		 /* what to send before pausing: all, or a stream's chunk */
+	int chunk;		 /* a stream's chunk being sent */
+	int64_t due;		 /* WAITING: when to reply, or to send the next chunk */
 	struct conn *next;	 /* WAITING: the due list, earliest first */
 };
 
@@ -45,12 +48,12 @@ static void drop(struct conn *c)
 	free(c);
 }
 
-static void wait_until_due(struct conn *c)
+static void wait_until_due(struct conn *c, int ms)
 {
 	struct conn **p = &due_list;
 
 	c->state = WAITING;
-	c->due = http_now_ms() + c->req.delay_ms;
+	c->due = http_now_ms() + ms;
 	while (*p && (*p)->due <= c->due)
 		p = &(*p)->next;
 	c->next = *p;
@@ -64,7 +67,7 @@ static int take_request(struct conn *c);
 static int on_write(struct conn *c)
 {
 	char buf[16384];
-	uint64_t total = c->head_len + c->req.body_len, n;
+	uint64_t total = c->limit, n;
 	ssize_t w;
 
 	while (c->sent < total) {
@@ -83,6 +86,12 @@ static int on_write(struct conn *c)
 		if (w < 0)
 			return -1;
 		c->sent += (uint64_t)w;
+	}
+	if (c->limit < c->head_len + c->req.body_len) {
+		/* A stream's chunk is out: the next one after the pause, from the due list. */
+		c->limit = c->head_len + http_stream_end(&c->req, ++c->chunk);
+		wait_until_due(c, c->req.gap_ms);
+		return 0;
 	}
 	if (!c->req.keepalive)
 		return -1;
@@ -103,8 +112,10 @@ static int take_request(struct conn *c)
 	c->in[c->have] = '\0';
 	c->head_len = (uint64_t)http_head(&c->req, c->head, sizeof(c->head));
 	c->sent = 0;
+	c->chunk = 0;
+	c->limit = c->head_len + (c->req.chunks ? http_stream_end(&c->req, 0) : c->req.body_len);
 	if (c->req.delay_ms > 0) {
-		wait_until_due(c);
+		wait_until_due(c, c->req.delay_ms);
 		return 0;
 	}
 	c->state = WRITING;

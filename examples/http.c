@@ -112,6 +112,78 @@ int http_listen(const struct options *o)
 	return fd;
 }
 
+/* /stream/N/G, within bounds a test can use (1 to MAX_CHUNKS chunks, gaps up to MAX_GAP_MS);
+ * anything else is not a stream. */
+#define MAX_CHUNKS 100000
+#define MAX_GAP_MS 600000
+
+static int parse_stream(const char *path, struct request *req)
+{
+	int chunks, gap;
+
+	if (sscanf(path, "/stream/%d/%d", &chunks, &gap) != 2 || chunks < 1 ||
+	    chunks > MAX_CHUNKS || gap < 0 || gap > MAX_GAP_MS)
+		return 0;
+	req->chunks = chunks;
+	req->gap_ms = gap;
+	return 1;
+}
+
+static uint64_t digits(uint64_t n)
+{
+	uint64_t d = 1;
+
+	while (n >= 10)
+		n /= 10, d++;
+	return d;
+}
+
+/* The digits of all the numbers 0..n-1 together. */
+static uint64_t digits_below(uint64_t n)
+{
+	uint64_t total = 0, lo = 0, hi = 10, d = 1;
+
+	for (; lo < n; lo = hi, hi *= 10, d++)
+		total += ((n < hi ? n : hi) - lo) * d;
+	return total;
+}
+
+uint64_t http_stream_end(const struct request *req, int i)
+{
+	uint64_t k = (uint64_t)i + 1;
+
+	/* Chunk j is "chunk " j "/" N "\n": 8 bytes besides the digits of j and of N. */
+	return k * (8 + digits((uint64_t)req->chunks)) + digits_below(k);
+}
+
+/* Body bytes [off, off+n) of a stream: the chunk lines from the one holding off. */
+static void stream_body(const struct request *req, uint64_t off, char *out, size_t n)
+{
+	int lo = 0, hi = req->chunks - 1, mid, len;
+	uint64_t start, skip;
+	char line[40];
+
+	while (lo < hi) { /* the first chunk that ends after off */
+		mid = lo + (hi - lo) / 2;
+		if (http_stream_end(req, mid) > off)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	start = lo > 0 ? http_stream_end(req, lo - 1) : 0;
+	for (; n > 0 && lo < req->chunks; lo++) {
+		len = snprintf(line, sizeof(line), "chunk %d/%d\n", lo, req->chunks);
+		skip = off - start;
+		if ((uint64_t)len > skip) {
+			size_t take = (uint64_t)len - skip < n ? (size_t)((uint64_t)len - skip) : n;
+
+			memcpy(out, line + skip, take);
+			out += take, n -= take, off += take;
+		}
+		start += (uint64_t)len;
+	}
+}
+
 int http_parse(const char *buf, size_t len, struct request *req)
 {
 	const char *end = memmem(buf, len, "\r\n\r\n", 4), *p, *line;
@@ -142,9 +214,11 @@ int http_parse(const char *buf, size_t len, struct request *req)
 		snprintf(req->text, sizeof(req->text), "delayed %d\n", req->delay_ms);
 	else if (sscanf(path, "/bytes/%llu", &n) == 1)
 		req->pattern = 1, req->body_len = n;
+	else if (parse_stream(path, req))
+		req->body_len = http_stream_end(req, req->chunks - 1);
 	else
 		snprintf(req->text, sizeof(req->text), "hello\n");
-	if (!req->pattern)
+	if (!req->pattern && !req->chunks)
 		req->body_len = strlen(req->text);
 	return (int)(end + 4 - buf);
 }
@@ -161,6 +235,10 @@ void http_body(const struct request *req, uint64_t off, char *out, size_t n)
 {
 	size_t i;
 
+	if (req->chunks) {
+		stream_body(req, off, out, n);
+		return;
+	}
 	for (i = 0; i < n; i++)
 		out[i] = req->pattern ? (char)('a' + (off + i) % 26) : req->text[off + i];
 }
@@ -187,6 +265,25 @@ static void sleep_ms(int ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+/* A stream's chunks, each written whole, with the pause before each but the first. */
+static int write_stream(int fd, const struct request *req)
+{
+	char line[40];
+	uint64_t start = 0, end;
+	int i;
+
+	for (i = 0; i < req->chunks; i++) {
+		if (i > 0)
+			sleep_ms(req->gap_ms);
+		end = http_stream_end(req, i);
+		http_body(req, start, line, (size_t)(end - start));
+		if (write_all(fd, line, (size_t)(end - start)) < 0)
+			return -1;
+		start = end;
+	}
+	return 0;
 }
 
 void http_serve_blocking(int fd)
@@ -218,7 +315,9 @@ void http_serve_blocking(int fd)
 		len = http_head(&req, out, sizeof(out));
 		if (write_all(fd, out, (size_t)len) < 0)
 			return;
-		for (off = 0; off < req.body_len; off += (uint64_t)len) {
+		if (req.chunks && write_stream(fd, &req) < 0)
+			return;
+		for (off = 0; !req.chunks && off < req.body_len; off += (uint64_t)len) {
 			len = req.body_len - off < sizeof(out) ? (int)(req.body_len - off)
 							       : (int)sizeof(out);
 			http_body(&req, off, out, (size_t)len);

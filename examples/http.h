@@ -3,6 +3,9 @@
  *   GET /              "hello\n"
  *   GET /delay/MS      waits MS milliseconds, then "delayed MS\n"
  *   GET /bytes/N       N bytes of the pattern "abc...xyzabc..."
+ *   GET /stream/N/G    N chunks, the line "chunk I/N\n" each, G milliseconds apart: the head
+ *                      and chunk 0 at once, then a pause of G ms before each further chunk
+ *                      (a reply streamed with pauses; Content-Length gives the whole length)
  * Keep-alive is HTTP/1.1's default; "Connection: close" ends the connection after the reply.
  * POST is answered like GET without reading the body (an early answer).
  * None of this knows about lastcall: these are ordinary servers. */
@@ -27,6 +30,8 @@ struct request {
 	int delay_ms;	   /* /delay/MS */
 	uint64_t body_len; /* bytes of body to send */
 	int pattern;	   /* body is the /bytes pattern (else text[]) */
+	int chunks;	   /* /stream/N/G: N (0: not a stream) */
+	int gap_ms;	   /* /stream/N/G: G */
 	int keepalive;	   /* the connection stays open after the reply */
 	char text[64];	   /* short bodies */
 };
@@ -56,6 +61,9 @@ int http_head(const struct request *req, char *buf, size_t n);
 
 /* Copies body bytes [off, off+n) of req's response into out. */
 void http_body(const struct request *req, uint64_t off, char *out, size_t n);
+
+/* A stream's body offset where chunk i ends (the length of chunks 0..i). */
+uint64_t http_stream_end(const struct request *req, int i);
 
 /* Blocking servers: reads requests from fd and answers them until the client closes, the
  * request says close, or an error. Returns when the connection should be closed. */

@@ -13,12 +13,19 @@ classifies every request by what the client saw:
   timeout    nothing conclusive within --timeout
   error      anything else (the message says what)
 
-The expected body comes from the path (/delay/MS, /bytes/N, / as the example servers answer)
-or from --expect-file. With --upload N the request is a POST whose N-byte body is sent at
---upload-rate bytes a second while the reply is read. With --hold S a keep-alive connection is
+The expected body comes from the path (/delay/MS, /bytes/N, /stream/N/G, / as the example
+servers answer) or from --expect-file. A reply with Transfer-Encoding: chunked is decoded (the
+body compared is the decoded one; it is truncated if the last, empty chunk never came). With
+--upload N the request is a POST whose N-byte body is sent at --upload-rate bytes a second
+while the reply is read. With --hold S a keep-alive connection is
 kept after its reply, and how the server ends it within S seconds is counted: held_eof (a clean
 close), held_reset, held_open. --ready FILE is written once every request is in flight: all requests
-sent (--ready-when sent) or every reply has started to arrive (--ready-when first-byte).
+sent (--ready-when sent) or every reply has started to arrive (--ready-when first-byte; with
+--ready-min K, every request sent and K replies started, for a server that serves one
+connection at a time and keeps the others queued). --timing adds to each request's line the
+largest gap between two received pieces of its reply, and to the summary paused_ms (the least
+of those gaps over the whole replies: every one paused at least that long) and last_at (when
+the last whole reply ended, in ms of the realtime clock, as bash's $EPOCHREALTIME).
 Prints one line per request and a summary line; exits 0 only if every request was ok.
 """
 import argparse
@@ -40,14 +47,19 @@ def expected_body(path, expect_file):
         n = int(path[len("/bytes/"):])
         pattern = bytes(range(ord("a"), ord("z") + 1))
         return (pattern * (n // 26 + 1))[:n]
+    if path.startswith("/stream/"):
+        n = int(path.split("/")[2])
+        return b"".join(b"chunk %d/%d\n" % (i, n) for i in range(n))
     return b"hello\n"
 
 
 class Request(threading.Thread):
-    def __init__(self, args, index, body, started):
+    def __init__(self, args, index, body, started, sent):
         super().__init__(daemon=True)
         self.args, self.index, self.body, self.started = args, index, body, started
+        self.sent = sent
         self.result, self.detail, self.ms, self.held = "timeout", "", 0.0, None
+        self.gap, self.ended = 0.0, None  # largest pause in the reply (ms); its end (time.time())
 
     def run(self):
         t0 = time.monotonic()
@@ -104,15 +116,22 @@ class Request(threading.Thread):
                        % (method, a.path, conn, extra)).encode())
             if a.upload:
                 threading.Thread(target=self.upload, args=(s,), daemon=True).start()
+            self.sent.set()
             if a.ready_when == "sent":
                 self.started.set()
             data = b""
             head_end = -1
             length = None
+            chunked = False
+            last = None
             while True:
                 chunk = s.recv(a.chunk)
                 if not chunk:
                     break
+                now = time.monotonic()
+                if last is not None:
+                    self.gap = max(self.gap, (now - last) * 1000)
+                last = now
                 if not data and a.ready_when == "first-byte":
                     self.started.set()
                 data += chunk
@@ -120,16 +139,25 @@ class Request(threading.Thread):
                     head_end = data.find(b"\r\n\r\n")
                     if head_end >= 0:
                         length = content_length(data[:head_end])
-                if length is not None and len(data) - head_end - 4 >= length:
+                        chunked = is_chunked(data[:head_end])
+                # A chunked reply ends with the last chunk's (and the trailer's) empty line.
+                if chunked and data.endswith(b"\r\n\r\n") and dechunk(data[head_end + 4:])[1]:
+                    break
+                if not chunked and length is not None and len(data) - head_end - 4 >= length:
                     break
                 if a.read_rate:
                     time.sleep(len(chunk) / a.read_rate)
             self.done.set()
+            self.ended = time.time()
             if head_end < 0:
                 return "truncated", "%d bytes, no complete head" % len(data)
             status = data[:data.find(b"\r\n")]
             body = data[head_end + 4:]
-            if length is not None and len(body) < length:
+            if chunked:
+                body, whole = dechunk(body)
+                if not whole:
+                    return "truncated", "%d body bytes, chunked, no last chunk" % len(body)
+            elif length is not None and len(body) < length:
                 return "truncated", "%d of %d body bytes" % (len(body), length)
             if b" 200 " not in status + b" ":
                 return "error", status.decode(errors="replace")
@@ -142,12 +170,59 @@ class Request(threading.Thread):
             return "ok", "%d body bytes" % len(body)
 
 
-def content_length(head):
+def header(head, wanted):
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return int(value.strip())
+        if name.strip().lower() == wanted:
+            return value.strip()
     return None
+
+
+def content_length(head):
+    value = header(head, b"content-length")
+    return None if value is None else int(value)
+
+
+def is_chunked(head):
+    value = header(head, b"transfer-encoding")
+    return value is not None and value.lower().split(b",")[-1].strip() == b"chunked"
+
+
+def dechunk(data):
+    """The body of a chunked reply so far, and whether it is whole (the last, empty chunk and
+    the trailer's end seen). Malformed framing counts as not whole."""
+    parts, pos = [], 0
+    while True:
+        eol = data.find(b"\r\n", pos)
+        if eol < 0:
+            return b"".join(parts), False
+        try:
+            size = int(data[pos:eol].split(b";")[0].strip(), 16)
+        except ValueError:
+            return b"".join(parts), False
+        pos = eol + 2
+        if size == 0:
+            # Trailer fields, if any, then an empty line.
+            while True:
+                eol = data.find(b"\r\n", pos)
+                if eol < 0:
+                    return b"".join(parts), False
+                if eol == pos:
+                    return b"".join(parts), True
+                pos = eol + 2
+        parts.append(data[pos:pos + size])
+        if len(data) < pos + size + 2:
+            return b"".join(parts), False
+        pos += size + 2
+
+
+def timing(reqs):
+    """paused_ms: the least of the whole replies' largest gaps; last_at: the end of the last
+    whole reply (realtime ms); both 0 when no reply was whole."""
+    whole = [r for r in reqs if r.result == "ok"]
+    return " paused_ms=%.0f last_at=%.0f" % (
+        min((r.gap for r in whole), default=0),
+        max((r.ended * 1000 for r in whole), default=0))
 
 
 def main():
@@ -165,6 +240,10 @@ def main():
     p.add_argument("--timeout", type=float, default=30)
     p.add_argument("--ready", help="file to create once every request is in flight")
     p.add_argument("--ready-when", choices=("sent", "first-byte", "replied"), default="sent")
+    p.add_argument("--ready-min", type=int, default=0,
+                   help="--ready once all are sent and this many are ready (default: all)")
+    p.add_argument("--timing", action="store_true",
+                   help="report the largest gap in each reply, paused_ms and last_at")
     p.add_argument("--upload", type=int, default=0, help="POST this many body bytes")
     p.add_argument("--upload-rate", type=float, default=20000, help="body bytes a second")
     p.add_argument("--hold", type=float, default=0, help="keep the connection after the reply")
@@ -172,14 +251,25 @@ def main():
 
     body = expected_body(a.path, a.expect_file)
     started = [threading.Event() for _ in range(a.count)]
-    reqs = [Request(a, i, body, started[i]) for i in range(a.count)]
+    sent = [threading.Event() for _ in range(a.count)]
+    reqs = [Request(a, i, body, started[i], sent[i]) for i in range(a.count)]
     for r in reqs:
         r.start()
     if a.ready:
         deadline = time.monotonic() + a.timeout
-        for e in started:
-            e.wait(max(0.0, deadline - time.monotonic()))
-        if all(e.is_set() for e in started):
+        if a.ready_min:
+            for e in sent:
+                e.wait(max(0.0, deadline - time.monotonic()))
+            while (sum(e.is_set() for e in started) < a.ready_min
+                   and time.monotonic() < deadline):
+                time.sleep(0.005)
+            ready = all(e.is_set() for e in sent) and \
+                sum(e.is_set() for e in started) >= a.ready_min
+        else:
+            for e in started:
+                e.wait(max(0.0, deadline - time.monotonic()))
+            ready = all(e.is_set() for e in started)
+        if ready:
             with open(a.ready + ".tmp", "w") as f:
                 f.write("%d\n" % a.count)
             os.rename(a.ready + ".tmp", a.ready)
@@ -190,13 +280,16 @@ def main():
         counts[r.result] = counts.get(r.result, 0) + 1
         if r.held:
             counts[r.held] = counts.get(r.held, 0) + 1
-        print("request %d: %s %s%s (%.0f ms)" % (r.index, r.result, r.detail,
-                                              ", then " + r.held if r.held else "", r.ms))
+        print("request %d: %s %s%s (%.0f ms%s)" % (r.index, r.result, r.detail,
+                                                ", then " + r.held if r.held else "", r.ms,
+                                                ", largest gap %.0f ms" % r.gap
+                                                if a.timing else ""))
     order = ("ok", "reset", "truncated", "refused", "corrupt", "timeout", "error")
     if a.hold:
         order += ("held_eof", "held_reset", "held_open", "held_data")
     print("summary " + " ".join("%s=%d" % (k, counts.get(k, 0)) for k in order)
-          + " max_ms=%.0f" % max((r.ms for r in reqs), default=0))
+          + " max_ms=%.0f" % max((r.ms for r in reqs), default=0)
+          + (timing(reqs) if a.timing else ""))
     sys.stdout.flush()
     return 0 if counts.get("ok", 0) == a.count else 1
 
