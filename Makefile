@@ -27,7 +27,8 @@ SHIM_CFLAGS += $(SAN_FLAGS)
 SHIM_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-MODULES := log config real init sig fds intake stop tcp linger share children notify drain
+MODULES := log config real init sig fds intake stop tcp linger share children notify drain \
+	exec environ
 SHIM_OBJS := $(MODULES:%=$(B)/shim/%.o) $(B)/shim/hooks.o
 HEADERS := $(wildcard include/lastcall/*.h)
 
@@ -107,7 +108,7 @@ $(B)/tests/libfault.so: tests/tools/libfault.c | $(B)/tests
 
 TEST_TOOLS := $(B)/tests/spawn $(B)/tests/sigserver $(B)/tests/forksig $(B)/tests/reaper \
 	$(B)/tests/handlerflip $(B)/tests/atsecure $(B)/tests/libearly.so $(B)/tests/libfault.so \
-	$(B)/tests/faultserver
+	$(B)/tests/faultserver $(B)/tests/cgienv
 ifneq ($(findstring thread,$(SANITIZE)),)
 TEST_TOOLS += $(B)/tests/libtsaninit.so
 endif
@@ -138,7 +139,7 @@ demo: all
 
 # Unit tests: module objects linked with cmocka; lc_real and neighbouring modules are faked in
 # each test, so no LD_PRELOAD is involved.
-UNIT := config log fds sig tcp share notify
+UNIT := config log fds sig tcp share notify exec
 UNIT_BINS := $(UNIT:%=$(B)/unit/test_%)
 UNIT_CFLAGS := $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS)
 ifneq ($(SANITIZE),)
@@ -152,6 +153,7 @@ $(B)/unit/test_sig: $(B)/shim/sig.o $(B)/shim/log.o $(B)/shim/config.o
 $(B)/unit/test_tcp: $(B)/shim/tcp.o
 $(B)/unit/test_share: $(B)/shim/share.o $(B)/shim/log.o
 $(B)/unit/test_notify: $(B)/shim/notify.o $(B)/shim/log.o $(B)/shim/config.o
+$(B)/unit/test_exec: $(B)/shim/exec.o $(B)/shim/environ.o $(B)/shim/log.o
 
 $(B)/unit/test_%: tests/unit/test_%.c | $(B)/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcmocka -pthread

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lastcall/drain.h"
+#include "lastcall/exec.h"
 #include "lastcall/fds.h"
 #include "lastcall/init.h"
 #include "lastcall/intake.h"
@@ -226,4 +227,113 @@ LC_EXPORT int __libc_start_main(lc_main_fn main, int argc, char **argv, void (*i
 	program_main = main;
 	return lc_real.libc_start_main(main_then_drain, argc, argv, init, fini, rtld_fini,
 				       stack_end);
+}
+
+/* The exec family: the program run keeps lastcall's library in LD_PRELOAD and the LASTCALL_*
+ * settings, even from an environment built without them (shim/exec.c). execv, execvp and the
+ * execl ones are what glibc makes of them: execve or execvpe, with environ. */
+LC_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	if (!lc_active())
+		return lc_real.execve(path, argv, envp);
+	return lc_exec_execve(path, argv, envp);
+}
+
+LC_EXPORT int execv(const char *path, char *const argv[])
+{
+	if (!lc_active())
+		return lc_real.execve(path, argv, environ);
+	return lc_exec_execve(path, argv, environ);
+}
+
+LC_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	if (!lc_active())
+		return lc_real.execvpe(file, argv, envp);
+	return lc_exec_execvpe(file, argv, envp);
+}
+
+LC_EXPORT int execvp(const char *file, char *const argv[])
+{
+	if (!lc_active())
+		return lc_real.execvpe(file, argv, environ);
+	return lc_exec_execvpe(file, argv, environ);
+}
+
+LC_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	if (!lc_active())
+		return lc_real.fexecve(fd, argv, envp);
+	return lc_exec_fexecve(fd, argv, envp);
+}
+
+LC_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		       int flags)
+{
+	if (!lc_active())
+		return lc_real.execveat(dirfd, path, argv, envp, flags);
+	return lc_exec_execveat(dirfd, path, argv, envp, flags);
+}
+
+LC_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, arg);
+	r = lc_exec_list(LC_EXECL, lc_active(), path, arg, ap);
+	va_end(ap);
+	return r;
+}
+
+LC_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, arg);
+	r = lc_exec_list(LC_EXECLE, lc_active(), path, arg, ap);
+	va_end(ap);
+	return r;
+}
+
+LC_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, arg);
+	r = lc_exec_list(LC_EXECLP, lc_active(), file, arg, ap);
+	va_end(ap);
+	return r;
+}
+
+LC_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *acts,
+			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	if (!lc_active())
+		return lc_real.posix_spawn(pid, path, acts, attr, argv, envp);
+	return lc_exec_spawn(false, pid, path, acts, attr, argv, envp);
+}
+
+LC_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *acts,
+			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	if (!lc_active())
+		return lc_real.posix_spawnp(pid, file, acts, attr, argv, envp);
+	return lc_exec_spawn(true, pid, file, acts, attr, argv, envp);
+}
+
+LC_EXPORT int system(const char *cmd)
+{
+	if (!lc_active())
+		return lc_real.system(cmd);
+	return lc_exec_system(cmd);
+}
+
+LC_EXPORT FILE *popen(const char *cmd, const char *mode)
+{
+	if (!lc_active())
+		return lc_real.popen(cmd, mode);
+	return lc_exec_popen(cmd, mode);
 }

@@ -11,6 +11,7 @@
 #include "lastcall/children.h"
 #include "lastcall/config.h"
 #include "lastcall/drain.h"
+#include "lastcall/exec.h"
 #include "lastcall/fds.h"
 #include "lastcall/init.h"
 #include "lastcall/intake.h"
@@ -81,6 +82,7 @@ void lc_init_slow(void)
 	if (!lc_off) {
 		lc_sig_init(lc_config.signals);
 		lc_notify_init(env);
+		lc_exec_init();
 		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	}
 	__atomic_store_n(&lc_ready, 1, __ATOMIC_RELEASE);

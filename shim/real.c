@@ -69,6 +69,25 @@ static int sys_epoll_create(int size)
 	return sys_epoll_create1(0);
 }
 
+/* The exec functions a system call can stand in for: execve itself, and fexecve and execveat
+ * (glibc 2.34) through execveat. The rest of the family (execvpe, posix_spawn, system, popen)
+ * is in every glibc lastcall builds with: missing, lastcall is off like for fork. */
+static int sys_execve(const char *path, char *const argv[], char *const envp[])
+{
+	return (int)syscall(SYS_execve, path, argv, envp);
+}
+
+static int sys_execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+			int flags)
+{
+	return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
+}
+
+static int sys_fexecve(int fd, char *const argv[], char *const envp[])
+{
+	return sys_execveat(fd, "", argv, envp, AT_EMPTY_PATH);
+}
+
 /* Binds one entry to the next definition; a required one that is missing is remembered, and
  * gets its stand-in (if any). */
 #define BIND(field, name, required, standin)                                                \
@@ -101,6 +120,14 @@ static void bind_all(void)
 	BIND(siginterrupt, "siginterrupt", true, 0);
 	BIND(exit, "exit", true, 0);
 	BIND(libc_start_main, "__libc_start_main", true, 0);
+	BIND(execve, "execve", true, sys_execve);
+	BIND(execvpe, "execvpe", true, 0);
+	BIND(fexecve, "fexecve", true, sys_fexecve);
+	BIND(execveat, "execveat", false, sys_execveat);
+	BIND(posix_spawn, "posix_spawn", true, 0);
+	BIND(posix_spawnp, "posix_spawnp", true, 0);
+	BIND(system, "system", true, 0);
+	BIND(popen, "popen", true, 0);
 	if (missing)
 		lc_log(LC_ERROR, "unable to find %s with dlsym: lastcall is off, the program runs as "
 				 "without it", missing);

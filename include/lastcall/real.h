@@ -6,6 +6,8 @@
 #define LASTCALL_REAL_H
 
 #include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -34,6 +36,17 @@ struct lc_real {
 	void (*exit)(int) __attribute__((noreturn));
 	int (*libc_start_main)(lc_main_fn, int, char **, void (*)(void), void (*)(void),
 			       void (*)(void), void *);
+	/* The exec family (shim/exec.c); execv, execvp and the execl ones become these. */
+	int (*execve)(const char *, char *const[], char *const[]);
+	int (*execvpe)(const char *, char *const[], char *const[]);
+	int (*fexecve)(int, char *const[], char *const[]);
+	int (*execveat)(int, const char *, char *const[], char *const[], int);
+	int (*posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			   const posix_spawnattr_t *, char *const[], char *const[]);
+	int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			    const posix_spawnattr_t *, char *const[], char *const[]);
+	int (*system)(const char *);
+	FILE *(*popen)(const char *, const char *);
 };
 
 extern struct lc_real lc_real;

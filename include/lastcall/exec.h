@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* exec.h: programs a process under lastcall runs stay under lastcall. At start-up lastcall notes
+ * how it was preloaded (its library in LD_PRELOAD, and in a sanitizer test build the runtime
+ * ahead of it) and the LASTCALL_* settings; the exec, posix_spawn, system and popen hooks put
+ * back whatever of that an environment the program passes lacks, and change nothing else. */
+#ifndef LASTCALL_EXEC_H
+#define LASTCALL_EXEC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <spawn.h>
+#include <sys/types.h>
+
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
+/* What a program's environment must hold. Strings are the process's own copies (the program
+ * may overwrite its initial environment, as setproctitle() does). */
+struct lc_exec_set {
+	const char *lib;	 /* lastcall's library: its LD_PRELOAD entry, absolute; NULL: none */
+	const char *lead;	 /* what precedes it in a sanitizer test build's LD_PRELOAD, or "" */
+	dev_t dev;		 /* the library's file, so that another name for it counts as ours */
+	ino_t ino;		 /* (both 0: only its exact name counts) */
+	const char *const *vars; /* "NAME=value" to carry: LASTCALL_*, a sanitizer's options */
+	size_t nvars;
+};
+
+/* The set this process carries, filled by lc_exec_init(); lib stays NULL if there is nothing
+ * to carry (not preloaded with LD_PRELOAD, secure execution). */
+extern struct lc_exec_set lc_exec_carry;
+
+/* Environments whose merged copy would take more stack than this are passed unchanged. */
+#define LC_EXEC_STACK_MAX (64 * 1024)
+/* execl, execle and execlp take at most this many arguments (more: E2BIG). */
+#define LC_EXEC_MAX_ARGS 65536
+
+/* Captures lc_exec_carry from the initial environment. Called once from lc_init() when
+ * lastcall is on; reads nothing in secure execution. Not AS-safe. */
+void lc_exec_init(void);
+
+/* Whether envp (NULL: empty) lacks something of set. If it does, *ptrs and *bytes say how much
+ * storage lc_exec_merge() needs: pointers (its NULL included) and string bytes. Pure, apart
+ * from stat() of an LD_PRELOAD entry named like the library; any thread, errno may change. */
+bool lc_exec_missing(char *const envp[], const struct lc_exec_set *set, size_t *ptrs,
+		     size_t *bytes);
+
+/* Builds envp with what it lacks of set into out (nout pointers) and buf (nbuf bytes): an
+ * LD_PRELOAD without the library gets it first (after a sanitizer runtime that leads it), a
+ * missing LD_PRELOAD becomes lead:lib, missing variables are added, everything else is envp's
+ * own, in its order. Returns envp itself if nothing is missing, out if something was added,
+ * NULL if the storage is too small. Pure, as lc_exec_missing(). */
+char **lc_exec_merge(char *const envp[], const struct lc_exec_set *set, char **out, size_t nout,
+		     char *buf, size_t nbuf);
+
+/* The hooks once lastcall is on: the real call with envp merged (on the stack: these may run
+ * in a vfork child, where nothing may be allocated). Return values and errno are the real
+ * call's. Any thread. */
+int lc_exec_execve(const char *path, char *const argv[], char *const envp[]);
+int lc_exec_execvpe(const char *file, char *const argv[], char *const envp[]);
+int lc_exec_fexecve(int fd, char *const argv[], char *const envp[]);
+int lc_exec_execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		     int flags);
+int lc_exec_spawn(bool search, pid_t *pid, const char *path,
+		  const posix_spawn_file_actions_t *acts, const posix_spawnattr_t *attr,
+		  char *const argv[], char *const envp[]);
+
+/* execl, execle, execlp: which one, and whether lastcall is on. */
+enum lc_exec_list { LC_EXECL, LC_EXECLE, LC_EXECLP };
+int lc_exec_list(enum lc_exec_list kind, bool on, const char *path, const char *arg, va_list ap);
+
+/* system() and popen() take no environment: glibc's read environ. While the real call runs,
+ * environ points to a merged copy if it lacks something (see docs/design.md for the race with
+ * other threads). Program thread, not AS-safe. */
+int lc_exec_system(const char *cmd);
+FILE *lc_exec_popen(const char *cmd, const char *mode);
+
+#pragma GCC visibility pop
+
+#endif
