@@ -76,7 +76,9 @@ round() {
 		fi
 	done
 	t_sig=$(now_ms)
-	kill -TERM "${targets[@]}"
+	# Quietly: a descendant listed (a CGI script's sleep) may have ended since; how each main
+	# process ended is checked below.
+	kill -TERM "${targets[@]}" 2>/dev/null
 	for m in $MODELS; do
 		name=$m-$g-$mode-$preload
 		wait_status "$name" 30000
