@@ -15,6 +15,8 @@ PAIRS=${BENCH_PAIRS:-21}      # throughput: pairs of runs, each way
 SECONDS_PER_RUN=${BENCH_SECONDS:-1}
 RUNS=${BENCH_RUNS:-50}        # stop latencies: runs, each way
 CONNS=${BENCH_CONNS:-10000}   # scale: connections in flight
+BEFORE_COMMIT=c308a43         # scale quiet: the library before issue 11 (bench.mk builds it)
+BEFORE=$ROOT/build/bench/before/build/liblastcall.so
 N1=1000 N2=3000               # callgrind: cycles in the two runs
 SERVER_CPU=0 CLIENT_CPU=1     # throughput: where the server and wrk run
 cd "$ROOT" || exit 1
@@ -309,6 +311,11 @@ field() {
 	awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }' <<<"$1"
 }
 
+# pct LINE [CPU MS]: 100 * CPU / MS of a scale quiet line (default: quiet / quiet_ms), 1 decimal.
+pct() {
+	calc "sprintf(\"%.1f\", 100 * $(field "$1" "${2:-quiet}") / $(field "$1" "${3:-quiet_ms}"))"
+}
+
 # stop_idle [busy]: figure 3. The drain asks the kernel (sock_diag) for handshakes under way,
 # a query that walks every TCP socket of the host, so the figure is measured with the host's
 # sockets in TIME_WAIT counted; "busy" is the second measurement, after the throughput runs
@@ -369,6 +376,22 @@ bench_scale() {
 		"$(($(field "$without" anon1) - $(field "$without" anon0)))" \
 		"$(($(field "$with" anon1) - $(field "$with" anon0)))" "$per B per connection" "<= 64 B" \
 		"$(verdict "$per <= 64")"
+
+	# Connections quiet but busy by the idle rule: the cleanup thread's CPU while they are.
+	if [ -f "$BEFORE" ]; then
+		out=$("$B/scale" quiet "$CONNS" "$LIB" "$BEFORE" "$EX/epoll" --backlog 4096 \
+			2>>"$B/scale.log") || fail "scale quiet: $(tail -5 "$B/scale.log")"
+		echo "$out" >>"$B/scale.out"
+		without=$(grep '^before ' <<<"$out") with=$(grep '^with ' <<<"$out")
+		row 5 "$CONNS replies streamed 1 s apart (quiet, busy by the idle rule) at SIGTERM: cleanup thread CPU while they are quiet, % of a core (before: the library of $BEFORE_COMMIT, LASTCALL_IDLE=2s)" \
+			"$(pct "$without") ($(field "$without" lost) lost)" \
+			"$(pct "$with") ($(field "$with" lost) lost)" \
+			"whole drain: $(pct "$without" cpu drain)% -> $(pct "$with" cpu drain)%" "< 5 %" \
+			"$(verdict "$(pct "$with") < 5 && $(field "$with" lost) == 0")"
+	else
+		NOTES+=("Figure 5's quiet-connections row needs $BEFORE (git history of" \
+			"$BEFORE_COMMIT): not built here, so not measured." "")
+	fi
 
 	# An idle server at a large RLIMIT_NOFILE: 1048576 if this machine allows it.
 	big=1048576

@@ -15,7 +15,7 @@
 
 struct lc_config lc_config = {
 	.timeout_ms = 30000,
-	.idle_ms = 2000,
+	.idle_ms = 5000,
 	.kill_after_ms = 5000,
 	.wait_children = true,
 	.signals = (1ULL << SIGTERM) | (1ULL << SIGINT),
@@ -46,7 +46,7 @@ static const struct setting settings[] = {
 	  "a duration like 30s or 500ms, from 0 to 24h" },
 	{ "LASTCALL_GRACE", T_DURATION, "0s", 0, DAY_MS, offsetof(struct lc_config, grace_ms),
 	  "a duration like 10s or 500ms, from 0 to 24h" },
-	{ "LASTCALL_IDLE", T_DURATION_OFF, "2s", 0, DAY_MS, offsetof(struct lc_config, idle_ms),
+	{ "LASTCALL_IDLE", T_DURATION_OFF, "5s", 0, DAY_MS, offsetof(struct lc_config, idle_ms),
 	  "a duration like 1s or 200ms, from 0 to 24h, or off" },
 	{ "LASTCALL_CHILDREN", T_CHILDREN, "wait", 0, 0, offsetof(struct lc_config, wait_children),
 	  "wait or none" },

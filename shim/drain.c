@@ -35,13 +35,17 @@
 
 #include <netinet/in.h>
 
-/* Idle connections are looked for when the first one can have become idle (see idle_due), but
- * never more often than every IDLE_CHECK_MS, nor than IDLE_CPU_SHARE times as long as a look
- * takes (with many connections a look is long: at 25, the cleanup thread spends at most 4 % of
- * a core on them). A connection that never carried a byte must be quiet for IDLE_FRESH_MS at
- * least: its client opened it to send something. */
+/* With many connections every step of a drain is long (it counts the table), and the
+ * program's closes come in bursts, each waking the cleanup thread: after each step it rests
+ * CPU_SHARE - 1 times as long as the step took, up to REST_MAX_US, so that a burst of closes
+ * costs a step per rest, not a step per close, and the drain's end is noticed within the rest.
+ * Idle connections are looked for when the first one can have become idle (see idle_due), but
+ * never more often than every IDLE_CHECK_MS, nor than CPU_SHARE allows for the look itself
+ * (at 25, 4 % of a core). A connection that never carried a byte must be quiet for
+ * IDLE_FRESH_MS at least: its client opened it to send something. */
+#define CPU_SHARE 25
+#define REST_MAX_US 2000
 #define IDLE_CHECK_MS 5
-#define IDLE_CPU_SHARE 25
 #define IDLE_FRESH_MS 1000
 #define CHILD_SETTLE_MS 20
 /* What systemd is asked to allow beyond lastcall's own bound, for the program's own shutdown
@@ -62,12 +66,28 @@ enum { IDLE, DRAINING, DONE };
 static int state;
 static int exit_requested;
 
-static int64_t now_ms(void)
+static int64_t now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t now_ms(void)
+{
+	return now_us() / 1000;
+}
+
+/* Rests until until (monotonic µs), if it is still ahead: the cleanup thread's share of the CPU
+ * (CPU_SHARE). Pokes meanwhile wait in the pipe. */
+static void rest_until(int64_t until)
+{
+	int64_t left = until - now_us();
+	struct timespec ts = { left / 1000000, left % 1000000 * 1000 };
+
+	if (left > 0)
+		nanosleep(&ts, 0);
 }
 
 LC_EARLY void lc_drain_poke(void) /* AS-safe */
@@ -187,7 +207,9 @@ static void close_if_idle(int fd, void *arg)
 	    (__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & (LC_FDF_IDLE | LC_FDF_ENDED)))
 		return;
 	s = lc_tcp_classify(fd, &quiet);
-	due = idle_due(s, quiet);
+	/* Bytes waiting either way make it busy; asked only of one quiet for long enough. */
+	if (!(due = idle_due(s, quiet)) && lc_tcp_pending(fd))
+		due = idle_due(LC_CONN_BUSY, quiet);
 	if (due > 0 && d->idle_check > d->idle_look + due)
 		d->idle_check = d->idle_look + due;
 	if (due != 0 || shutdown(fd, SHUT_RD) < 0)
@@ -300,7 +322,7 @@ static void step(struct drain *d, int64_t t, int *n, int *lingering, int *kids)
 		lc_fds_each(LC_FD_CONN, close_if_idle, d);
 		looked = now_ms();
 		d->idle_check = max64(d->idle_check, max64(t + IDLE_CHECK_MS,
-							   looked + (looked - t) * (IDLE_CPU_SHARE - 1)));
+							   looked + (looked - t) * (CPU_SHARE - 1)));
 	}
 	if (!d->exiting && d->sig && __atomic_load_n(&exit_requested, __ATOMIC_ACQUIRE)) {
 		d->own = true; /* the program is ending itself: its own connections only */
@@ -360,7 +382,7 @@ static void summarise(const struct drain *d, int64_t t0)
 static bool drain(int sig)
 {
 	struct drain d = { .sig = sig, .own = sig == 0, .helper = lc_helper && sig };
-	int64_t t0 = now_ms(), tick, t;
+	int64_t t0 = now_ms(), tick, t, busy;
 	int stopped, n = 0, lingering, kids;
 	char tbuf[24];
 
@@ -387,18 +409,21 @@ static bool drain(int sig)
 	       stopped == 1 ? "listener" : "listeners", d.n0, conns(d.n0),
 	       lc_format_ms(lc_config.timeout_ms, tbuf));
 	for (;;) {
-		t = now_ms();
+		busy = now_us();
+		t = busy / 1000;
 		step(&d, t, &n, &lingering, &kids);
 		if (!d.ending && (d.hurry || t >= d.deadline || insisted(&d)))
 			end_all(&d, t);
 		if (done(&d, n, lingering, kids, t))
 			break;
+		busy = now_us() + min64((now_us() - busy) * (CPU_SHARE - 1), REST_MAX_US);
 		t = now_ms();
 		wait_wake(min64(min64(d.ending ? min64(d.linger_until, d.kill_at) : d.deadline, tick),
 				min64(lingering || kids || d.kids ? t + CHILD_SETTLE_MS : INT64_MAX,
 				      !d.ending && n > 0 && lc_config.idle_ms >= 0 ? d.idle_check
 										  : INT64_MAX)) -
 			  t);
+		rest_until(busy);
 		if (now_ms() >= tick) {
 			tick += 1000;
 			lc_fds_each(LC_FD_CONN, forget_if_closed, 0);

@@ -145,19 +145,12 @@ enum lc_conn_state lc_tcp_classify(int fd, int64_t *quiet_ms)
 {
 	struct tcp_info ti;
 	socklen_t n = sizeof(ti);
-	int unread = 0, unsent = 0;
 
 	memset(&ti, 0, sizeof(ti));
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &n) < 0 || ti.tcpi_state != ESTABLISHED)
 		return LC_CONN_OTHER;
 	*quiet_ms = ti.tcpi_last_data_recv < ti.tcpi_last_data_sent ? ti.tcpi_last_data_recv
 								      : ti.tcpi_last_data_sent;
-	/* Unsent, not unacknowledged: a reply sent but not yet acknowledged (the client's ACK
-	 * often rides on its next request) is on its way, and a lingering close delivers it. */
-	if (ioctl(fd, FIONREAD, &unread) < 0 || ioctl(fd, SIOCOUTQNSD, &unsent) < 0)
-		return LC_CONN_OTHER;
-	if (unread > 0 || unsent > 0)
-		return LC_CONN_BUSY;
 	if (!HAS(n, tcpi_bytes_received))
 		return LC_CONN_BUSY; /* cannot tell: wait for the program */
 	if (ti.tcpi_bytes_received == 0)
@@ -168,6 +161,16 @@ enum lc_conn_state lc_tcp_classify(int fd, int64_t *quiet_ms)
 	if (ti.tcpi_last_data_recv < ti.tcpi_last_data_sent || ti.tcpi_bytes_acked == 0)
 		return LC_CONN_BUSY;
 	return LC_CONN_ANSWERED;
+}
+
+bool lc_tcp_pending(int fd)
+{
+	int unread = 0, unsent = 0;
+
+	/* Unsent, not unacknowledged: a reply sent but not yet acknowledged (the client's ACK
+	 * often rides on its next request) is on its way, and a lingering close delivers it. */
+	return ioctl(fd, FIONREAD, &unread) < 0 || ioctl(fd, SIOCOUTQNSD, &unsent) < 0 ||
+	       unread > 0 || unsent > 0;
 }
 
 bool lc_tcp_delivering(int fd, int64_t within_ms)

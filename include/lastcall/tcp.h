@@ -20,11 +20,12 @@ int lc_tcp_drop_syns(int fd);
  * kernel's socket diagnostics; -1 if they cannot be counted. */
 int lc_tcp_handshakes(int fd);
 
-/* What a connection is doing, from the kernel's view of it. Whether it is idle is the drain's
- * call: how long it has been quiet is the rest of the answer. */
+/* What a connection is doing, from the kernel's view of it (TCP_INFO, one system call). Whether
+ * it is idle is the drain's call: how long it has been quiet, and lc_tcp_pending(), are the
+ * rest of the answer. */
 enum lc_conn_state {
-	LC_CONN_BUSY,	  /* unread input, unsent output, or a request being processed */
-	LC_CONN_ANSWERED, /* used, nothing pending, the server spoke last */
+	LC_CONN_BUSY,	  /* a request is being processed: data came after the last reply */
+	LC_CONN_ANSWERED, /* used, the server spoke last */
 	LC_CONN_FRESH,	  /* never carried a byte from the client yet */
 	LC_CONN_OTHER,	  /* not an established TCP connection (Unix socket, closing...) */
 };
@@ -32,6 +33,10 @@ enum lc_conn_state {
 /* Classifies connection fd; *quiet_ms gets how long no data has crossed it in either direction
  * (in jiffies turned to ms), unless it returns LC_CONN_OTHER. Cleanup thread. */
 enum lc_conn_state lc_tcp_classify(int fd, int64_t *quiet_ms);
+
+/* Whether connection fd has bytes the program has not read, or bytes it wrote that have not
+ * been sent yet (or this cannot be told). Cleanup thread. */
+bool lc_tcp_pending(int fd);
 
 /* Whether connection fd is still delivering what was written to it: bytes the client has not
  * acknowledged yet, and data went out in the last within_ms (the client is still taking it). */

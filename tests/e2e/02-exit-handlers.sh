@@ -25,7 +25,7 @@ for how in exit return; do
 			note "$how() without lastcall: $LOST of 3 requests lost"
 		else
 			[ "$LOST" -eq 0 ] || fail "$how with lastcall: $LOST lost: $(cat "$T/$name.client")"
-			grep -q "info: draining on exit(): 1 listeners stopped, 3 connections" \
+			grep -q "info: draining on exit(): 1 listener stopped, 3 connections" \
 				"$T/$name.log" || fail "$how: no exit drain logged: $(cat "$T/$name.log")"
 			note "$how() with lastcall: 0 of 3 lost, status 7 kept"
 		fi

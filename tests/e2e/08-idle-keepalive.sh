@@ -9,7 +9,7 @@
 
 N=8         # idle clients, and as many requests in flight
 DELAY=800   # the requests in flight
-THRESHOLD=2000
+THRESHOLD=5000
 
 # idle_clients NAME: N clients each make one keep-alive request and then hold the connection.
 idle_clients() {

@@ -20,7 +20,7 @@ wait "$SHORT" || fail "the short request did not complete: $(cat "$T/short.clien
 finish_requests long
 expect_eq "deadline: wait status" "$STATUS" "signal 15"
 expect_eq "deadline: long requests cut" "$OK" 0
-grep -q "info: draining on SIGTERM: 1 listeners stopped, 3 connections in flight, deadline 1s" \
+grep -q "info: draining on SIGTERM: 1 listener stopped, 3 connections in flight, deadline 1s" \
 	"$T/deadline.log" || fail "no drain start line: $(cat "$T/deadline.log")"
 drain_summary deadline
 expect_eq "deadline: finished, cut" "$FINISHED $CUT" "1 2"

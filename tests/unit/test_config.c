@@ -170,7 +170,7 @@ static void test_config_defaults(void **state)
 	assert_int_equal(cfg.log_level, LC_INFO);
 	assert_int_equal(cfg.max_fds, 1 << 20);
 	assert_int_equal(cfg.grace_ms, 0);
-	assert_int_equal(cfg.idle_ms, 2000);
+	assert_int_equal(cfg.idle_ms, 5000);
 	assert_true(cfg.wait_children);
 	assert_int_equal(cfg.kill_after_ms, 5000);
 }
@@ -201,8 +201,8 @@ static void test_config_bad_values_warn_and_default(void **state)
 	assert_non_null(strstr(log, "LASTCALL_MAX_FDS=\"12\" invalid (expected a number of file "
 				    "descriptors from 64 to 67108864)"));
 	assert_non_null(strstr(log, "LASTCALL_IDLE=\"never\" invalid (expected a duration like 1s "
-				    "or 200ms, from 0 to 24h, or off), using 2s"));
-	assert_int_equal(cfg.idle_ms, 2000);
+				    "or 200ms, from 0 to 24h, or off), using 5s"));
+	assert_int_equal(cfg.idle_ms, 5000);
 	assert_non_null(strstr(log, "LASTCALL_CHILDREN=\"all\" invalid (expected wait or none), "
 				    "using wait"));
 	assert_true(cfg.wait_children);
