@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -269,6 +270,68 @@ int lc_children_forward(int sig)
 			n += signal_kid(&kids[i], sig);
 	pthread_mutex_unlock(&kids_mu);
 	return n;
+}
+
+int lc_children_acceptors(void)
+{
+	int i, n = 0;
+
+	pthread_mutex_lock(&kids_mu);
+	for (i = 0; i < nkids; i++)
+		if (kids[i].pidfd >= 0 && !kids[i].ended && !kids[i].exited &&
+		    lc_share_accepts(kids[i].pid))
+			n++;
+	pthread_mutex_unlock(&kids_mu);
+	return n;
+}
+
+int lc_children_kill_held(pid_t pid, int64_t until)
+{
+	struct pollfd p = { .events = POLLIN };
+	int64_t left;
+	int r = 0, err = 0;
+
+	if ((p.fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+		return lc_real.kill(pid, SIGKILL);
+	lc_log(LC_DEBUG, "SIGKILL to pid %d held while it drains (%lld ms at most)", (int)pid,
+	       (long long)(until - now_ms()));
+	/* A handler of the program's that interrupts the wait does not end it. */
+	while ((left = until - now_ms()) > 0 && poll(&p, 1, (int)left) <= 0)
+		;
+	if (!(p.revents & POLLIN) && syscall(SYS_pidfd_send_signal, p.fd, SIGKILL, 0, 0) < 0)
+		err = errno;
+	lc_real.close(p.fd);
+	/* Gone meanwhile, reaped or not: what the caller wanted. */
+	if (err && err != ESRCH)
+		r = -1, errno = err;
+	return r;
+}
+
+bool lc_children_runs_lastcall(pid_t pid)
+{
+	char path[64], comm[32], buf[1024];
+	struct dirent64 *d;
+	ssize_t n, off, len;
+	int dir, fd;
+	bool found = false;
+
+	lc_format(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return false;
+	while (!found && (n = getdents64(dir, buf, sizeof(buf))) > 0)
+		for (off = 0; off < n && !found; off += d->d_reclen) {
+			d = (struct dirent64 *)(buf + off);
+			if (d->d_name[0] == '.')
+				continue;
+			lc_format(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, d->d_name);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+				continue;
+			len = read(fd, comm, sizeof(comm) - 1);
+			lc_real.close(fd);
+			found = len == 9 && memcmp(comm, "lastcall\n", 9) == 0;
+		}
+	lc_real.close(dir);
+	return found;
 }
 
 int lc_children_signal(int sig)

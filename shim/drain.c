@@ -61,6 +61,11 @@ static int wake_rd = -1, wake_wr = -1;
 static int renewed; /* the wake pipe had to be made again: said once */
 static pthread_mutex_t arm_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* While this process stops as a master (see is_master), when its workers' drains are bound to
+ * be over (monotonic ms; 0: not stopping as a master). Until then its SIGKILLs to them wait,
+ * and its exit() waits for its children. */
+static int64_t master_until;
+
 /* Drain state, also the futex word exit() waits on. */
 enum { IDLE, DRAINING, DONE };
 static int state;
@@ -262,7 +267,7 @@ static void report(const struct drain *d, int64_t left_ms, const char *fmt, ...)
 	lc_vformat(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	lc_log(LC_INFO, "%s", line);
-	if (!d->sig)
+	if (!d->sig && !__atomic_load_n(&master_until, __ATOMIC_ACQUIRE))
 		return; /* an exit(): the program is not being stopped */
 	lc_notify(1, line,
 		  left_ms < 0 ? HANDBACK_SLACK_MS
@@ -401,6 +406,8 @@ static bool drain(int sig)
 		d.forwarded = lc_children_forward(sig);
 	t = now_ms();
 	d.deadline = t + lc_config.timeout_ms;
+	if (master_until && d.deadline > master_until)
+		d.deadline = master_until;
 	tick = t + 1000;
 	d.idle_check = t;
 	report(&d, lc_config.timeout_ms,
@@ -441,6 +448,50 @@ static bool drain(int sig)
 	return !d.exiting;
 }
 
+/* Whether this process, told to stop by sig, is a master: it has a handler of its own for sig,
+ * children that accept connections (its workers), and nothing to drain itself. Such a program
+ * stops its workers itself and supervises them: holding its signal for a drain would let it
+ * respawn the workers that end meanwhile. Cleanup thread. */
+static bool is_master(int sig)
+{
+	bool master;
+
+	if (!lc_config.wait_children || !lc_sig_handled(sig) || lc_share_accepts(lc_pid) ||
+	    remaining(false) > 0)
+		return false;
+	lc_children_setup();
+	master = lc_children_scan() > 0 && lc_children_acceptors() > 0;
+	lc_children_reset();
+	return master;
+}
+
+/* A master's stop: its handler runs now, and tells its workers; they drain under lastcall of
+ * their own. What would cut their drains short is held instead: a SIGKILL to one of them
+ * waits for its end (lc_drain_kill), and the master's exit() waits for its children. */
+static void master_stop(int sig)
+{
+	int64_t left = lc_config.grace_ms + lc_config.timeout_ms + lc_config.kill_after_ms +
+		       LC_LINGER_MS;
+	char line[200], tbuf[24];
+
+	__atomic_store_n(&master_until, now_ms() + left, __ATOMIC_RELEASE);
+	lc_format(line, sizeof(line),
+		  "SIG%s: a master: its handler runs now; its workers drain, for %s at most, "
+		  "before it may kill them or end",
+		  lc_signal_name(sig), lc_format_ms(left, tbuf));
+	lc_log(LC_INFO, "%s", line);
+	lc_notify(1, line, left + HANDBACK_SLACK_MS);
+}
+
+int lc_drain_kill(pid_t pid)
+{
+	int64_t until = __atomic_load_n(&master_until, __ATOMIC_ACQUIRE);
+
+	if (!until || pid == lc_pid || now_ms() >= until || !lc_children_runs_lastcall(pid))
+		return lc_real.kill(pid, SIGKILL);
+	return lc_children_kill_held(pid, until);
+}
+
 /* Set by the cleanup thread once it runs its own code (see start_thread). */
 static int thread_started;
 
@@ -458,7 +509,11 @@ static void *cleanup_main(void *arg)
 		if ((sig = lc_sig_pending(&info))) {
 			set_state(DRAINING);
 			/* A helper lets its server end it at once: the server knows. */
-			ending = !(lc_helper && info.si_pid == lc_helper_parent) && !drain(sig);
+			if (is_master(sig))
+				master_stop(sig), ending = false;
+			else
+				ending = !(lc_helper && info.si_pid == lc_helper_parent) &&
+					 !drain(sig);
 			lc_sig_handback(sig, &info);
 			lc_sig_clear();
 			if (ending) {
@@ -471,7 +526,7 @@ static void *cleanup_main(void *arg)
 			set_state(IDLE);
 		} else if (__atomic_load_n(&exit_requested, __ATOMIC_ACQUIRE)) {
 			set_state(DRAINING);
-			if (remaining(true) > 0)
+			if (remaining(true) > 0 || __atomic_load_n(&master_until, __ATOMIC_ACQUIRE))
 				drain(0);
 			lc_intake_leave_all();
 			set_state(DONE);
@@ -652,35 +707,6 @@ out:
 	return lc_armed ? 0 : r;
 }
 
-/* Whether process pid runs a lastcall cleanup thread: it is a server (or a helper) under
- * lastcall. Threads are named "lastcall" for this. */
-static bool runs_lastcall(pid_t pid)
-{
-	char path[64], comm[32], buf[1024];
-	struct dirent64 *d;
-	ssize_t n, off, len;
-	int dir, fd;
-	bool found = false;
-
-	lc_format(path, sizeof(path), "/proc/%d/task", (int)pid);
-	if ((dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return false;
-	while (!found && (n = getdents64(dir, buf, sizeof(buf))) > 0)
-		for (off = 0; off < n && !found; off += d->d_reclen) {
-			d = (struct dirent64 *)(buf + off);
-			if (d->d_name[0] == '.')
-				continue;
-			lc_format(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, d->d_name);
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-				continue;
-			len = read(fd, comm, sizeof(comm) - 1);
-			lc_real.close(fd);
-			found = len == 9 && memcmp(comm, "lastcall\n", 9) == 0;
-		}
-	lc_real.close(dir);
-	return found;
-}
-
 /* A connected TCP socket this process was started with (inetd, CGI with the client socket as
  * stdin and stdout, systemd's Accept=yes): a connection to finish before ending. */
 static bool inherited_connection(int fd)
@@ -717,7 +743,7 @@ void lc_drain_startup(void)
 	/* Exec'd by a server (a CGI script, a helper command): the server waits for what this
 	 * process produces, so a trigger signal that does not come from the server waits too. */
 	lc_helper_parent = getppid();
-	lc_helper = lc_helper_parent > 1 && runs_lastcall(lc_helper_parent);
+	lc_helper = lc_helper_parent > 1 && lc_children_runs_lastcall(lc_helper_parent);
 	if ((nfound == 0 && !lc_helper) || lc_arm() < 0)
 		return;
 	for (i = 0; i < nfound; i++)
@@ -731,8 +757,8 @@ void lc_drain_exit(void)
 	if (!__atomic_load_n(&lc_armed, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != lc_pid)
 		return;
-	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == IDLE &&
-	    lc_fds_count(true) == 0) {
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == IDLE && lc_fds_count(true) == 0 &&
+	    !__atomic_load_n(&master_until, __ATOMIC_ACQUIRE)) {
 		lc_intake_leave_all(); /* nothing of ours in flight: exit is not delayed */
 		return;
 	}
@@ -790,6 +816,7 @@ void lc_drain_atfork_child(void)
 		wake_wr = -1;
 	}
 	lc_draining = 0;
+	master_until = 0;
 	state = IDLE;
 	exit_requested = 0;
 	lc_armed = 0;

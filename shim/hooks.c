@@ -112,6 +112,15 @@ LC_EXPORT pid_t fork(void)
 	return lc_drain_fork();
 }
 
+/* A master's SIGKILL to a worker while the worker drains waits for the drain (drain.h). Every
+ * other kill() passes straight through. */
+LC_EXPORT int kill(pid_t pid, int sig)
+{
+	if (sig != SIGKILL || pid <= 0 || !lc_active())
+		return lc_real.kill(pid, sig);
+	return lc_drain_kill(pid);
+}
+
 /* The signal functions: a signal that can never be a trigger (SEGV, CHLD...) goes straight to
  * libc without even reading the configuration, so that a runtime preloaded ahead of lastcall (a
  * sanitizer's) can install its handlers while it starts, before it can serve the C library

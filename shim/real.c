@@ -60,6 +60,11 @@ static int sys_epoll_create1(int flags)
 	return (int)syscall(SYS_epoll_create1, flags);
 }
 
+static int sys_kill(pid_t pid, int sig)
+{
+	return (int)syscall(SYS_kill, pid, sig);
+}
+
 static int sys_epoll_create(int size)
 {
 	if (size <= 0) {
@@ -112,6 +117,7 @@ static void bind_all(void)
 	BIND(epoll_create, "epoll_create", true, sys_epoll_create);
 	BIND(epoll_create1, "epoll_create1", true, sys_epoll_create1);
 	BIND(fork, "fork", true, 0);
+	BIND(kill, "kill", true, sys_kill);
 	BIND(sigaction, "sigaction", true, 0);
 	BIND(signal, "signal", true, 0);
 	BIND(bsd_signal, "bsd_signal", true, 0);

@@ -367,6 +367,17 @@ void lc_sig_clear(void)
 	__atomic_store_n(&pending_sig, 0, __ATOMIC_RELEASE);
 }
 
+bool lc_sig_handled(int sig)
+{
+	sigset_t mask;
+	bool r;
+
+	lock(&mask);
+	r = shadow[sig].sa_handler != SIG_DFL && shadow[sig].sa_handler != SIG_IGN;
+	unlock(&mask);
+	return r;
+}
+
 unsigned lc_sig_count(int sig)
 {
 	return sig > 0 && sig < 64 ? __atomic_load_n(&counts[sig], __ATOMIC_RELAXED) : 0;

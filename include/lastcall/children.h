@@ -27,12 +27,25 @@ int lc_children_scan(void);
  * they stop intake and drain too. Returns how many. */
 int lc_children_forward(int sig);
 
+/* Children still running that accept connections themselves (pre-fork workers). */
+int lc_children_acceptors(void);
+
 /* Sends sig to every child still running; returns how many. */
 int lc_children_signal(int sig);
 
 /* Children that ended since the first scan, and when the last one did (monotonic ms). */
 int lc_children_ended(void);
 int64_t lc_children_last_end(void);
+
+/* kill(pid, SIGKILL) from a master while its workers drain: waits until pid ends on its own or
+ * the clock reaches until (monotonic ms), then sends the SIGKILL if it is still running.
+ * Returns 0 (the process is gone, as the caller wanted), or -1 with errno as kill() would.
+ * The caller's thread, where a signal handler may run meanwhile. */
+int lc_children_kill_held(pid_t pid, int64_t until);
+
+/* Whether process pid runs a lastcall cleanup thread: a server (or a helper) under lastcall.
+ * Any thread. */
+bool lc_children_runs_lastcall(pid_t pid);
 
 /* Forgets every child (after a drain, and in a fork child). */
 void lc_children_reset(void);

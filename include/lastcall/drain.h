@@ -43,6 +43,11 @@ void lc_drain_exit(void);
  * connections or listeners, so a signal can never find it half set up. */
 pid_t lc_drain_fork(void);
 
+/* kill(pid, SIGKILL): while this process stops as a master (see docs/design.md, "Masters"), a
+ * SIGKILL to a process under lastcall waits for that process to end on its own, to the end of
+ * its drain; otherwise it is sent at once. Returns as kill(). Program thread. */
+int lc_drain_kill(pid_t pid);
+
 /* fd is one of lastcall's private fds and the program wants its number (dup2): move ours. */
 void lc_drain_move_private(int fd);
 

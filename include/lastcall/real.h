@@ -27,6 +27,7 @@ struct lc_real {
 	int (*epoll_create)(int);
 	int (*epoll_create1)(int);
 	pid_t (*fork)(void);
+	int (*kill)(pid_t, int);
 	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 	sighandler_t (*signal)(int, sighandler_t);
 	sighandler_t (*bsd_signal)(int, sighandler_t);
