@@ -79,3 +79,31 @@ expect_eq "quiet: finished, closed as idle, cut" "$FINISHED $IDLE_CLOSED $CUT" "
 [ "$DRAIN_MS" -le 1000 ] || fail "quiet: drain took $DRAIN_MS ms for connections already idle"
 note "default, $N connections quiet for more than $THRESHOLD ms at SIGTERM: drain $DRAIN_MS ms"
 pass "idle keep-alive connections close once quiet for the threshold, cleanly; busy ones finish"
+
+# The threshold both ways, on a Node.js server (it ends a reply when it reads end-of-file): a
+# reply pausing 1 s is cut under LASTCALL_IDLE=300ms, and the summary says it was closed as idle;
+# with the default it completes.
+NODE=$(command -v node || echo /usr/bin/node)
+[ -x "$NODE" ] || fail "node not found (apt-get install nodejs)"
+# stream NAME ENV...: 2 replies of 3 chunks 1 s apart in flight at SIGTERM.
+stream() {
+	local name=$1
+	shift
+	spawn "$name" env "$@" "${COMMAND[@]}" "$NODE" "$ROOT/tests/servers/node_stream.js" \
+		"$T/$name.port"
+	poll_until 10000 test -s "$T/$name.port" || fail "$name: node did not start"
+	PORT=$(cat "$T/$name.port")
+	start_requests "$name" 2 --path /stream/3/1000 --ready-when first-byte
+	kill -TERM "$PID"
+	wait_status "$name" 15000
+	finish_requests "$name"
+	drain_summary "$name"
+}
+stream small LASTCALL_IDLE=300ms
+[ "$LOST" -eq 2 ] || fail "LASTCALL_IDLE=300ms: $LOST of 2 replies pausing 1 s cut, want 2"
+expect_eq "LASTCALL_IDLE=300ms: closed as idle" "$IDLE_CLOSED" 2
+stream default
+expect_eq "default: replies pausing 1 s lost" "$LOST" 0
+expect_eq "default: closed as idle" "$IDLE_CLOSED" 0
+note "Node.js, replies pausing 1 s: LASTCALL_IDLE=300ms cut 2 of 2 (closed as idle); default: 0 of 2"
+pass "the threshold works both ways: pauses longer than it are cut, shorter ones are not"
