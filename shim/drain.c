@@ -449,15 +449,16 @@ static bool drain(int sig)
 }
 
 /* Whether this process, told to stop by sig, is a master: it has a handler of its own for sig,
- * children that accept connections (its workers), and nothing to drain itself. Such a program
+ * children that accept connections or did until their own stop (its workers), and nothing to
+ * drain itself; a helper (a CGI script) never is: it holds its signal until its work is done. Such a program
  * stops its workers itself and supervises them: holding its signal for a drain would let it
  * respawn the workers that end meanwhile. Cleanup thread. */
 static bool is_master(int sig)
 {
 	bool master;
 
-	if (!lc_config.wait_children || !lc_sig_handled(sig) || lc_share_accepts(lc_pid) ||
-	    remaining(false) > 0)
+	if (lc_helper || !lc_config.wait_children || !lc_sig_handled(sig) ||
+	    lc_share_accepts(lc_pid) || remaining(false) > 0)
 		return false;
 	lc_children_setup();
 	master = lc_children_scan() > 0 && lc_children_acceptors() > 0;

@@ -288,13 +288,18 @@ void lc_intake_leave(struct lc_listener *l)
 		lc_share_leave(slot);
 }
 
-void lc_intake_leave_all(void)
+void lc_intake_leave_listeners(void)
 {
 	int li;
 
 	for (li = 0; li < LC_MAX_LISTENERS; li++)
 		if (lc_listener_live(li))
 			lc_intake_leave(&lc_listeners[li]);
+}
+
+void lc_intake_leave_all(void)
+{
+	lc_intake_leave_listeners();
 	if (__atomic_exchange_n(&accepting, 0, __ATOMIC_ACQ_REL))
 		lc_share_accepting(0);
 }

@@ -144,19 +144,25 @@ static uint64_t start_time(pid_t pid)
 void lc_share_accepting(int yes)
 {
 	pid_t me = getpid();
-	int32_t zero;
+	int32_t was;
 	size_t i;
 
 	if (!procs)
 		return;
 	for (i = 0; i < PROCS; i++) {
-		if (!yes && __atomic_load_n(&procs[i].pid, __ATOMIC_ACQUIRE) == me) {
-			__atomic_store_n(&procs[i].pid, 0, __ATOMIC_RELEASE);
-			return;
+		was = __atomic_load_n(&procs[i].pid, __ATOMIC_ACQUIRE);
+		if (!yes) {
+			if (was == me) {
+				__atomic_store_n(&procs[i].pid, 0, __ATOMIC_RELEASE);
+				return;
+			}
+			continue;
 		}
-		zero = 0;
-		if (yes && __atomic_compare_exchange_n(&procs[i].pid, &zero, -1, 0,
-							__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+		/* A free slot, or one whose process ended without leaving it (killed). */
+		if (was < 0 || (was > 0 && procs[i].start == start_time(was)))
+			continue;
+		if (__atomic_compare_exchange_n(&procs[i].pid, &was, -1, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED)) {
 			/* Claimed with a placeholder (-1) first, so no reader sees our pid with
 			 * another process's start time. */
 			procs[i].start = start_time(me);

@@ -273,7 +273,7 @@ int lc_stop_intake(bool stash)
 		    lc_fd_kind(l->fd) == LC_FD_LISTEN && lc_fds[l->fd].li == li)
 			n += stop_one((uint16_t)li, stash);
 	}
-	lc_intake_leave_all(); /* no longer accepting anywhere: off the shared list */
+	lc_intake_leave_listeners(); /* no longer accepting anywhere */
 	pthread_mutex_unlock(&stop_mu);
 	return n;
 }

@@ -105,7 +105,11 @@ void lc_intake_leave(struct lc_listener *l);
  * the caller to leave. AS-safe. */
 int lc_intake_quit(struct lc_listener *l);
 
-/* The process ends without a drain: it stops accepting on every listener. */
+/* Intake stops: this process stops accepting on every listener, and stays on the tree's list
+ * of processes that accept (a pre-fork worker that drains is still its master's worker). */
+void lc_intake_leave_listeners(void);
+
+/* The process ends: it stops accepting on every listener, and leaves that list. */
 void lc_intake_leave_all(void);
 
 /* Queued connections waiting in stashes. Any thread. */

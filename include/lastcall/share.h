@@ -27,7 +27,8 @@ int lc_share_leave(int slot);
 /* This process starts (yes) or stops accepting connections on any listener. */
 void lc_share_accepting(int yes);
 
-/* Whether process pid (a child) accepts connections itself, as a pre-fork worker does. */
+/* Whether process pid (a child) accepts connections itself, as a pre-fork worker does, or did
+ * until its intake stopped: it leaves the list when it ends. */
 int lc_share_accepts(pid_t pid);
 
 #pragma GCC visibility pop

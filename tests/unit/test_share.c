@@ -97,12 +97,40 @@ static void test_share_accepting_processes(void **state)
 	assert_false(lc_share_accepts(pid)); /* gone */
 }
 
+/* A process killed while listed never leaves: its slot is taken again, so the list does not
+ * fill up over a long life of worker restarts. */
+static void test_share_slots_of_the_dead_reused(void **state)
+{
+	int st, i;
+	pid_t pid;
+
+	(void)state;
+	lc_real.close = close;
+	assert_int_equal(lc_share_setup(), 0);
+	/* More workers ending without leaving the list than it has slots. */
+	for (i = 0; i < 200; i++) {
+		if ((pid = fork()) == 0) {
+			lc_share_accepting(1);
+			_exit(lc_share_accepts(getpid()) ? 0 : 1);
+		}
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	/* And one still alive is listed. */
+	assert_false(lc_share_accepts(getpid()));
+	lc_share_accepting(1);
+	assert_true(lc_share_accepts(getpid()));
+	lc_share_accepting(0);
+	assert_false(lc_share_accepts(getpid()));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_share_counts_across_fork),
 		cmocka_unit_test(test_share_reset_and_unknown),
 		cmocka_unit_test(test_share_accepting_processes),
+		cmocka_unit_test(test_share_slots_of_the_dead_reused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
