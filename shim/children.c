@@ -272,19 +272,6 @@ int lc_children_forward(int sig)
 	return n;
 }
 
-int lc_children_acceptors(void)
-{
-	int i, n = 0;
-
-	pthread_mutex_lock(&kids_mu);
-	for (i = 0; i < nkids; i++)
-		if (kids[i].pidfd >= 0 && !kids[i].ended && !kids[i].exited &&
-		    lc_share_accepts(kids[i].pid))
-			n++;
-	pthread_mutex_unlock(&kids_mu);
-	return n;
-}
-
 int lc_children_kill_held(pid_t pid, int64_t until)
 {
 	struct pollfd p = { .events = POLLIN };
@@ -307,9 +294,11 @@ int lc_children_kill_held(pid_t pid, int64_t until)
 	return r;
 }
 
-bool lc_children_runs_lastcall(pid_t pid)
+/* Whether a thread of process pid is named name (with its newline, as comm reads). */
+static bool has_thread(pid_t pid, const char *name)
 {
 	char path[64], comm[32], buf[1024];
+	size_t want = strlen(name);
 	struct dirent64 *d;
 	ssize_t n, off, len;
 	int dir, fd;
@@ -328,10 +317,20 @@ bool lc_children_runs_lastcall(pid_t pid)
 				continue;
 			len = read(fd, comm, sizeof(comm) - 1);
 			lc_real.close(fd);
-			found = len == 9 && memcmp(comm, "lastcall\n", 9) == 0;
+			found = len == (ssize_t)want && memcmp(comm, name, want) == 0;
 		}
 	lc_real.close(dir);
 	return found;
+}
+
+bool lc_children_runs_lastcall(pid_t pid)
+{
+	return has_thread(pid, LC_THREAD_NAME "\n") || lc_children_draining(pid);
+}
+
+bool lc_children_draining(pid_t pid)
+{
+	return has_thread(pid, LC_THREAD_DRAINING "\n");
 }
 
 int lc_children_signal(int sig)

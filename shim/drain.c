@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -61,9 +62,9 @@ static int wake_rd = -1, wake_wr = -1;
 static int renewed; /* the wake pipe had to be made again: said once */
 static pthread_mutex_t arm_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* While this process stops as a master (see is_master), when its workers' drains are bound to
- * be over (monotonic ms; 0: not stopping as a master). Until then its SIGKILLs to them wait,
- * and its exit() waits for its children. */
+/* While this process stops as a master (see lc_drain_master), when its workers' drains are
+ * bound to be over (monotonic ms; 0: not stopping as a master). Until then its exit() waits for
+ * its children. */
 static int64_t master_until;
 
 /* Drain state, also the futex word exit() waits on. */
@@ -392,6 +393,8 @@ static bool drain(int sig)
 	char tbuf[24];
 
 	d.ints = lc_sig_count(SIGINT);
+	/* A master's SIGKILL to this process waits while it drains (lc_drain_kill). */
+	prctl(PR_SET_NAME, LC_THREAD_DRAINING);
 	d.hurry = !grace(&d);
 	lc_linger_setup();
 	/* Sequentially consistent, as the close() that counts the last connection reads it
@@ -445,37 +448,35 @@ static bool drain(int sig)
 	__atomic_store_n(&lc_draining, 0, __ATOMIC_RELEASE);
 	summarise(&d, t0);
 	lc_children_reset();
+	prctl(PR_SET_NAME, LC_THREAD_NAME);
 	return !d.exiting;
 }
 
-/* Whether this process, told to stop by sig, is a master: it has a handler of its own for sig,
- * children that accept connections or did until their own stop (its workers), and nothing to
- * drain itself; a helper (a CGI script) never is: it holds its signal until its work is done. Such a program
- * stops its workers itself and supervises them: holding its signal for a drain would let it
- * respawn the workers that end meanwhile. Cleanup thread. */
-static bool is_master(int sig)
-{
-	bool master;
+/* Set by the signal handler when it let a master's handler run at once, for the cleanup thread
+ * to say so. */
+static int master_sig;
 
-	if (lc_helper || !lc_config.wait_children || !lc_sig_handled(sig) ||
-	    lc_share_accepts(lc_pid) || remaining(false) > 0)
+bool lc_drain_master(int sig) /* AS-safe */
+{
+	int64_t zero = 0, left = lc_config.grace_ms + lc_config.timeout_ms +
+				 lc_config.kill_after_ms + LC_LINGER_MS;
+
+	if (lc_helper || !lc_config.wait_children || lc_share_accepts(lc_pid) ||
+	    remaining(false) > 0 || !lc_share_has_worker(lc_pid))
 		return false;
-	lc_children_setup();
-	master = lc_children_scan() > 0 && lc_children_acceptors() > 0;
-	lc_children_reset();
-	return master;
+	__atomic_compare_exchange_n(&master_until, &zero, now_ms() + left, 0, __ATOMIC_ACQ_REL,
+				    __ATOMIC_RELAXED);
+	__atomic_store_n(&master_sig, sig, __ATOMIC_RELEASE);
+	lc_drain_poke();
+	return true;
 }
 
-/* A master's stop: its handler runs now, and tells its workers; they drain under lastcall of
- * their own. What would cut their drains short is held instead: a SIGKILL to one of them
- * waits for its end (lc_drain_kill), and the master's exit() waits for its children. */
-static void master_stop(int sig)
+/* Says what lc_drain_master() did, to the log and to systemd. Cleanup thread. */
+static void master_said(int sig)
 {
-	int64_t left = lc_config.grace_ms + lc_config.timeout_ms + lc_config.kill_after_ms +
-		       LC_LINGER_MS;
+	int64_t left = __atomic_load_n(&master_until, __ATOMIC_ACQUIRE) - now_ms();
 	char line[200], tbuf[24];
 
-	__atomic_store_n(&master_until, now_ms() + left, __ATOMIC_RELEASE);
 	lc_format(line, sizeof(line),
 		  "SIG%s: a master: its handler runs now; its workers drain, for %s at most, "
 		  "before it may kill them or end",
@@ -486,11 +487,12 @@ static void master_stop(int sig)
 
 int lc_drain_kill(pid_t pid)
 {
-	int64_t until = __atomic_load_n(&master_until, __ATOMIC_ACQUIRE);
+	int64_t until = lc_config.grace_ms + lc_config.timeout_ms + lc_config.kill_after_ms +
+			LC_LINGER_MS;
 
-	if (!until || pid == lc_pid || now_ms() >= until || !lc_children_runs_lastcall(pid))
+	if (pid == lc_pid || !lc_children_draining(pid))
 		return lc_real.kill(pid, SIGKILL);
-	return lc_children_kill_held(pid, until);
+	return lc_children_kill_held(pid, now_ms() + until);
 }
 
 /* Set by the cleanup thread once it runs its own code (see start_thread). */
@@ -507,14 +509,12 @@ static void *cleanup_main(void *arg)
 	syscall(SYS_futex, &thread_started, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 	for (;;) {
 		wait_wake(-1);
+		if ((sig = __atomic_exchange_n(&master_sig, 0, __ATOMIC_ACQ_REL)))
+			master_said(sig);
 		if ((sig = lc_sig_pending(&info))) {
 			set_state(DRAINING);
 			/* A helper lets its server end it at once: the server knows. */
-			if (is_master(sig))
-				master_stop(sig), ending = false;
-			else
-				ending = !(lc_helper && info.si_pid == lc_helper_parent) &&
-					 !drain(sig);
+			ending = !(lc_helper && info.si_pid == lc_helper_parent) && !drain(sig);
 			lc_sig_handback(sig, &info);
 			lc_sig_clear();
 			if (ending) {
@@ -662,7 +662,7 @@ static int start_thread(void)
 	pthread_attr_destroy(&attr);
 	if (err)
 		return err;
-	pthread_setname_np(t, "lastcall");
+	pthread_setname_np(t, LC_THREAD_NAME);
 	/* Wait (bounded) until the thread runs our code: its start-up, in libc or in a runtime
 	 * preloaded ahead of us (a sanitizer allocates there, under its allocator's lock), is
 	 * then over, so a fork() the program makes next cannot copy that lock held into a

@@ -117,9 +117,19 @@ int lc_share_leave(int slot)
 	return left < 0 ? 0 : left;
 }
 
-/* Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot; 0 if the
- * process is gone. */
-static uint64_t start_time(pid_t pid)
+/* The decimal number at p (strtoull touches the locale: not for a signal handler). AS-safe. */
+static uint64_t dec(const char *p)
+{
+	uint64_t n = 0;
+
+	while (*p >= '0' && *p <= '9')
+		n = n * 10 + (uint64_t)(*p++ - '0');
+	return n;
+}
+
+/* Fields 4 (the parent) and 22 (when the process started, in clock ticks since boot) of
+ * /proc/PID/stat; the start is 0 if the process is gone. AS-safe. */
+static uint64_t stat_fields(pid_t pid, pid_t *parent)
 {
 	char path[40], buf[1024], *p;
 	ssize_t n;
@@ -136,9 +146,33 @@ static uint64_t start_time(pid_t pid)
 	/* The name, field 2, is in parentheses and may hold anything: count from the last ')'. */
 	if (!(p = strrchr(buf, ')')))
 		return 0;
-	for (field = 2; field < 22 && p; field++)
+	for (field = 2; field < 22 && p; field++) {
 		p = strchr(p + 1, ' ');
-	return p ? strtoull(p + 1, 0, 10) : 0;
+		if (field == 3 && p && parent)
+			*parent = (pid_t)dec(p + 1);
+	}
+	return p ? dec(p + 1) : 0;
+}
+
+static uint64_t start_time(pid_t pid)
+{
+	return stat_fields(pid, 0);
+}
+
+bool lc_share_has_worker(pid_t parent)
+{
+	pid_t pid, pp;
+	size_t i;
+
+	if (!procs)
+		return false;
+	for (i = 0; i < PROCS; i++) {
+		pp = 0;
+		pid = __atomic_load_n(&procs[i].pid, __ATOMIC_ACQUIRE);
+		if (pid > 0 && procs[i].start == stat_fields(pid, &pp) && pp == parent)
+			return true;
+	}
+	return false;
 }
 
 void lc_share_accepting(int yes)

@@ -91,6 +91,18 @@ LC_EARLY static bool is_relay(const siginfo_t *info)
 	       info->si_value.sival_ptr == (void *)&handback_info;
 }
 
+/* Whether the program's disposition of sig is a handler of its own. AS-safe. */
+LC_EARLY static bool handled(int sig)
+{
+	sigset_t mask;
+	bool r;
+
+	lock(&mask);
+	r = shadow[sig].sa_handler != SIG_DFL && shadow[sig].sa_handler != SIG_IGN;
+	unlock(&mask);
+	return r;
+}
+
 LC_EARLY static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 {
 	int saved = errno, none = 0;
@@ -110,6 +122,14 @@ LC_EARLY static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 	 * disposition), or no cleanup thread in this process: the program's, now. */
 	if ((__atomic_load_n(&handed, __ATOMIC_ACQUIRE) >> sig & 1) ||
 	    __atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != getpid()) {
+		pass_now(sig, info);
+		errno = saved;
+		return;
+	}
+	/* A master's own handler runs now, before any of its workers can end (see drain.h). */
+	if (!__atomic_load_n(&pending_sig, __ATOMIC_ACQUIRE) && handled(sig) &&
+	    lc_drain_master(sig)) {
+		__atomic_or_fetch(&handed, 1ULL << sig, __ATOMIC_RELEASE);
 		pass_now(sig, info);
 		errno = saved;
 		return;
@@ -365,17 +385,6 @@ void lc_sig_clear(void)
 {
 	__atomic_store_n(&pending_ready, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&pending_sig, 0, __ATOMIC_RELEASE);
-}
-
-bool lc_sig_handled(int sig)
-{
-	sigset_t mask;
-	bool r;
-
-	lock(&mask);
-	r = shadow[sig].sa_handler != SIG_DFL && shadow[sig].sa_handler != SIG_IGN;
-	unlock(&mask);
-	return r;
 }
 
 unsigned lc_sig_count(int sig)

@@ -12,6 +12,11 @@
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
+/* The cleanup thread's name, and its name while it drains: other processes of the tree read
+ * them (/proc/PID/task/TID/comm) to tell a process under lastcall, and one that drains. */
+#define LC_THREAD_NAME "lastcall"
+#define LC_THREAD_DRAINING "lastcall-drain"
+
 /* Makes ready to wait for children (the set their pidfds wait in is made when the first
  * child is found). */
 void lc_children_setup(void);
@@ -27,9 +32,6 @@ int lc_children_scan(void);
  * they stop intake and drain too. Returns how many. */
 int lc_children_forward(int sig);
 
-/* Children still running that accept connections themselves (pre-fork workers). */
-int lc_children_acceptors(void);
-
 /* Sends sig to every child still running; returns how many. */
 int lc_children_signal(int sig);
 
@@ -37,15 +39,16 @@ int lc_children_signal(int sig);
 int lc_children_ended(void);
 int64_t lc_children_last_end(void);
 
-/* kill(pid, SIGKILL) from a master while its workers drain: waits until pid ends on its own or
+/* kill(pid, SIGKILL) to a process that drains: waits until pid ends on its own or
  * the clock reaches until (monotonic ms), then sends the SIGKILL if it is still running.
  * Returns 0 (the process is gone, as the caller wanted), or -1 with errno as kill() would.
  * The caller's thread, where a signal handler may run meanwhile. */
 int lc_children_kill_held(pid_t pid, int64_t until);
 
-/* Whether process pid runs a lastcall cleanup thread: a server (or a helper) under lastcall.
- * Any thread. */
+/* Whether process pid runs a lastcall cleanup thread: a server (or a helper) under lastcall;
+ * and whether that thread is draining (it is named "lastcall-drain" meanwhile). Any thread. */
 bool lc_children_runs_lastcall(pid_t pid);
+bool lc_children_draining(pid_t pid);
 
 /* Forgets every child (after a drain, and in a fork child). */
 void lc_children_reset(void);

@@ -5,6 +5,7 @@
 #ifndef LASTCALL_DRAIN_H
 #define LASTCALL_DRAIN_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
@@ -43,9 +44,15 @@ void lc_drain_exit(void);
  * connections or listeners, so a signal can never find it half set up. */
 pid_t lc_drain_fork(void);
 
-/* kill(pid, SIGKILL): while this process stops as a master (see docs/design.md, "Masters"), a
- * SIGKILL to a process under lastcall waits for that process to end on its own, to the end of
- * its drain; otherwise it is sent at once. Returns as kill(). Program thread. */
+/* A trigger signal sig reached this process, whose program has a handler of its own for it:
+ * whether it is a master (children that accept or did, none itself, nothing to drain), whose
+ * handler must run at once (docs/design.md, "Masters"). If so, its exit() will wait for its
+ * children. Signal handler, AS-safe. */
+bool lc_drain_master(int sig);
+
+/* kill(pid, SIGKILL): a SIGKILL to a process that is draining under lastcall waits for that
+ * process to end on its own, at most as long as a drain can last here; any other is sent at
+ * once. Returns as kill(). Program thread. */
 int lc_drain_kill(pid_t pid);
 
 /* fd is one of lastcall's private fds and the program wants its number (dup2): move ours. */

@@ -5,6 +5,7 @@
 #ifndef LASTCALL_SHARE_H
 #define LASTCALL_SHARE_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
@@ -26,6 +27,9 @@ int lc_share_leave(int slot);
 
 /* This process starts (yes) or stops accepting connections on any listener. */
 void lc_share_accepting(int yes);
+
+/* Whether a child of process parent is on the list: a master's worker. AS-safe. */
+bool lc_share_has_worker(pid_t parent);
 
 /* Whether process pid (a child) accepts connections itself, as a pre-fork worker does, or did
  * until its intake stopped: it leaves the list when it ends. */

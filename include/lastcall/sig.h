@@ -73,10 +73,6 @@ void lc_sig_disarm(void);
 int lc_sig_pending(siginfo_t *info);
 void lc_sig_clear(void);
 
-/* Whether the program's own disposition of trigger signal sig is a handler (not SIG_DFL or
- * SIG_IGN). Any thread. */
-bool lc_sig_handled(int sig);
-
 /* How many times sig was caught since start-up (or fork). */
 unsigned lc_sig_count(int sig);
 
