@@ -66,6 +66,7 @@ static pthread_mutex_t arm_mu = PTHREAD_MUTEX_INITIALIZER;
  * bound to be over (monotonic ms; 0: not stopping as a master). Until then its exit() waits for
  * its children. */
 static int64_t master_until;
+static int master; /* set by the signal handler: a master holding its stop (drain.h) */
 
 /* Drain state, also the futex word exit() waits on. */
 enum { IDLE, DRAINING, DONE };
@@ -155,6 +156,7 @@ struct drain {
 	bool ending;  /* the deadline has passed (or the user insisted): finishing up */
 	bool hurry;   /* the user insisted: no lingering, no waiting for children */
 	bool exiting; /* the program called exit() meanwhile: its own connections only */
+	bool master;  /* a master: done when its workers' drains are, its own stop comes after */
 	unsigned ints;
 	int64_t deadline, linger_until, kill_at;
 	int64_t idle_look, idle_check; /* the last look for idle connections, and the next */
@@ -337,6 +339,8 @@ static void step(struct drain *d, int64_t t, int *n, int *lingering, int *kids)
 	*lingering = lc_linger_service();
 	*n = remaining(d->own);
 	*kids = d->kids && !d->hurry ? lc_children_scan() : 0;
+	if (d->master && !d->ending)
+		*kids = lc_share_undrained(lc_pid);
 	if (d->ending && *kids > 0 && t >= d->kill_at && !d->killed)
 		d->killed = lc_children_signal(SIGKILL);
 }
@@ -387,7 +391,8 @@ static void summarise(const struct drain *d, int64_t t0)
  * for the hand-back, see cleanup_main). */
 static bool drain(int sig)
 {
-	struct drain d = { .sig = sig, .own = sig == 0, .helper = lc_helper && sig };
+	struct drain d = { .sig = sig, .own = sig == 0, .helper = lc_helper && sig,
+			   .master = sig && __atomic_load_n(&master, __ATOMIC_ACQUIRE) };
 	int64_t t0 = now_ms(), tick, t, busy;
 	int stopped, n = 0, lingering, kids;
 	char tbuf[24];
@@ -414,10 +419,11 @@ static bool drain(int sig)
 	tick = t + 1000;
 	d.idle_check = t;
 	report(&d, lc_config.timeout_ms,
-	       "draining on %s%s: %d %s stopped, %d %s in flight, deadline %s",
+	       "draining on %s%s: %d %s stopped, %d %s in flight, deadline %s%s",
 	       sig ? "SIG" : "exit()", sig ? lc_signal_name(sig) : "", stopped,
 	       stopped == 1 ? "listener" : "listeners", d.n0, conns(d.n0),
-	       lc_format_ms(lc_config.timeout_ms, tbuf));
+	       lc_format_ms(lc_config.timeout_ms, tbuf),
+	       d.master ? "; a master: its workers drain first, then its own handler runs" : "");
 	for (;;) {
 		busy = now_us();
 		t = busy / 1000;
@@ -452,11 +458,11 @@ static bool drain(int sig)
 	return !d.exiting;
 }
 
-/* Set by the signal handler when it let a master's handler run at once, for the cleanup thread
- * to say so. */
-static int master_sig;
+/* How long a worker whose drain is over waits for its parent to show that it holds its stop
+ * as a master, when both were signalled at once, before it ends as any server would. */
+#define MASTER_DECIDE_MS 200
 
-bool lc_drain_master(int sig) /* AS-safe */
+bool lc_drain_master(void) /* AS-safe */
 {
 	int64_t zero = 0, left = lc_config.grace_ms + lc_config.timeout_ms +
 				 lc_config.kill_after_ms + LC_LINGER_MS;
@@ -464,25 +470,45 @@ bool lc_drain_master(int sig) /* AS-safe */
 	if (lc_helper || !lc_config.wait_children || lc_share_accepts(lc_pid) ||
 	    remaining(false) > 0 || !lc_share_has_worker(lc_pid))
 		return false;
+	lc_share_master(LC_MASTER_HOLDING);
 	__atomic_compare_exchange_n(&master_until, &zero, now_ms() + left, 0, __ATOMIC_ACQ_REL,
 				    __ATOMIC_RELAXED);
-	__atomic_store_n(&master_sig, sig, __ATOMIC_RELEASE);
-	lc_drain_poke();
+	__atomic_store_n(&master, 1, __ATOMIC_RELEASE);
 	return true;
 }
 
-/* Says what lc_drain_master() did, to the log and to systemd. Cleanup thread. */
-static void master_said(int sig)
+/* A worker's drain is over: if its parent holds its stop as a master, it waits to be released
+ * (its master's handler has then run, so its end cannot make the master start a new worker),
+ * at most as long as a drain may still take there. Cleanup thread. */
+static void wait_for_master(void)
 {
-	int64_t left = __atomic_load_n(&master_until, __ATOMIC_ACQUIRE) - now_ms();
-	char line[200], tbuf[24];
+	struct timespec tick = { 0, 5 * 1000 * 1000 };
+	pid_t parent = getppid();
+	int64_t decide = now_ms() + MASTER_DECIDE_MS,
+		until = now_ms() + lc_config.timeout_ms + lc_config.kill_after_ms + LC_LINGER_MS;
+	enum lc_master_state s;
 
-	lc_format(line, sizeof(line),
-		  "SIG%s: a master: its handler runs now; its workers drain, for %s at most, "
-		  "before it may kill them or end",
-		  lc_signal_name(sig), lc_format_ms(left, tbuf));
-	lc_log(LC_INFO, "%s", line);
-	lc_notify(1, line, left + HANDBACK_SLACK_MS);
+	if (!lc_share_accepts(lc_pid) || !lc_children_runs_lastcall(parent))
+		return;
+	lc_share_drained();
+	while ((s = lc_share_master_state(parent)) != LC_MASTER_RELEASED && now_ms() < until &&
+	       (s == LC_MASTER_HOLDING || now_ms() < decide))
+		nanosleep(&tick, 0);
+	if (s == LC_MASTER_RELEASED)
+		lc_log(LC_DEBUG, "released by master %d", (int)parent);
+}
+
+/* A master's drain is over (its workers have drained): its own handler runs, then its workers
+ * are released. Waits (1 s at most) for the handback to reach the program's thread first.
+ * Cleanup thread. */
+static void release_workers(void)
+{
+	struct timespec tick = { 0, 1000 * 1000 };
+	int i;
+
+	for (i = 0; i < 1000 && lc_sig_handing_back(); i++)
+		nanosleep(&tick, 0);
+	lc_share_master(LC_MASTER_RELEASED);
 }
 
 int lc_drain_kill(pid_t pid)
@@ -509,13 +535,14 @@ static void *cleanup_main(void *arg)
 	syscall(SYS_futex, &thread_started, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 	for (;;) {
 		wait_wake(-1);
-		if ((sig = __atomic_exchange_n(&master_sig, 0, __ATOMIC_ACQ_REL)))
-			master_said(sig);
 		if ((sig = lc_sig_pending(&info))) {
 			set_state(DRAINING);
 			/* A helper lets its server end it at once: the server knows. */
 			ending = !(lc_helper && info.si_pid == lc_helper_parent) && !drain(sig);
+			wait_for_master();
 			lc_sig_handback(sig, &info);
+			if (__atomic_exchange_n(&master, 0, __ATOMIC_ACQ_REL))
+				release_workers();
 			lc_sig_clear();
 			if (ending) {
 				/* exit() meanwhile: the signal's disposition came first, as it would
@@ -630,7 +657,7 @@ static void find_epoll_fds(void)
 
 	if (dir < 0)
 		return;
-	while ((n = getdents64(dir, buf, sizeof(buf))) > 0) {
+	while ((n = getdents64(dir, (void *)buf, sizeof(buf))) > 0) {
 		for (off = 0; off < n; off += d->d_reclen) {
 			d = (struct dirent64 *)(buf + off);
 			lc_format(path, sizeof(path), "/proc/self/fd/%s", d->d_name);
@@ -647,7 +674,7 @@ static int start_thread(void)
 {
 	struct timespec tick = { 0, 10 * 1000 * 1000 }; /* 50 of them: 0.5 s at most */
 	pthread_attr_t attr;
-	sigset_t all;
+	sigset_t all, old;
 	pthread_t t;
 	int err, i;
 
@@ -655,10 +682,12 @@ static int start_thread(void)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 128 * 1024);
-	/* Every signal blocked: the program's signals must never land on our thread. */
-	pthread_attr_setsigmask_np(&attr, &all);
+	/* Every signal blocked: the program's signals must never land on our thread. A thread
+	 * starts with its creator's mask (musl has no pthread_attr_setsigmask_np). */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	__atomic_store_n(&thread_started, 0, __ATOMIC_RELAXED);
 	err = pthread_create(&t, &attr, cleanup_main, 0);
+	pthread_sigmask(SIG_SETMASK, &old, 0);
 	pthread_attr_destroy(&attr);
 	if (err)
 		return err;
@@ -731,7 +760,7 @@ void lc_drain_startup(void)
 	int dir, fd, found[64], nfound = 0, i;
 
 	if ((dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		while ((n = getdents64(dir, buf, sizeof(buf))) > 0)
+		while ((n = getdents64(dir, (void *)buf, sizeof(buf))) > 0)
 			for (off = 0; off < n; off += d->d_reclen) {
 				d = (struct dirent64 *)(buf + off);
 				fd = (int)strtol(d->d_name, 0, 10);

@@ -21,6 +21,7 @@
 
 #define SLOTS 128
 #define PROCS 128
+#define MASTERS 16
 
 struct slot {
 	uint64_t ino; /* the socket's inode; 0: free */
@@ -28,20 +29,30 @@ struct slot {
 	int32_t unused;
 };
 
-/* A process accepting connections: its pid and start time (so a reused pid never matches). */
+/* A process accepting connections: its pid and start time (so a reused pid never matches), and
+ * whether its drain is over while it waits for its master (see drain.c, "Masters"). */
 struct proc {
 	int32_t pid; /* 0: free */
-	int32_t unused;
+	int32_t drained;
+	uint64_t start;
+};
+
+/* A master stopping: it holds its own stop until its workers have drained, then releases them. */
+struct master {
+	int32_t pid; /* 0: free */
+	int32_t state; /* enum lc_master_state */
 	uint64_t start;
 };
 
 struct page {
 	struct slot slots[SLOTS];
 	struct proc procs[PROCS];
+	struct master masters[MASTERS];
 };
 
 static struct slot *page;
 static struct proc *procs;
+static struct master *masters;
 
 int lc_share_setup(void)
 {
@@ -54,6 +65,7 @@ int lc_share_setup(void)
 		return -1;
 	page = ((struct page *)p)->slots;
 	procs = ((struct page *)p)->procs;
+	masters = ((struct page *)p)->masters;
 	return 0;
 }
 
@@ -200,6 +212,7 @@ void lc_share_accepting(int yes)
 			/* Claimed with a placeholder (-1) first, so no reader sees our pid with
 			 * another process's start time. */
 			procs[i].start = start_time(me);
+			__atomic_store_n(&procs[i].drained, 0, __ATOMIC_RELAXED);
 			__atomic_store_n(&procs[i].pid, me, __ATOMIC_RELEASE);
 			return;
 		}
@@ -216,4 +229,82 @@ int lc_share_accepts(pid_t pid)
 		if (__atomic_load_n(&procs[i].pid, __ATOMIC_ACQUIRE) == pid)
 			return procs[i].start == start_time(pid);
 	return 0;
+}
+
+/* This process's entry on the list, or -1. AS-safe. */
+static int mine(void)
+{
+	pid_t me = getpid();
+	size_t i;
+
+	for (i = 0; procs && i < PROCS; i++)
+		if (__atomic_load_n(&procs[i].pid, __ATOMIC_ACQUIRE) == me)
+			return (int)i;
+	return -1;
+}
+
+void lc_share_drained(void)
+{
+	int i = mine();
+
+	if (i >= 0)
+		__atomic_store_n(&procs[i].drained, 1, __ATOMIC_RELEASE);
+}
+
+int lc_share_undrained(pid_t parent)
+{
+	pid_t pid, pp;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; procs && i < PROCS; i++) {
+		pp = 0;
+		pid = __atomic_load_n(&procs[i].pid, __ATOMIC_ACQUIRE);
+		if (pid > 0 && !__atomic_load_n(&procs[i].drained, __ATOMIC_ACQUIRE) &&
+		    procs[i].start == stat_fields(pid, &pp) && pp == parent)
+			n++;
+	}
+	return n;
+}
+
+void lc_share_master(enum lc_master_state state)
+{
+	pid_t me = getpid();
+	int32_t was;
+	size_t i;
+
+	if (!masters)
+		return;
+	for (i = 0; i < MASTERS; i++) {
+		was = __atomic_load_n(&masters[i].pid, __ATOMIC_ACQUIRE);
+		if (was == me) {
+			__atomic_store_n(&masters[i].state, state, __ATOMIC_RELEASE);
+			return;
+		}
+	}
+	for (i = 0; i < MASTERS; i++) {
+		/* A free entry, or one whose process ended without freeing it. */
+		was = __atomic_load_n(&masters[i].pid, __ATOMIC_ACQUIRE);
+		if (was < 0 || (was > 0 && masters[i].start == start_time(was)))
+			continue;
+		if (__atomic_compare_exchange_n(&masters[i].pid, &was, -1, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED)) {
+			masters[i].start = start_time(me);
+			__atomic_store_n(&masters[i].state, state, __ATOMIC_RELEASE);
+			__atomic_store_n(&masters[i].pid, me, __ATOMIC_RELEASE);
+			return;
+		}
+	}
+}
+
+enum lc_master_state lc_share_master_state(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; masters && pid > 0 && i < MASTERS; i++)
+		if (__atomic_load_n(&masters[i].pid, __ATOMIC_ACQUIRE) == pid &&
+		    masters[i].start == start_time(pid))
+			return (enum lc_master_state)__atomic_load_n(&masters[i].state,
+								      __ATOMIC_ACQUIRE);
+	return LC_MASTER_NONE;
 }

@@ -126,14 +126,9 @@ LC_EARLY static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 		errno = saved;
 		return;
 	}
-	/* A master's own handler runs now, before any of its workers can end (see drain.h). */
-	if (!__atomic_load_n(&pending_sig, __ATOMIC_ACQUIRE) && handled(sig) &&
-	    lc_drain_master(sig)) {
-		__atomic_or_fetch(&handed, 1ULL << sig, __ATOMIC_RELEASE);
-		pass_now(sig, info);
-		errno = saved;
-		return;
-	}
+	/* A master holds its workers at once, before any of them can end (see drain.h). */
+	if (!__atomic_load_n(&pending_sig, __ATOMIC_ACQUIRE) && handled(sig))
+		lc_drain_master();
 	__atomic_add_fetch(&counts[sig], 1, __ATOMIC_RELAXED);
 	if (__atomic_compare_exchange_n(&pending_sig, &none, sig, 0, __ATOMIC_ACQ_REL,
 					__ATOMIC_RELAXED)) {
@@ -270,6 +265,8 @@ sighandler_t lc_sig_signal(int sig, sighandler_t handler, enum lc_sig_style styl
 		 * unless siginterrupt() said otherwise. */
 		sigaddset(&act.sa_mask, sig);
 		act.sa_flags = (__atomic_load_n(&intr, __ATOMIC_RELAXED) >> sig & 1) ? 0 : SA_RESTART;
+	} else if (style == LC_SIG_RESTART) {
+		act.sa_flags = SA_RESTART; /* musl's signal(), whatever siginterrupt() said */
 	} else {
 		act.sa_flags = SA_RESETHAND | SA_NODEFER; /* glibc's sysv_signal() */
 	}
@@ -371,6 +368,11 @@ void lc_sig_disarm(void)
 	ours = 0;
 	armed = 0;
 	unlock(&mask);
+}
+
+bool lc_sig_handing_back(void)
+{
+	return __atomic_load_n(&handing_back, __ATOMIC_ACQUIRE) != 0;
 }
 
 int lc_sig_pending(siginfo_t *info)

@@ -44,11 +44,12 @@ void lc_drain_exit(void);
  * connections or listeners, so a signal can never find it half set up. */
 pid_t lc_drain_fork(void);
 
-/* A trigger signal sig reached this process, whose program has a handler of its own for it:
- * whether it is a master (children that accept or did, none itself, nothing to drain), whose
- * handler must run at once (docs/design.md, "Masters"). If so, its exit() will wait for its
- * children. Signal handler, AS-safe. */
-bool lc_drain_master(int sig);
+/* A trigger signal reached this process, whose program has a handler of its own for it: whether
+ * it is a master (children that accept or did, none itself, nothing to drain). If so its workers
+ * are held at once, to wait for its own handler, which runs once they have drained
+ * (docs/design.md, "Masters"), and its exit() will wait for its children. Signal handler,
+ * AS-safe. */
+bool lc_drain_master(void);
 
 /* kill(pid, SIGKILL): a SIGKILL to a process that is draining under lastcall waits for that
  * process to end on its own, at most as long as a drain can last here; any other is sent at

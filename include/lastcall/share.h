@@ -28,6 +28,22 @@ int lc_share_leave(int slot);
 /* This process starts (yes) or stops accepting connections on any listener. */
 void lc_share_accepting(int yes);
 
+/* A master's stop (docs/design.md, "Masters"): it holds its own stop until its workers have
+ * drained, then releases them to end. */
+enum lc_master_state { LC_MASTER_NONE, LC_MASTER_HOLDING, LC_MASTER_RELEASED };
+
+/* This process, a master, says where its stop is. AS-safe. */
+void lc_share_master(enum lc_master_state state);
+
+/* Where the stop of master pid is (LC_MASTER_NONE: not stopping as a master). Any thread. */
+enum lc_master_state lc_share_master_state(pid_t pid);
+
+/* This process's drain is over: it waits for its master to release it. Cleanup thread. */
+void lc_share_drained(void);
+
+/* Children of parent on the list whose drain is not over yet. Cleanup thread. */
+int lc_share_undrained(pid_t parent);
+
 /* Whether a child of process parent is on the list: a master's worker. AS-safe. */
 bool lc_share_has_worker(pid_t parent);
 

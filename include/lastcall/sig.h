@@ -38,8 +38,10 @@ extern __thread int lc_sig_passed_restart __attribute__((tls_model("initial-exec
 /* The trigger signals, as a set. */
 void lc_sig_trigger_set(sigset_t *set);
 
-/* How signal()-style calls install a handler. */
-enum lc_sig_style { LC_SIG_BSD, LC_SIG_SYSV, LC_SIG_SET };
+/* How signal()-style calls install a handler: glibc's signal() (restarting unless siginterrupt()
+ * said otherwise), glibc's sysv_signal() (one-shot), sigset(), and musl's signal() (always
+ * restarting). Which name does which is the libc's (lastcall/libc.h). */
+enum lc_sig_style { LC_SIG_BSD, LC_SIG_SYSV, LC_SIG_SET, LC_SIG_RESTART };
 
 /* Reads the inherited dispositions of the trigger signals. Once, from lc_init(). */
 void lc_sig_init(unsigned long long triggers);
@@ -64,6 +66,9 @@ void lc_sig_arm(void);
  * the process with its original siginfo, so the program's handler runs in signal context (or
  * the default action ends the process) exactly as it would have without lastcall. */
 void lc_sig_handback(int sig, const siginfo_t *info);
+
+/* Whether the signal lc_sig_handback() gave back has not reached its thread yet. Any thread. */
+bool lc_sig_handing_back(void);
 
 /* Gives every trigger signal back (lastcall turning itself off). */
 void lc_sig_disarm(void);

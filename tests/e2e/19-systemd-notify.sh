@@ -58,8 +58,8 @@ pass "systemd hears READY=1, STOPPING=1, the drain's progress and its summary, f
 
 # Straight LD_PRELOAD, an abstract socket, a pre-fork server: only the main process speaks (its
 # workers inherit NOTIFY_SOCKET and lastcall, and drain too), and no READY=1 unless asked. Its
-# master forwards SIGTERM itself: lastcall runs its handler at once, says so, and its end, after
-# the workers', is the drain's summary.
+# master forwards SIGTERM itself: lastcall says it holds it as a master, and its drain ends when
+# its workers' do.
 receiver abstract "@lastcall-e2e-$$"
 NOTIFY_SOCKET=@lastcall-e2e-$$ server abstract "${LASTCALL[@]}" "$EX/prefork"
 start_requests abstract 2 --path /delay/1500
@@ -73,7 +73,7 @@ poll_until 2000 grep -q "STATUS=drained in" "$T/abstract.notify" ||
 	fail "abstract socket: no final status: $(cat "$T/abstract.notify")"
 grep -v "^pid=$PID " "$T/abstract.notify" && fail "a child of the server notified"
 grep -q "READY=1" "$T/abstract.notify" && fail "READY=1 without LASTCALL_NOTIFY_READY"
-grep -q "^pid=$PID STOPPING=1|STATUS=SIGTERM: a master: its handler runs now" "$T/abstract.notify" ||
+grep -q "^pid=$PID STOPPING=1|STATUS=draining on SIGTERM: .*; a master: its workers drain first" "$T/abstract.notify" ||
 	fail "abstract socket: no drain start: $(cat "$T/abstract.notify")"
 note "abstract socket, pre-fork server with $kids workers: $(messages abstract) notifications, all from pid $PID"
 pass "an abstract NOTIFY_SOCKET works, and a pre-fork server's workers stay silent"
