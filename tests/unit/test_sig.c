@@ -26,11 +26,19 @@ pid_t lc_thread_pid;
 int lc_armed;
 int lc_draining;
 
-static int pokes;
+static int pokes, master_asks;
 
 void lc_drain_poke(void)
 {
 	pokes++;
+}
+
+/* Asked by the handler whether the process is a master: only for the first signal, and only
+ * when the program has a handler of its own. */
+bool lc_drain_master(void)
+{
+	master_asks++;
+	return false;
 }
 
 /* The fake kernel: one disposition per signal, as glibc's sigaction would store it. */
@@ -73,7 +81,7 @@ static int setup(void **state)
 	lc_real.sigaction = fake_sigaction;
 	lc_pid = getpid();
 	lc_thread_pid = getpid();
-	pokes = real_calls = 0;
+	pokes = real_calls = master_asks = 0;
 	lc_sig_clear();
 	lc_sig_fork_child(); /* resets the counters */
 	lc_sig_init((1ULL << SIGTERM) | (1ULL << SIGINT));
@@ -233,12 +241,30 @@ static void test_sig_handler_records_first_and_counts(void **state)
 	deliver(SIGINT, 4343);
 	deliver(SIGTERM, 4444);
 	assert_int_equal(pokes, 3);
+	assert_int_equal(master_asks, 0); /* SIG_DFL: no handler of the program's, no master */
 	assert_int_equal(lc_sig_pending(&info), SIGTERM);
 	assert_int_equal(info.si_pid, 4242); /* the first one's siginfo */
 	assert_int_equal(lc_sig_count(SIGTERM), 2);
 	assert_int_equal(lc_sig_count(SIGINT), 1);
 	lc_sig_clear();
 	assert_int_equal(lc_sig_pending(&info), 0);
+}
+
+/* With a handler of the program's, the first signal asks whether the process is a master (which
+ * holds its workers at once); later ones, a drain being pending, do not. */
+static void test_sig_handler_asks_master_once(void **state)
+{
+	struct sigaction act = { .sa_handler = handler_a };
+	siginfo_t info;
+
+	(void)state;
+	lc_sig_action(SIGTERM, &act, NULL);
+	lc_sig_arm();
+	deliver(SIGTERM, 4242);
+	deliver(SIGTERM, 4343);
+	assert_int_equal(master_asks, 1);
+	assert_int_equal(lc_sig_pending(&info), SIGTERM); /* still a drain, as for any server */
+	lc_sig_clear();
 }
 
 static int collect(int sig, siginfo_t *info)
@@ -319,6 +345,7 @@ int main(void)
 		cmocka_unit_test_setup(test_sig_signal_styles, setup),
 		cmocka_unit_test_setup(test_sig_errno_preserved, setup),
 		cmocka_unit_test_setup(test_sig_handler_records_first_and_counts, setup),
+		cmocka_unit_test_setup(test_sig_handler_asks_master_once, setup),
 		cmocka_unit_test_setup(test_sig_handback_restores_and_redelivers, setup),
 		cmocka_unit_test_setup(test_sig_without_thread_passes_at_once, setup),
 	};
