@@ -29,7 +29,7 @@ endif
 
 MODULES := log config real init sig fds intake stop tcp linger share children notify drain \
 	exec environ
-SHIM_OBJS := $(MODULES:%=$(B)/shim/%.o) $(B)/shim/hooks.o
+SHIM_OBJS := $(MODULES:%=$(B)/shim/%.o) $(B)/shim/hooks.o $(B)/shim/libc.o
 HEADERS := $(wildcard include/lastcall/*.h)
 
 .DELETE_ON_ERROR:
@@ -119,6 +119,7 @@ check: deps
 	$(if $(SANITIZE),,$(MAKE) check-memcheck)
 	$(MAKE) check-fuzz
 	$(MAKE) check-e2e
+	$(if $(SANITIZE),,$(MAKE) check-musl)
 	$(MAKE) check-soak
 
 # Installs missing build and test packages (apt-get, as root); a no-op once they are there.
@@ -155,8 +156,10 @@ $(B)/unit/test_share: $(B)/shim/share.o $(B)/shim/log.o
 $(B)/unit/test_notify: $(B)/shim/notify.o $(B)/shim/log.o $(B)/shim/config.o
 $(B)/unit/test_exec: $(B)/shim/exec.o $(B)/shim/environ.o $(B)/shim/log.o
 
+# CMOCKA: what the tests link for cmocka (the musl build's own, musl.mk).
+CMOCKA ?= -lcmocka
 $(B)/unit/test_%: tests/unit/test_%.c | $(B)/unit
-	$(CC) $(UNIT_CFLAGS) -o $@ $^ -lcmocka -pthread
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(CMOCKA) -pthread
 
 $(B)/unit:
 	mkdir -p $@
@@ -168,3 +171,6 @@ check-unit: $(UNIT_BINS)
 MEMCHECK := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
 check-memcheck: $(UNIT_BINS)
 	for t in $(UNIT_BINS); do echo "== memcheck $$t"; $(MEMCHECK) $$t >/dev/null || exit 1; done
+
+# The musl build: make musl, make check-musl (musl.mk). Last: it names the targets above.
+-include musl.mk

@@ -236,7 +236,7 @@ int lc_children_scan(void)
 	while (n > 0) {
 		/* A batch of thread ids (a dirent is 24 bytes or more), then their children. */
 		for (ntids = 0; ntids + (int)sizeof(buf) / 24 <= SCAN_TIDS &&
-				(n = getdents64(dir, buf, sizeof(buf))) > 0;)
+				(n = getdents64(dir, (void *)buf, sizeof(buf))) > 0;)
 			for (off = 0; off < n; off += d->d_reclen) {
 				d = (struct dirent64 *)(buf + off);
 				if (d->d_name[0] != '.')
@@ -307,7 +307,7 @@ static bool has_thread(pid_t pid, const char *name)
 	lc_format(path, sizeof(path), "/proc/%d/task", (int)pid);
 	if ((dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return false;
-	while (!found && (n = getdents64(dir, buf, sizeof(buf))) > 0)
+	while (!found && (n = getdents64(dir, (void *)buf, sizeof(buf))) > 0)
 		for (off = 0; off < n && !found; off += d->d_reclen) {
 			d = (struct dirent64 *)(buf + off);
 			if (d->d_name[0] == '.')

@@ -14,6 +14,7 @@
 #include "lastcall/fds.h"
 #include "lastcall/init.h"
 #include "lastcall/intake.h"
+#include "lastcall/libc.h"
 #include "lastcall/real.h"
 #include "lastcall/sig.h"
 
@@ -27,26 +28,26 @@ static __thread int exiting __attribute__((tls_model("initial-exec")));
 LC_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler);
 LC_EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 LC_EXPORT int __libc_start_main(lc_main_fn main, int argc, char **argv, void (*init)(void),
-				void (*fini)(void), void (*rtld_fini)(void), void *stack_end);
+				void (*fini)(void), void (*rtld_fini)(void) LC_START_MAIN_END);
 
 /* accept, accept4 and close are on every connection's path: once the process is a server, a
  * load and a branch lead to their fast paths (intake.h, fds.h). */
-LC_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
+LC_EXPORT int accept(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len)
 {
 	if (__builtin_expect(__atomic_load_n(&lc_hot, __ATOMIC_ACQUIRE), 1))
-		return lc_intake_accept(fd, addr.__sockaddr__, len, 0, false);
+		return lc_intake_accept(fd, LC_SOCKADDR(addr), len, 0, false);
 	if (!lc_active() || lc_server() < 0)
-		return lc_real.accept(fd, addr.__sockaddr__, len);
-	return lc_intake_accept(fd, addr.__sockaddr__, len, 0, false);
+		return lc_real.accept(fd, LC_SOCKADDR(addr), len);
+	return lc_intake_accept(fd, LC_SOCKADDR(addr), len, 0, false);
 }
 
-LC_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
+LC_EXPORT int accept4(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
 {
 	if (__builtin_expect(__atomic_load_n(&lc_hot, __ATOMIC_ACQUIRE), 1))
-		return lc_intake_accept(fd, addr.__sockaddr__, len, flags, true);
+		return lc_intake_accept(fd, LC_SOCKADDR(addr), len, flags, true);
 	if (!lc_active() || lc_server() < 0)
-		return lc_real.accept4(fd, addr.__sockaddr__, len, flags);
-	return lc_intake_accept(fd, addr.__sockaddr__, len, flags, true);
+		return lc_real.accept4(fd, LC_SOCKADDR(addr), len, flags);
+	return lc_intake_accept(fd, LC_SOCKADDR(addr), len, flags, true);
 }
 
 LC_EXPORT int listen(int fd, int backlog)
@@ -153,7 +154,7 @@ LC_EXPORT LC_EARLY sighandler_t signal(int sig, sighandler_t handler)
 		return lc_real.signal(sig, handler);
 	if (!lc_active() || !lc_sig_is_trigger(sig))
 		return lc_real.signal(sig, handler);
-	return lc_sig_signal(sig, handler, LC_SIG_BSD);
+	return lc_sig_signal(sig, handler, LC_LIBC_SIGNAL);
 }
 
 LC_EXPORT LC_EARLY sighandler_t bsd_signal(int sig, sighandler_t handler)
@@ -164,7 +165,7 @@ LC_EXPORT LC_EARLY sighandler_t bsd_signal(int sig, sighandler_t handler)
 		return lc_real.bsd_signal(sig, handler);
 	if (!lc_active() || !lc_sig_is_trigger(sig))
 		return lc_real.bsd_signal(sig, handler);
-	return lc_sig_signal(sig, handler, LC_SIG_BSD);
+	return lc_sig_signal(sig, handler, LC_LIBC_SIGNAL);
 }
 
 LC_EXPORT LC_EARLY sighandler_t ssignal(int sig, sighandler_t handler)
@@ -180,7 +181,7 @@ LC_EXPORT LC_EARLY sighandler_t sysv_signal(int sig, sighandler_t handler)
 		return lc_real.sysv_signal(sig, handler);
 	if (!lc_active() || !lc_sig_is_trigger(sig))
 		return lc_real.sysv_signal(sig, handler);
-	return lc_sig_signal(sig, handler, LC_SIG_SYSV);
+	return lc_sig_signal(sig, handler, LC_LIBC_SYSV_SIGNAL);
 }
 
 LC_EXPORT LC_EARLY sighandler_t __sysv_signal(int sig, sighandler_t handler)
@@ -229,13 +230,17 @@ static int main_then_drain(int argc, char **argv, char **envp)
 	return status;
 }
 
+/* Only binds lc_real. musl runs the constructors (lastcall's, which initialises it) from inside
+ * the real __libc_start_main, after its own start-up (the stack protector's guard, the
+ * program's name), which lastcall's start-up, a thread perhaps, must follow, as under glibc,
+ * which has run them all by now. */
 LC_EXPORT int __libc_start_main(lc_main_fn main, int argc, char **argv, void (*init)(void),
-				void (*fini)(void), void (*rtld_fini)(void), void *stack_end)
+				void (*fini)(void), void (*rtld_fini)(void) LC_START_MAIN_END)
 {
-	lc_init();
+	lc_real_bind();
 	program_main = main;
-	return lc_real.libc_start_main(main_then_drain, argc, argv, init, fini, rtld_fini,
-				       stack_end);
+	return lc_real.libc_start_main(main_then_drain, argc, argv, init, fini,
+				       rtld_fini LC_START_MAIN_END_ARG);
 }
 
 /* The exec family: the program run keeps lastcall's library in LD_PRELOAD and the LASTCALL_*

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* real.c: fills lc_real with the next definition of each hooked function (libc's). Optional
- * functions that are missing (close_range and closefrom before glibc 2.34) leave NULL, and
- * their hooks make the close_range system call themselves (the kernel's ENOSYS if it has none):
- * a program that found closefrom() could not tell that it did nothing. */
+ * functions that are missing (close_range and closefrom before glibc 2.34, and in musl) leave
+ * NULL, and their hooks make the close_range system call themselves (the kernel's ENOSYS if it
+ * has none): a program that found closefrom() could not tell that it did nothing. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lastcall/libc.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
 
@@ -121,7 +122,7 @@ static void bind_all(void)
 	BIND(sigaction, "sigaction", true, 0);
 	BIND(signal, "signal", true, 0);
 	BIND(bsd_signal, "bsd_signal", true, 0);
-	BIND(sysv_signal, "sysv_signal", true, 0);
+	BIND(sysv_signal, LC_LIBC_SYSV_NAME, true, 0);
 	BIND(sigset, "sigset", true, 0);
 	BIND(siginterrupt, "siginterrupt", true, 0);
 	BIND(exit, "exit", true, 0);
@@ -149,7 +150,7 @@ LC_EARLY int lc_real_bind_signals(void)
 	lc_real.sigaction = (__typeof__(lc_real.sigaction))dlsym(RTLD_NEXT, "sigaction");
 	lc_real.signal = (__typeof__(lc_real.signal))dlsym(RTLD_NEXT, "signal");
 	lc_real.bsd_signal = (__typeof__(lc_real.bsd_signal))dlsym(RTLD_NEXT, "bsd_signal");
-	lc_real.sysv_signal = (__typeof__(lc_real.sysv_signal))dlsym(RTLD_NEXT, "sysv_signal");
+	lc_real.sysv_signal = (__typeof__(lc_real.sysv_signal))dlsym(RTLD_NEXT, LC_LIBC_SYSV_NAME);
 	lc_real.sigset = (__typeof__(lc_real.sigset))dlsym(RTLD_NEXT, "sigset");
 	lc_real.siginterrupt = (__typeof__(lc_real.siginterrupt))dlsym(RTLD_NEXT, "siginterrupt");
 	if (!lc_real.sigaction || !lc_real.signal || !lc_real.bsd_signal || !lc_real.sysv_signal ||

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "lastcall/libc.h"
+
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
 typedef int (*lc_main_fn)(int, char **, char **);
@@ -36,7 +38,7 @@ struct lc_real {
 	int (*siginterrupt)(int, int);
 	void (*exit)(int) __attribute__((noreturn));
 	int (*libc_start_main)(lc_main_fn, int, char **, void (*)(void), void (*)(void),
-			       void (*)(void), void *);
+			       void (*)(void) LC_START_MAIN_END);
 	/* The exec family (shim/exec.c); execv, execvp and the execl ones become these. */
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* libc.h: what differs between the C libraries lastcall is built for, glibc and musl, in one
+ * place (with shim/libc.c); the rest of lastcall is written once for both. Each difference is
+ * described in docs/design.md ("glibc and musl"). */
+#ifndef LASTCALL_LIBC_H
+#define LASTCALL_LIBC_H
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/* Names one libc declares and the other lacks, which lastcall defines in both builds: musl has
+ * no close_range, closefrom, execveat, ssignal or sysv_signal (glibc declares them all, in
+ * compatible terms). A program linked against musl never calls them; exporting them costs
+ * nothing, and keeps one list of exported names (shim/exports.map). */
+#define LC_LIBC_EXPORT __attribute__((visibility("default")))
+LC_LIBC_EXPORT int close_range(unsigned first, unsigned last, int flags);
+LC_LIBC_EXPORT void closefrom(int lowfd);
+LC_LIBC_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+			    int flags);
+LC_LIBC_EXPORT sighandler_t ssignal(int sig, sighandler_t handler);
+LC_LIBC_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler);
+LC_LIBC_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler);
+
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+
+#ifdef __GLIBC__
+/* glibc declares accept()'s and bind()'s address as a transparent union. */
+#define LC_SOCKADDR_ARG __SOCKADDR_ARG
+#define LC_CONST_SOCKADDR_ARG __CONST_SOCKADDR_ARG
+#define LC_SOCKADDR(addr) ((addr).__sockaddr__)
+/* __libc_start_main(main, argc, argv, init, fini, rtld_fini, stack_end): glibc passes the end
+ * of the stack after the three functions; musl does not. */
+#define LC_START_MAIN_END , void *stack_end
+#define LC_START_MAIN_END_ARG , stack_end
+/* What signal(), bsd_signal() and sysv_signal() make of a call (shim/sig.c's styles): glibc's
+ * signal() and bsd_signal() restart calls unless siginterrupt() said otherwise; its
+ * sysv_signal() is a one-shot handler. */
+#define LC_LIBC_SIGNAL LC_SIG_BSD
+#define LC_LIBC_SYSV_SIGNAL LC_SIG_SYSV
+#define LC_LIBC_SYSV_NAME "sysv_signal"
+#else
+#define LC_SOCKADDR_ARG struct sockaddr *restrict
+#define LC_CONST_SOCKADDR_ARG const struct sockaddr *
+#define LC_SOCKADDR(addr) (addr)
+#define LC_START_MAIN_END
+#define LC_START_MAIN_END_ARG
+/* musl's signal(), bsd_signal() and __sysv_signal() are one function, which always restarts
+ * calls (siginterrupt() changes only the disposition in place); it has no sysv_signal. */
+#define LC_LIBC_SIGNAL LC_SIG_RESTART
+#define LC_LIBC_SYSV_SIGNAL LC_SIG_RESTART
+#define LC_LIBC_SYSV_NAME "__sysv_signal"
+#endif
+
+#pragma GCC visibility pop
+
+#endif

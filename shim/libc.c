@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* libc.c: which C library this build is for, in words the lastcall command can find in the
+ * file (it reads "lastcall-libc=" followed by glibc or musl to tell the builds apart, for
+ * LASTCALL_LIBRARY). Everything else that differs is in include/lastcall/libc.h. */
+#define _GNU_SOURCE /* sighandler_t */
+#include "lastcall/libc.h"
+
+#ifdef __GLIBC__
+#define LIBC "glibc"
+#else
+#define LIBC "musl"
+#endif
+
+__attribute__((used)) static const char marker[] = "lastcall-libc=" LIBC;
