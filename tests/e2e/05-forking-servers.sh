@@ -121,6 +121,10 @@ if [[ ${SANITIZE:-} = *thread* ]]; then
 	all=${all% lighttpd-cgi}
 	note "lighttpd-cgi: skipped under TSan"
 fi
+# (cgi runs its scripts with /bin/sh, which lastcall is carried into)
+glibc_only "cgi" /bin/sh || all=${all/ cgi/}
+glibc_only "py-forking, py-cgi" python3 || all=${all/ py-forking py-cgi/}
+glibc_only lighttpd-cgi lighttpd || all=${all% lighttpd-cgi}
 declare -A bare_status
 for model in ${MODELS:-$all}; do
 	for mode in main all container; do

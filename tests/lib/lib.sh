@@ -13,6 +13,10 @@ BUILD=$ROOT/${TEST_BUILD:-build}
 LIB=$BUILD/liblastcall.so
 EX=$BUILD/examples
 TOOLS=$BUILD/tests
+# LIBC: the C library of the build under test, glibc or musl (make check-musl's build), from
+# the mark the library carries (shim/libc.c).
+LIBC=$(tr -c '[:print:]' '\n' <"$LIB" 2>/dev/null | sed -n 's/^lastcall-libc=//p' | head -n 1)
+LIBC=${LIBC:-glibc}
 PYTHON=${PYTHON:-/usr/bin/python3}
 CLIENT=("$PYTHON" "$ROOT/tests/lib/client.py")
 T=$(mktemp -d "${TMPDIR:-/tmp}/lastcall-e2e.XXXXXX")
@@ -284,6 +288,15 @@ receiver() {
 	"$PYTHON" "$ROOT/tests/lib/notify_listen.py" "$2" "$T/$1.notify" --seconds 60 &
 	PIDS+=("$!")
 	poll_until 5000 test -e "$T/$1.notify.ready" || fail "$1: no notification socket"
+}
+
+# glibc_only WHAT PROGRAM: whether scenario WHAT, which preloads the library into Debian's
+# PROGRAM (python3, node, lighttpd: Debian's programs are linked against glibc), can run
+# against this build; if not (a musl build), says that it is skipped.
+glibc_only() {
+	[ "$LIBC" != musl ] && return 0
+	note "skip: $1: Debian's $2 is linked against glibc: a musl build cannot be loaded into it"
+	return 1
 }
 
 # expect_eq WHAT GOT WANT

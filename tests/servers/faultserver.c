@@ -57,13 +57,39 @@ static void close_loop(int limit, int keep)
 			close(fd);
 }
 
+/* glibc's since 2.34; musl has neither (close_range then fails with ENOSYS, as in an old libc,
+ * and closefrom with a message), nor strerrorname_np. */
+int close_range(unsigned first, unsigned last, int flags) __attribute__((weak));
+void closefrom(int lowfd) __attribute__((weak));
+const char *strerrorname_np(int err) __attribute__((weak));
+
+/* The name of err (ENOSYS), or "errno N" without strerrorname_np. */
+static const char *errno_name(int err)
+{
+	static char num[24];
+
+	if (strerrorname_np)
+		return strerrorname_np(err);
+	snprintf(num, sizeof(num), "errno %d", err);
+	return num;
+}
+
 /* Closes [first, ~0U] by method (not loop); returns what the call returned. */
 static int close_above(const char *method, unsigned first)
 {
-	if (strcmp(method, "close_range") == 0)
+	if (strcmp(method, "close_range") == 0) {
+		if (!close_range) {
+			errno = ENOSYS;
+			return -1;
+		}
 		return close_range(first, ~0U, 0);
+	}
 	if (strcmp(method, "syscall") == 0)
 		return (int)syscall(SYS_close_range, first, ~0U, 0);
+	if (!closefrom) {
+		fprintf(stderr, "faultserver: this libc has no closefrom()\n");
+		exit(2);
+	}
 	closefrom((int)first);
 	return 0;
 }
@@ -95,7 +121,7 @@ static void sweep(const char *when, const char *method, int keep)
 		closed += was[fd] != 0 && now[fd] != was[fd];
 	}
 	printf("sweep %s by %s: %d of %d open fds closed, result %d %s\n", when, method, closed,
-	       before, r, err ? strerrorname_np(err) : "-");
+	       before, r, err ? errno_name(err) : "-");
 	fflush(stdout);
 	free(was);
 	free(now);

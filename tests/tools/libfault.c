@@ -5,11 +5,16 @@
  *   thread            pthread_create: EAGAIN
  *   wake              pipe2 and eventfd (its wake fd): EMFILE
  *   dlsym:NAME[:NAME] dlsym returns NULL for these names
- * Each fault injected prints one line "libfault[PID]: ..." on stderr. */
+ * Each fault injected prints one line "libfault[PID]: ..." on stderr. Built for musl, it has no
+ * dlsym faults: musl has no dlvsym, so a dlsym of this library's could not reach musl's (every
+ * lookup of the name would find this one). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
-#include <execinfo.h>
+#if __has_include(<execinfo.h>)
+#include <execinfo.h> /* backtrace(): glibc's; musl has none */
+#define HAVE_BACKTRACE 1
+#endif
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -45,9 +50,13 @@ __attribute__((noinline)) static int lastcalls(const void *addr)
 }
 
 /* Whether liblastcall.so made the call that reached this library: the first caller outside it
- * and outside a sanitizer's runtime (whose interceptors may stand between, backtrace's too). */
-__attribute__((noinline)) static int from_lastcall(void)
+ * and outside a sanitizer's runtime (whose interceptors may stand between, backtrace's too).
+ * Without backtrace() (musl, where no sanitizer runs), the interposed function's caller. */
+__attribute__((noinline)) static int from_lastcall(const void *caller)
 {
+#ifndef HAVE_BACKTRACE
+	return lastcalls(caller);
+#else
 	const char *self = object((void *)from_lastcall), *name;
 	void *frames[8];
 	int i, n = backtrace(frames, 8);
@@ -57,7 +66,9 @@ __attribute__((noinline)) static int from_lastcall(void)
 		if (strcmp(name, self) != 0 && !strstr(name, "san.so"))
 			return lastcalls(frames[i]);
 	}
+	(void)caller;
 	return 0;
+#endif
 }
 
 /* Whether FAULT lists item (exactly), or with prefix "item:" a list holding name. */
@@ -105,7 +116,7 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *)
 {
 	static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
-	if (faulty("thread", 0) && from_lastcall()) {
+	if (faulty("thread", 0) && from_lastcall(__builtin_return_address(0))) {
 		say("pthread_create of lastcall's thread: EAGAIN");
 		return EAGAIN;
 	}
@@ -118,7 +129,7 @@ int pipe2(int fds[2], int flags)
 {
 	static int (*real)(int *, int);
 
-	if (faulty("wake", 0) && from_lastcall()) {
+	if (faulty("wake", 0) && from_lastcall(__builtin_return_address(0))) {
 		say("pipe2 from lastcall: EMFILE");
 		errno = EMFILE;
 		return -1;
@@ -132,7 +143,7 @@ int eventfd(unsigned count, int flags)
 {
 	static int (*real)(unsigned, int);
 
-	if (faulty("wake", 0) && from_lastcall()) {
+	if (faulty("wake", 0) && from_lastcall(__builtin_return_address(0))) {
 		say("eventfd from lastcall: EMFILE");
 		errno = EMFILE;
 		return -1;
@@ -142,6 +153,7 @@ int eventfd(unsigned count, int flags)
 	return real(count, flags);
 }
 
+#ifdef __GLIBC__
 __attribute__((noinline)) static void *refuse(const char *name)
 {
 	char line[120];
@@ -164,3 +176,4 @@ void *dlsym(void *handle, const char *name)
 		return refuse(name);
 	return real(handle, name);
 }
+#endif
