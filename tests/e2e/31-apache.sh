@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Apache httpd 2.4 from Debian, unmodified, with the prefork MPM (mod_cgi) and the event MPM
+# (mod_cgid), 8 requests in flight: 4 CGI scripts streaming their reply (a line every 500 ms,
+# 2.5 s) and 4 downloads paced by mod_ratelimit (200 KiB at 100 KiB/s, 2 s). SIGTERM is
+# Apache's immediate stop: its master sets a flag in its handler, then stops its children
+# (prefork: SIGTERM to its whole process group, CGI scripts included; event: "restart" through
+# the pipe of death, on which a child closes every connection at once), sends SIGTERM again
+# 0, 3, 5 and 7 s later, SIGKILL at 9 s, and gives up at 10 s; while it is not stopping, it
+# starts children to keep its spare workers. Without lastcall every request is cut. With
+# lastcall: nothing lost, no child started during the stop, Apache's own exit status, nothing
+# left running. Stopped three ways: main, all, container.
+. "$(dirname "$0")/../lib/lib.sh"
+
+APACHE=${APACHE:-/usr/sbin/apache2}
+[ -x "$APACHE" ] || fail "$APACHE not found (apt-get install apache2)"
+export LASTCALL_TIMEOUT=10s LASTCALL_KILL_AFTER=2s
+WWW=$T/www
+mkdir -p "$WWW/cgi-bin" "$WWW/slow"
+cp "$ROOT/tests/servers/stream.cgi" "$WWW/cgi-bin/stream.cgi"
+printf 'chunk %d/6\n' 0 1 2 3 4 5 >"$T/stream.expected"
+head -c 204800 /dev/urandom >"$WWW/slow/big.bin"
+# Apache serves as www-data, which must reach the files and run the script.
+chmod 755 "$T" "$WWW" "$WWW/cgi-bin" "$WWW/slow" "$WWW/cgi-bin/stream.cgi"
+chmod 644 "$WWW/slow/big.bin"
+# A sanitizer's report from a child serving as www-data must be able to land in $T too.
+[ -z "${SANITIZE:-}" ] || chmod 1777 "$T"
+FAILED=()
+
+# check WHAT CONDITION...: records a failure instead of stopping, so that every scenario runs and
+# the table shows each one's figures.
+check() {
+	local what=$1
+	shift
+	"$@" || FAILED+=("$what")
+}
+
+# ended NAME MS: waits MS for the master to end, as wait_status does; one still running then is a
+# failure, and is killed with its descendants (all listed first: none escapes). T0: the SIGTERM.
+ended() {
+	local tree
+	if ! poll_until "$2" test -s "$T/$1.status"; then
+		FAILED+=("$1: still running $(($(now_ms) - T0)) ms after SIGTERM")
+		mapfile -t tree < <(descendants "$PID")
+		kill -KILL "${tree[@]}" "$PID" 2>/dev/null
+	fi
+	wait_status "$1" 10000
+}
+
+# start NAME MPM PRELOAD: Apache in the foreground, ready. Sets PID and PORT. It runs in a session
+# of its own, as under systemd or as a container's process 1: the prefork master stops its
+# children with a SIGTERM to its whole process group, which would otherwise be the test's.
+start() {
+	local name=$1 dir=$T/$1 cmd
+	mkdir -p "$dir"
+	chmod 755 "$dir"
+	PORT=$(free_port)
+	sed -e "s|@DIR@|$dir|g" -e "s|@WWW@|$WWW|g" -e "s|@PORT@|$PORT|g" -e "s|@MPM@|$2|g" \
+		"$ROOT/tests/servers/apache2.conf.in" >"$dir/httpd.conf"
+	cmd=("$APACHE" -DFOREGROUND -f "$dir/httpd.conf")
+	[ "$3" = 1 ] && cmd=("${COMMAND[@]}" "${cmd[@]}")
+	spawn "$name" setsid "${cmd[@]}"
+	wait_listening "$PORT" 10000 || fail "$name did not listen: $(cat "$T/$name.log" "$dir/error.log")"
+	# Logged once the master's handlers are set and its children started.
+	poll_until 10000 grep -q 'resuming normal operations' "$dir/error.log" ||
+		fail "$name did not start: $(cat "$T/$name.log" "$dir/error.log")"
+	[ "$(cat "/proc/$PID/comm")" = apache2 ] || fail "$name: pid $PID is not Apache's master"
+}
+
+# requests NAME: 4 streamed CGI replies and 4 paced downloads, every reply started.
+requests() {
+	local name=$1
+	rm -f "$T/$name".*.ready
+	"${CLIENT[@]}" --port "$PORT" --count 4 --path /cgi-bin/stream.cgi --timing --timeout 30 \
+		--expect-file "$T/stream.expected" --ready "$T/$name.cgi.ready" \
+		--ready-when first-byte >"$T/$name.cgi.client" 2>&1 &
+	CGI_CLIENT=$!
+	"${CLIENT[@]}" --port "$PORT" --count 4 --path /slow/big.bin --timing --timeout 30 \
+		--expect-file "$WWW/slow/big.bin" --ready "$T/$name.slow.ready" \
+		--ready-when first-byte >"$T/$name.slow.client" 2>&1 &
+	SLOW_CLIENT=$!
+	poll_until 15000 test -e "$T/$name.cgi.ready" -a -e "$T/$name.slow.ready" ||
+		fail "$name: replies did not start: $(cat "$T/$name".*.client)"
+}
+
+children_of() {
+	cat "/proc/$1"/task/*/children 2>/dev/null
+}
+
+# watch_children NAME: until the master ends (30 s after the SIGTERM at most), notes every child
+# of it that was not there before the stop. Sets NEW (their pids and names).
+watch_children() {
+	local name=$1 seen kid
+	seen=" $BEFORE "
+	NEW=()
+	while [ ! -s "$T/$name.status" ] && [ "$(now_ms)" -lt $((T0 + 30000)) ]; do
+		for kid in $(children_of "$PID"); do
+			case $seen in
+			*" $kid "*) ;;
+			*) seen+="$kid " NEW+=("$kid($(cat "/proc/$kid/comm" 2>/dev/null))") ;;
+			esac
+		done
+		sleep 0.02
+	done
+}
+
+# run MPM MODE PRELOAD: the stop with 8 replies under way. Sets LOST, STATUS, TREE_ALIVE,
+# TREE_ZOMBIES, NEW, EXIT_MS (SIGTERM to the master's end), LAST_MS (SIGTERM to the end of the
+# last whole reply).
+run() {
+	local mpm=$1 mode=$2 preload=$3 name=$1-$2-$3 targets last lost_cgi
+	SPAWN_MODE=$([ "$mode" = container ] && echo -k || echo -r) start "$name" "$mpm" "$preload"
+	requests "$name"
+	BEFORE=$(children_of "$PID" | tr '\n' ' ')
+	targets=("$PID")
+	[ "$mode" = all ] && mapfile -t -O 1 targets < <(descendants "$PID")
+	T0=$(now_ms)
+	kill -TERM "${targets[@]}" 2>/dev/null # in "all", a CGI script's sleep may be gone
+	watch_children "$name"
+	ended "$name" 1000
+	wait "$CGI_CLIENT" "$SLOW_CLIENT"
+	OK=$(($(summary_field "$T/$name.cgi.client" ok) + $(summary_field "$T/$name.slow.client" ok)))
+	lost_cgi=$((4 - $(summary_field "$T/$name.cgi.client" ok)))
+	LOST="$((8 - OK)) ($lost_cgi CGI)"
+	EXIT_MS=$((ENDED - T0))
+	last=$(printf '%s\n' "$(summary_field "$T/$name.cgi.client" last_at)" \
+		"$(summary_field "$T/$name.slow.client" last_at)" | sort -n | tail -1)
+	LAST_MS=$((${last:-0} > T0 ? last - T0 : 0))
+}
+
+declare -A bare
+printf '   %-8s %-9s %-30s %s\n' MPM mode "without lastcall" "with lastcall"
+for mpm in prefork event; do
+	for mode in main all container; do
+		run "$mpm" "$mode" 0
+		[ "$OK" -lt 8 ] || fail "$mpm, $mode, without lastcall: nothing lost"
+		bare[$mpm-$mode]=$STATUS
+		without="${LOST% (*} lost, $STATUS, $EXIT_MS ms"
+		run "$mpm" "$mode" 1
+		what="$mpm, $mode, with lastcall"
+		check "$what: $LOST lost: $(grep -h "^summary" "$T/$mpm-$mode-1".*.client | cut -d" " -f2-8 | tr "\n" ";")" [ "$OK" -eq 8 ]
+		check "$what: ${#NEW[@]} children started during the stop (${NEW[*]})" [ "${#NEW[@]}" -eq 0 ]
+		check "$what: status $STATUS, without lastcall ${bare[$mpm-$mode]}" [ "$STATUS" = "${bare[$mpm-$mode]}" ]
+		# Apache's master looks at its children once a second while it stops them.
+		check "$what: ended $EXIT_MS ms after SIGTERM, the last reply $LAST_MS ms" \
+			[ "$EXIT_MS" -le $((LAST_MS + 2000)) ]
+		check "$what: $TREE_ALIVE processes left running" [ "$TREE_ALIVE" -eq 0 ]
+		check "$what: $TREE_ZOMBIES zombies" [ "$TREE_ZOMBIES" -eq 0 ]
+		printf '   %-8s %-9s %-30s %s lost, %s started in the stop, %s, ended %s ms (last reply %s ms), %s left\n' \
+			"$mpm" "$mode" "$without" "$LOST" "${#NEW[@]}" "$STATUS" "$EXIT_MS" "$LAST_MS" "$TREE_ALIVE"
+	done
+done
+
+if [ "${#FAILED[@]}" -gt 0 ]; then
+	printf 'FAIL: %s\n' "${FAILED[@]}" >&2
+	exit 1
+fi
+pass "Apache prefork and event: CGI streams and paced downloads finish on SIGTERM, no child started, status kept"
