@@ -461,6 +461,8 @@ static bool drain(int sig)
 /* How long a worker whose drain is over waits for its parent to show that it holds its stop
  * as a master, when both were signalled at once, before it ends as any server would. */
 #define MASTER_DECIDE_MS 200
+/* How long a master's handler may take to start after its signal is given back. */
+#define RELEASE_WAIT_MS 2000
 
 bool lc_drain_master(void) /* AS-safe */
 {
@@ -499,14 +501,14 @@ static void wait_for_master(void)
 }
 
 /* A master's drain is over (its workers have drained): its own handler runs, then its workers
- * are released. Waits (1 s at most) for the handback to reach the program's thread first.
- * Cleanup thread. */
-static void release_workers(void)
+ * are released. Waits for the handler to have started (a program that blocks the signal but in
+ * ppoll() takes it only there; RELEASE_WAIT_MS at most) first. Cleanup thread. */
+static void release_workers(int sig)
 {
 	struct timespec tick = { 0, 1000 * 1000 };
 	int i;
 
-	for (i = 0; i < 1000 && lc_sig_handing_back(); i++)
+	for (i = 0; i < RELEASE_WAIT_MS && !lc_sig_handed_over(sig); i++)
 		nanosleep(&tick, 0);
 	lc_share_master(LC_MASTER_RELEASED);
 }
@@ -542,7 +544,7 @@ static void *cleanup_main(void *arg)
 			wait_for_master();
 			lc_sig_handback(sig, &info);
 			if (__atomic_exchange_n(&master, 0, __ATOMIC_ACQ_REL))
-				release_workers();
+				release_workers(sig);
 			lc_sig_clear();
 			if (ending) {
 				/* exit() meanwhile: the signal's disposition came first, as it would

@@ -4,6 +4,7 @@
  * thread; everything slow happens there. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -41,6 +42,8 @@ static int lock_word;
 static int handing_back;    /* the signal lastcall is giving back, to pass on when it lands */
 static siginfo_t handback_info;
 static siginfo_t relay_info;	    /* what the relay to a program thread carries */
+static pid_t relayed_tid;   /* the thread the relay reached: the signal waits there for the
+			     * program's handler while the program blocks it */
 static int pending_sig;	    /* first trigger signal caught and not yet acted on */
 static int pending_ready;   /* pending_info is complete */
 static siginfo_t pending_info;
@@ -112,6 +115,7 @@ LC_EARLY static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 		/* Our relay passes the first signal on; one sent meanwhile by someone else
 		 * joins it, as it would have joined it pending during the drain. */
 		if (is_relay(info)) {
+			__atomic_store_n(&relayed_tid, gettid(), __ATOMIC_RELEASE);
 			__atomic_store_n(&handing_back, 0, __ATOMIC_RELEASE);
 			pass_now(sig, &handback_info);
 		}
@@ -370,9 +374,32 @@ void lc_sig_disarm(void)
 	unlock(&mask);
 }
 
-bool lc_sig_handing_back(void)
+bool lc_sig_handed_over(int sig)
 {
-	return __atomic_load_n(&handing_back, __ATOMIC_ACQUIRE) != 0;
+	char path[64], buf[2048], *p;
+	unsigned long long pending = 0;
+	ssize_t n;
+	int fd;
+
+	if (__atomic_load_n(&handing_back, __ATOMIC_ACQUIRE))
+		return false;
+	/* Still pending on that thread (SigPnd): the program blocks it until it is ready. */
+	lc_format(path, sizeof(path), "/proc/self/task/%d/status",
+		  (int)__atomic_load_n(&relayed_tid, __ATOMIC_ACQUIRE));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return true; /* the thread has ended */
+	n = read(fd, buf, sizeof(buf) - 1);
+	lc_real.close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	if (!(p = strstr(buf, "\nSigPnd:")))
+		return true;
+	for (p += 9; *p == ' ' || *p == '\t'; p++)
+		;
+	for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
+		pending = pending << 4 | (unsigned)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+	return !(pending >> (sig - 1) & 1);
 }
 
 int lc_sig_pending(siginfo_t *info)

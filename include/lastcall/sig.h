@@ -67,8 +67,10 @@ void lc_sig_arm(void);
  * the default action ends the process) exactly as it would have without lastcall. */
 void lc_sig_handback(int sig, const siginfo_t *info);
 
-/* Whether the signal lc_sig_handback() gave back has not reached its thread yet. Any thread. */
-bool lc_sig_handing_back(void);
+/* Whether trigger signal sig, given back by lc_sig_handback(), has reached the program: its
+ * disposition has been acted on (a handler of the program's has started) on the thread it was
+ * given to, rather than waiting there, blocked. Cleanup thread. */
+bool lc_sig_handed_over(int sig);
 
 /* Gives every trigger signal back (lastcall turning itself off). */
 void lc_sig_disarm(void);
