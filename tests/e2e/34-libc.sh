@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The command picks the build of the library for the program's C library: a library built for
+# glibc cannot be loaded into a musl program (the program does not even start), nor a musl one
+# into a glibc program. Installed side by side as make install lays them out, the command reads
+# the program's ELF interpreter (a script's, through its #! line) and preloads the build for
+# glibc or musl; --check names the C library and the build; a program whose C library has no
+# build is refused with one line and status 1, unless --force, which runs it without lastcall.
+# LASTCALL_LIBRARY still wins.
+. "$(dirname "$0")/../lib/lib.sh"
+
+if [ -n "${SANITIZE:-}" ]; then
+	note "skip: the command with a musl program: a sanitizer build's runtime, preloaded into" \
+		"every program of the tests, cannot be loaded into a musl program"
+	exit 0
+fi
+MB=$BUILD/musl
+[ -f "$MB/liblastcall.so" ] && [ -x "$MB/examples/threaded" ] ||
+	make -s -C "$ROOT" B="${TEST_BUILD:-build}" musl >"$T/make.log" 2>&1 ||
+	fail "cannot build the musl build (make musl; Debian: musl-tools): $(tail -5 "$T/make.log")"
+
+# Both builds, laid out as make install does (the command looks next to itself: ../lib/lastcall
+# and ../lib/lastcall/musl), and a layout with only one of them.
+stage() {
+	mkdir -p "$T/$1/bin" "$T/$1/lib/lastcall/musl"
+	cp "$ROOT/bin/lastcall" "$T/$1/bin/lastcall"
+	[ "$2" = musl ] || cp "$LIB" "$T/$1/lib/lastcall/liblastcall.so"
+	[ "$2" = glibc ] || cp "$MB/liblastcall.so" "$T/$1/lib/lastcall/musl/liblastcall.so"
+}
+stage both ""
+stage glibc-only glibc
+stage musl-only musl
+GLIBC_LIB=$T/both/lib/lastcall/liblastcall.so
+MUSL_LIB=$T/both/lib/lastcall/musl/liblastcall.so
+
+# show: a program that prints the lastcall library mapped into it (or "none"), built for each C
+# library, run as a program and as a script's interpreter.
+cat >"$T/show.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+int main(void)
+{
+	char line[512], *lib = NULL;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!lib && strstr(line, "liblastcall.so"))
+			lib = strdup(strchr(line, '/'));
+	printf("%s", lib ? lib : "none\n");
+	return 0;
+}
+C
+cc -o "$T/show-glibc" "$T/show.c" || fail "cc"
+musl-gcc -o "$T/show-musl" "$T/show.c" || fail "musl-gcc"
+for libc in glibc musl; do
+	printf '#!%s\n' "$T/show-$libc" >"$T/script-$libc"
+	printf '#!/usr/bin/env %s\n' "$T/show-$libc" >"$T/envscript-$libc"
+	chmod +x "$T/script-$libc" "$T/envscript-$libc"
+done
+
+# run LAYOUT ARGS...: the command of that layout, not told where a library is; sets RC, OUT
+# (stdout) and ERR (stderr).
+run() {
+	local layout=$1
+	shift
+	env -u LASTCALL_LIBRARY "$T/$layout/bin/lastcall" "$@" >"$T/out" 2>"$T/err"
+	RC=$?
+	OUT=$(cat "$T/out")
+	ERR=$(cat "$T/err")
+}
+
+# Without the choice, one library for every program: the glibc build in a musl server, which
+# then cannot start at all (the loader cannot resolve glibc's names), and every request is lost.
+spawn bare env "LD_PRELOAD=$GLIBC_LIB" "$MB/examples/threaded" --port 0 --port-file "$T/bare.port"
+wait_status bare 5000
+[ "$STATUS" = "exit 127" ] || fail "a glibc build in a musl program: $STATUS, expected exit 127"
+grep -q 'Error relocating' "$T/bare.log" || fail "no loader error: $(cat "$T/bare.log")"
+note "without the choice: the glibc build in a musl server: exit 127, not started:" \
+	"$(grep -m1 'Error relocating' "$T/bare.log")"
+# With it: the musl build; requests in flight at SIGTERM complete.
+server musl env -u LASTCALL_LIBRARY "$T/both/bin/lastcall" "$MB/examples/threaded"
+grep -q "$MUSL_LIB" "/proc/$PID/maps" || fail "the musl server did not get $MUSL_LIB"
+start_requests musl 3 --path /delay/1000
+kill -TERM "$PID"
+wait_status musl 10000
+finish_requests musl
+expect_eq "a musl server under the command: lost" "$LOST" 0
+expect_eq "a musl server under the command: status" "$STATUS" "signal 15"
+note "with the command: the musl build; 0 of 3 lost at SIGTERM, $STATUS"
+pass "a musl server gets the musl build and loses nothing; given the glibc build it cannot start"
+
+# The choice for a program and a script of each C library, and through env(1).
+for libc in glibc musl; do
+	want=$GLIBC_LIB
+	[ "$libc" = musl ] && want=$MUSL_LIB
+	want=$(cd "$(dirname "$want")" && pwd -P)/liblastcall.so
+	progs="show script envscript"
+	# (env itself is loaded first: on a system of one C library, it is of the same)
+	if [ "$libc" = musl ]; then
+		progs="show script"
+		note "skip: a musl program run by #!/usr/bin/env: Debian's env is linked against" \
+			"glibc, and a musl build cannot be loaded into it (Alpine's env is musl's)"
+	fi
+	for prog in $progs; do
+		p=$T/$prog-$libc
+		run both "$p"
+		expect_eq "$prog-$libc: status" "$RC" 0
+		expect_eq "$prog-$libc: the library loaded" "$OUT" "$want"
+	done
+	run both --check "$T/show-$libc"
+	grep -q "linked against $libc (.*ld-.*); lastcall's build for $libc: $want" "$T/out" ||
+		fail "--check show-$libc: $OUT"
+	note "$libc: $(echo "$progs" | sed 's/ /, /g') loaded $want; --check:" \
+		"$(head -n 1 "$T/out" | sed 's/^[^:]*: [^:]*: //')"
+done
+pass "glibc and musl programs, and scripts whose interpreter is either, get their own build"
+
+# A C library without a build: one line, status 1, the program not run; --force runs it
+# without lastcall; --check says the same in one line.
+for case in musl:glibc-only glibc:musl-only; do
+	libc=${case%%:*} layout=${case#*:}
+	for prog in show script; do
+		run "$layout" "$T/$prog-$libc"
+		expect_eq "$prog-$libc, $layout: status" "$RC" 1
+		[ -z "$OUT" ] || fail "$prog-$libc, $layout: the program ran: $OUT"
+		expect_eq "$prog-$libc, $layout: lines" "$(echo "$ERR" | wc -l)" 1
+		[[ $ERR = "lastcall: error: "*"linked against $libc"*"build for $libc is not installed"* ]] ||
+			fail "$prog-$libc, $layout: $ERR"
+	done
+	note "$libc program, $layout: status 1: $ERR"
+	run "$layout" --force "$T/show-$libc"
+	expect_eq "--force, $libc, $layout: status" "$RC" 0
+	expect_eq "--force, $libc, $layout: the library loaded" "$OUT" none
+	run "$layout" --check "$T/show-$libc"
+	expect_eq "--check, $libc, $layout: status" "$RC" 1
+	expect_eq "--check, $libc, $layout: lines" "$(wc -l <"$T/out")" 1
+done
+pass "a program whose C library has no build: refused in one line (status 1), run without lastcall with --force"
+
+# LASTCALL_LIBRARY wins, whichever C library it is for.
+LASTCALL_LIBRARY=$GLIBC_LIB "$T/both/bin/lastcall" "$T/show-glibc" >"$T/out" 2>&1
+expect_eq "LASTCALL_LIBRARY: the library loaded" "$(cat "$T/out")" \
+	"$(cd "$(dirname "$GLIBC_LIB")" && pwd -P)/liblastcall.so"
+LASTCALL_LIBRARY=$GLIBC_LIB "$T/both/bin/lastcall" --check "$T/show-musl" >"$T/out" 2>&1
+grep -q "LASTCALL_LIBRARY, .*, is a build for glibc" "$T/out" || fail "--check: $(cat "$T/out")"
+pass "LASTCALL_LIBRARY still wins; --check says when it is for the other C library"
