@@ -2,7 +2,6 @@
 /* libc.c: which C library this build is for, in words the lastcall command can find in the
  * file (it reads "lastcall-libc=" followed by glibc or musl to tell the builds apart, for
  * LASTCALL_LIBRARY). Everything else that differs is in include/lastcall/libc.h. */
-#define _GNU_SOURCE /* sighandler_t */
 #include "lastcall/libc.h"
 
 #ifdef __GLIBC__

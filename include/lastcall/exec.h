@@ -13,6 +13,8 @@
 #include <spawn.h>
 #include <sys/types.h>
 
+#include "lastcall/libc.h"
+
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
 /* What a program's environment must hold. Strings are the process's own copies (the program
@@ -30,8 +32,9 @@ struct lc_exec_set {
  * to carry (not preloaded with LD_PRELOAD, secure execution). */
 extern struct lc_exec_set lc_exec_carry;
 
-/* Environments whose merged copy would take more stack than this are passed unchanged. */
-#define LC_EXEC_STACK_MAX (64 * 1024)
+/* Environments whose merged copy would take more stack than this are passed unchanged. (The
+ * caller's stack: a musl program's threads have 128 KiB, lastcall/libc.h.) */
+#define LC_EXEC_STACK_MAX LC_LIBC_EXEC_STACK_MAX
 /* execl, execle and execlp take at most this many arguments (more: E2BIG). */
 #define LC_EXEC_MAX_ARGS 65536
 

@@ -18,9 +18,10 @@ LC_LIBC_EXPORT int close_range(unsigned first, unsigned last, int flags);
 LC_LIBC_EXPORT void closefrom(int lowfd);
 LC_LIBC_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 			    int flags);
-LC_LIBC_EXPORT sighandler_t ssignal(int sig, sighandler_t handler);
-LC_LIBC_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler);
-LC_LIBC_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler);
+typedef void (*lc_handler_fn)(int); /* sighandler_t, which musl declares for _GNU_SOURCE only */
+LC_LIBC_EXPORT lc_handler_fn ssignal(int sig, lc_handler_fn handler);
+LC_LIBC_EXPORT lc_handler_fn sysv_signal(int sig, lc_handler_fn handler);
+LC_LIBC_EXPORT lc_handler_fn __sysv_signal(int sig, lc_handler_fn handler);
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
@@ -39,6 +40,9 @@ LC_LIBC_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler);
 #define LC_LIBC_SIGNAL LC_SIG_BSD
 #define LC_LIBC_SYSV_SIGNAL LC_SIG_SYSV
 #define LC_LIBC_SYSV_NAME "sysv_signal"
+/* The most stack the exec hooks take for a merged environment (lastcall/exec.h), on a program's
+ * thread: glibc's threads have RLIMIT_STACK's 8 MiB by default. */
+#define LC_LIBC_EXEC_STACK_MAX (64 * 1024)
 #else
 #define LC_SOCKADDR_ARG struct sockaddr *restrict
 #define LC_CONST_SOCKADDR_ARG const struct sockaddr *
@@ -50,6 +54,8 @@ LC_LIBC_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler);
 #define LC_LIBC_SIGNAL LC_SIG_RESTART
 #define LC_LIBC_SYSV_SIGNAL LC_SIG_RESTART
 #define LC_LIBC_SYSV_NAME "__sysv_signal"
+/* musl's threads have 128 KiB of stack by default; its own exec functions take little of it. */
+#define LC_LIBC_EXEC_STACK_MAX (16 * 1024)
 #endif
 
 #pragma GCC visibility pop

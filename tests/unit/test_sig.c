@@ -203,6 +203,24 @@ static void test_sig_signal_styles(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+/* musl's signal(), bsd_signal() and __sysv_signal() (LC_SIG_RESTART): calls restart, whatever
+ * siginterrupt() said before, and the handler stays installed. */
+static void test_sig_signal_restart_style(void **state)
+{
+	struct sigaction old;
+
+	(void)state;
+	lc_sig_arm();
+	assert_int_equal(lc_sig_interrupt(SIGTERM, 1), 0);
+	assert_ptr_equal(lc_sig_signal(SIGTERM, handler_a, LC_SIG_RESTART), SIG_DFL);
+	lc_sig_action(SIGTERM, NULL, &old);
+	assert_ptr_equal(old.sa_handler, handler_a);
+	assert_true(old.sa_flags & SA_RESTART);
+	assert_false(old.sa_flags & (SA_RESETHAND | SA_NODEFER));
+	assert_true(is_ours(SIGTERM));
+	lc_sig_interrupt(SIGTERM, 0);
+}
+
 static void test_sig_errno_preserved(void **state)
 {
 	struct sigaction act = { .sa_handler = handler_a };
@@ -343,6 +361,7 @@ int main(void)
 		cmocka_unit_test_setup(test_sig_ignore_is_respected, setup),
 		cmocka_unit_test_setup(test_sig_inherited_ignore_not_armed, setup),
 		cmocka_unit_test_setup(test_sig_signal_styles, setup),
+		cmocka_unit_test_setup(test_sig_signal_restart_style, setup),
 		cmocka_unit_test_setup(test_sig_errno_preserved, setup),
 		cmocka_unit_test_setup(test_sig_handler_records_first_and_counts, setup),
 		cmocka_unit_test_setup(test_sig_handler_asks_master_once, setup),
