@@ -28,7 +28,7 @@ SHIM_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 MODULES := log config real init sig fds intake stop tcp linger share children notify drain \
-	exec environ
+	exec environ gen scm
 SHIM_OBJS := $(MODULES:%=$(B)/shim/%.o) $(B)/shim/hooks.o $(B)/shim/libc.o
 HEADERS := $(wildcard include/lastcall/*.h)
 
@@ -46,6 +46,15 @@ $(B)/liblastcall.so: $(SHIM_OBJS) shim/exports.map
 $(B)/shim:
 	mkdir -p $@
 
+# What lastcall --restart-on runs instead of the server: a small parent that keeps the main pid
+# (parent/). Not preloaded; it shares the settings' parsers and the logger with the library.
+PARENT_OBJS := $(B)/shim/config.o $(B)/shim/log.o $(B)/shim/scm.o
+all: $(B)/lastcall-parent
+
+$(B)/lastcall-parent: parent/parent.c parent/listeners.c parent/parent.h $(PARENT_OBJS) $(HEADERS)
+	$(CC) $(WARN) $(HARDEN) -Iinclude -Iparent $(CFLAGS) $(SAN_FLAGS) -o $@ parent/parent.c \
+		parent/listeners.c $(PARENT_OBJS) $(if $(SAN_FLAGS),-fsanitize=$(SANITIZE))
+
 clean:
 	rm -rf build
 
@@ -53,10 +62,11 @@ clean:
 DOCS := README.md LICENSE docs/configuration.md docs/design.md docs/kubernetes.md docs/security.md
 UNITS := $(wildcard examples/systemd/*.service)
 
-install: $(B)/liblastcall.so
+install: $(B)/liblastcall.so $(B)/lastcall-parent
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR)/systemd
 	install -m 644 $(B)/liblastcall.so $(DESTDIR)$(LIBDIR)/liblastcall.so
+	install -m 755 $(B)/lastcall-parent $(DESTDIR)$(LIBDIR)/lastcall-parent
 	sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@VERSION@|$(VERSION)|g' bin/lastcall \
 		>$(DESTDIR)$(BINDIR)/lastcall.tmp
 	chmod 755 $(DESTDIR)$(BINDIR)/lastcall.tmp
@@ -67,7 +77,8 @@ install: $(B)/liblastcall.so
 	install -m 644 $(UNITS) $(DESTDIR)$(DOCDIR)/systemd
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/liblastcall.so $(DESTDIR)$(BINDIR)/lastcall \
+	rm -f $(DESTDIR)$(LIBDIR)/liblastcall.so $(DESTDIR)$(LIBDIR)/lastcall-parent \
+		$(DESTDIR)$(BINDIR)/lastcall \
 		$(DESTDIR)$(MANDIR)/man1/lastcall.1 $(DESTDIR)$(MANDIR)/man7/lastcall.7
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) $(UNITS:examples/%=$(DESTDIR)$(DOCDIR)/%)
 	-rmdir $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)/systemd $(DESTDIR)$(DOCDIR)

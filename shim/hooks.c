@@ -12,6 +12,7 @@
 #include "lastcall/drain.h"
 #include "lastcall/exec.h"
 #include "lastcall/fds.h"
+#include "lastcall/gen.h"
 #include "lastcall/init.h"
 #include "lastcall/intake.h"
 #include "lastcall/libc.h"
@@ -48,6 +49,15 @@ LC_EXPORT int accept4(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len, int
 	if (!lc_active() || lc_server() < 0)
 		return lc_real.accept4(fd, LC_SOCKADDR(addr), len, flags);
 	return lc_intake_accept(fd, LC_SOCKADDR(addr), len, flags, true);
+}
+
+/* bind(): in a generation restarted by lastcall-parent, an address the last generation
+ * listened on gets its listener (shim/gen.c). */
+LC_EXPORT int bind(int fd, LC_CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	if (!lc_active() || !lc_gen_inherits())
+		return lc_real.bind(fd, LC_SOCKADDR(addr), len);
+	return lc_gen_bind(fd, LC_SOCKADDR(addr), len);
 }
 
 LC_EXPORT int listen(int fd, int backlog)

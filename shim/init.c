@@ -13,6 +13,7 @@
 #include "lastcall/drain.h"
 #include "lastcall/exec.h"
 #include "lastcall/fds.h"
+#include "lastcall/gen.h"
 #include "lastcall/init.h"
 #include "lastcall/intake.h"
 #include "lastcall/linger.h"
@@ -88,6 +89,8 @@ void lc_init_slow(void)
 	__atomic_store_n(&lc_ready, 1, __ATOMIC_RELEASE);
 	if (!lc_off)
 		lc_drain_startup();
+	if (!lc_off)
+		lc_gen_startup(env);
 }
 
 __attribute__((constructor)) static void lc_constructor(void)

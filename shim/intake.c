@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lastcall/fds.h"
+#include "lastcall/gen.h"
 #include "lastcall/init.h"
 #include "lastcall/intake.h"
 #include "lastcall/log.h"
@@ -68,8 +69,10 @@ int lc_intake_listen(int fd, int backlog)
 		lc_share_reset(fd);
 		new_listener(fd, 1);
 	}
-	if (r == 0)
+	if (r == 0) {
 		lc_notify_listening();
+		lc_gen_listened(fd);
+	}
 	return r;
 }
 

@@ -39,6 +39,11 @@ static int sys_listen(int fd, int backlog)
 	return (int)syscall(SYS_listen, fd, backlog);
 }
 
+static int sys_bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return (int)syscall(SYS_bind, fd, addr, len);
+}
+
 static int sys_close(int fd)
 {
 	return (int)syscall(SYS_close, fd);
@@ -110,6 +115,7 @@ static void bind_all(void)
 	BIND(accept, "accept", true, sys_accept);
 	BIND(accept4, "accept4", true, sys_accept4);
 	BIND(listen, "listen", true, sys_listen);
+	BIND(bind, "bind", true, sys_bind);
 	BIND(close, "close", true, sys_close);
 	BIND(close_range, "close_range", false, 0);
 	BIND(closefrom, "closefrom", false, 0);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "lastcall/fds.h"
+#include "lastcall/gen.h"
 #include "lastcall/intake.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
@@ -76,7 +77,8 @@ static int make_standin(struct lc_listener *l, int nonblock)
 	if (s < 0)
 		return -1;
 	l->standin_len = sizeof(l->standin);
-	if (bind(s, (struct sockaddr *)&a, sizeof(sa_family_t)) < 0 || lc_real.listen(s, 8) < 0 ||
+	if (lc_real.bind(s, (struct sockaddr *)&a, sizeof(sa_family_t)) < 0 ||
+	    lc_real.listen(s, 8) < 0 ||
 	    getsockname(s, (struct sockaddr *)&l->standin, &l->standin_len) < 0) {
 		lc_real.close(s);
 		return -1;
@@ -205,6 +207,7 @@ static int stop_one(uint16_t li, bool stash)
 	struct lc_listener *l = &lc_listeners[li];
 	struct reg regs[MAX_REGS];
 	int fd = l->fd, real, standin, cloexec, nregs, i, fl, last, filter = -1, kept = 0;
+	bool elsewhere;
 	struct sockaddr_storage real_addr;
 	socklen_t alen = sizeof(real_addr);
 	const char *how;
@@ -224,7 +227,12 @@ static int stop_one(uint16_t li, bool stash)
 	}
 	if (getsockname(real, (struct sockaddr *)&real_addr, &alen) < 0)
 		real_addr.ss_family = AF_UNSPEC;
-	last = last_acceptor(l);
+	/* Served by the next generation now (a restart, shim/gen.c): its queue is that
+	 * generation's to accept, and the socket stays open and unfiltered for it. */
+	elsewhere = lc_gen_elsewhere(real);
+	if (elsewhere)
+		lc_intake_leave(l);
+	last = !elsewhere && last_acceptor(l);
 	/* First, so nothing new joins the queue while it is being moved. */
 	if (last)
 		filter = lc_tcp_drop_syns(real);
@@ -235,7 +243,9 @@ static int stop_one(uint16_t li, bool stash)
 	lc_real.close(standin);
 	for (i = 0; i < nregs; i++)
 		epoll_ctl(regs[i].epfd, EPOLL_CTL_ADD, fd, &regs[i].ev);
-	if (stash)
+	if (elsewhere)
+		lc_gen_unblock(fd);
+	if (stash && !elsewhere)
 		kept = filter == 0 ? settle(li, real) : take_queue(li, real);
 	/* Shutting the socket wakes threads blocked in accept() on it (they park on the
 	 * stand-in) and refuses new connection attempts at once. */
@@ -243,7 +253,9 @@ static int stop_one(uint16_t li, bool stash)
 		shutdown(real, SHUT_RD);
 	lc_real.close(real);
 	lc_intake_settle(li);
-	if (!last)
+	if (elsewhere)
+		how = "the next generation serves it: left open, its queue to it";
+	else if (!last)
 		how = "other processes may accept on it: left open";
 	else if (filter == 0)
 		how = "new handshakes dropped (SYN filter), then shut down";

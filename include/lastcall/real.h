@@ -21,6 +21,7 @@ struct lc_real {
 	int (*accept)(int, struct sockaddr *, socklen_t *);
 	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
 	int (*listen)(int, int);
+	int (*bind)(int, const struct sockaddr *, socklen_t);
 	int (*close)(int);
 	int (*close_range)(unsigned, unsigned, int);
 	void (*closefrom)(int);

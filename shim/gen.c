@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/* gen.c: a process of a generation run by lastcall-parent (--restart-on). Owns the control
+ * socket to the parent (listeners going up, requests for inherited listeners), the bind() that
+ * takes an inherited listener instead of a new socket, and the owner map that tells a stopping
+ * generation which sockets another one serves. docs/design.md, "Restarts". */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lastcall/config.h"
+#include "lastcall/drain.h"
+#include "lastcall/fds.h"
+#include "lastcall/gen.h"
+#include "lastcall/log.h"
+#include "lastcall/real.h"
+#include "lastcall/scm.h"
+
+/* How long bind() waits for the parent's answer. The parent answers from its poll loop at
+ * once; this only bounds a parent that is gone or stuck. */
+#define ASK_MS 5000
+
+#ifndef SYS_accept
+#define SYS_accept -1 /* architectures with accept4 only */
+#endif
+
+static int ctl = -1;			   /* the control socket, a private fd; -1: not a generation */
+static const struct lc_gen_owner *owners; /* the owner map, read-only */
+static int32_t gen;			   /* this generation's number */
+static bool inherits;			   /* the parent holds listeners for this generation */
+
+/* Where lastcall's private fds go (drain.c's rule): below 1024 and the soft limit, above the
+ * numbers programs use. */
+static int private_min(void)
+{
+	struct rlimit rl;
+	int top = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 3;
+	if (rl.rlim_cur < (rlim_t)top)
+		top = (int)rl.rlim_cur;
+	if (top > lc_fds_n)
+		top = lc_fds_n;
+	return top > 128 ? top - 64 : 3;
+}
+
+/* "PID,CONTROL,MAP,GEN,INHERITED" into v; 0 if it parses. */
+static int parse(const char *s, long v[5])
+{
+	char *end;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		v[i] = strtol(s, &end, 10);
+		if (end == s || *end != (i < 4 ? ',' : '\0'))
+			return -1;
+		s = end + 1;
+	}
+	return 0;
+}
+
+void lc_gen_startup(lc_getenv_fn get)
+{
+	const char *s = get(LC_GEN_ENV);
+	struct stat st;
+	long v[5];
+	void *map;
+	int fd;
+
+	if (!s || parse(s, v) < 0 || v[0] != (long)getpid() || v[1] < 0 || v[2] < 0)
+		return; /* not the generation: a program it executed carries the variable on */
+	if (fstat((int)v[1], &st) < 0 || !S_ISSOCK(st.st_mode) || fstat((int)v[2], &st) < 0 ||
+	    !S_ISREG(st.st_mode) || lc_arm() < 0)
+		return;
+	map = mmap(0, LC_GEN_OWNERS * sizeof(struct lc_gen_owner), PROT_READ, MAP_SHARED,
+		   (int)v[2], 0);
+	lc_real.close((int)v[2]);
+	if (map == MAP_FAILED) {
+		lc_log_errno(LC_WARN, errno, "unable to map the owner map: not restartable");
+		lc_real.close((int)v[1]);
+		return;
+	}
+	owners = map;
+	/* Private and close-on-exec: the program can neither close it nor pass it on. */
+	if ((fd = fcntl((int)v[1], F_DUPFD_CLOEXEC, private_min())) >= 0)
+		lc_real.close((int)v[1]);
+	else
+		fd = (int)v[1];
+	lc_fds_set(fd, LC_FD_PRIVATE, 0);
+	gen = (int32_t)v[3];
+	inherits = v[4] > 0;
+	__atomic_store_n(&ctl, fd, __ATOMIC_RELEASE);
+	lc_log(LC_DEBUG, "generation %d: control socket on fd %d, %ld listeners inherited", gen,
+	       fd, v[4]);
+}
+
+bool lc_gen_inherits(void)
+{
+	return inherits;
+}
+
+/* Asks the parent for the listener it holds for m's address; returns it, or -1. */
+static int ask(const struct lc_gen_msg *m)
+{
+	struct pollfd p = { .events = POLLIN };
+	int pair[2], got = -1;
+	char reply = 0;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+		return -1;
+	/* The answer comes on a socketpair of this call's own: processes of a generation (pre-fork
+	 * workers binding each their own socket) share the control socket. */
+	if (lc_scm_send(ctl, m, sizeof(*m), pair[1]) == 0) {
+		p.fd = pair[0];
+		lc_real.close(pair[1]);
+		pair[1] = -1;
+		if (poll(&p, 1, ASK_MS) == 1 && lc_scm_recv(pair[0], &reply, 1, &got, 0) == 1 &&
+		    reply != LC_GEN_GIVE && got >= 0) {
+			lc_real.close(got);
+			got = -1;
+		}
+	}
+	lc_real.close(pair[0]);
+	if (pair[1] >= 0)
+		lc_real.close(pair[1]);
+	return got;
+}
+
+int lc_gen_bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct lc_gen_msg m = { .op = LC_GEN_BIND };
+	int type = 0, got, fl, gfl, fdfl;
+	socklen_t tl = sizeof(type);
+
+	if (__atomic_load_n(&ctl, __ATOMIC_ACQUIRE) < 0 || !addr || len > sizeof(m.addr) ||
+	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM)
+		return lc_real.bind(fd, addr, len);
+	m.type = type;
+	m.len = len;
+	memcpy(&m.addr, addr, len);
+	if ((got = ask(&m)) < 0)
+		return lc_real.bind(fd, addr, len);
+	/* The program's choices for its fd: close-on-exec, and O_NONBLOCK (which belongs to the
+	 * open file, shared with the generation that listened first: the same program sets the
+	 * same, so this changes nothing there). */
+	fl = fcntl(fd, F_GETFL);
+	fdfl = fcntl(fd, F_GETFD);
+	gfl = fcntl(got, F_GETFL);
+	if (fl >= 0 && gfl >= 0 && ((fl ^ gfl) & O_NONBLOCK))
+		fcntl(got, F_SETFL, (gfl & ~O_NONBLOCK) | (fl & O_NONBLOCK));
+	if (lc_real.dup3(got, fd, fdfl > 0 && (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+		lc_log_errno(LC_WARN, errno, "unable to take up an inherited listener on fd %d", fd);
+		lc_real.close(got);
+		return lc_real.bind(fd, addr, len);
+	}
+	lc_real.close(got);
+	lc_log(LC_DEBUG, "bind: fd %d is the listener inherited from the last generation", fd);
+	return 0;
+}
+
+void lc_gen_listened(int fd)
+{
+	struct lc_gen_msg m = { .op = LC_GEN_LISTEN };
+	int err = errno, c = __atomic_load_n(&ctl, __ATOMIC_ACQUIRE);
+
+	if (c >= 0 && lc_scm_send(c, &m, sizeof(m), fd) < 0)
+		lc_log_errno(LC_DEBUG, errno, "unable to tell lastcall's parent about fd %d", fd);
+	errno = err;
+}
+
+bool lc_gen_elsewhere(int fd)
+{
+	struct stat st;
+	size_t i;
+	uint64_t ino;
+
+	if (!owners || fstat(fd, &st) < 0)
+		return false;
+	for (i = 0; i < LC_GEN_OWNERS; i++) {
+		ino = __atomic_load_n(&owners[i].ino, __ATOMIC_ACQUIRE);
+		if (ino == (uint64_t)st.st_ino) {
+			int32_t g = __atomic_load_n(&owners[i].gen, __ATOMIC_ACQUIRE);
+
+			return g != 0 && g != gen;
+		}
+	}
+	return false;
+}
+
+/* Whether thread tid of this process is blocked in accept() or accept4() on fd. */
+static bool in_accept(const char *tid, int fd)
+{
+	char path[64], buf[128], *end;
+	long nr, a0;
+	ssize_t n;
+	int in;
+
+	lc_format(path, sizeof(path), "/proc/self/task/%s/syscall", tid);
+	if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(in, buf, sizeof(buf) - 1);
+	lc_real.close(in);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	nr = strtol(buf, &end, 10);
+	if (end == buf || (nr != SYS_accept && nr != SYS_accept4))
+		return false;
+	a0 = strtol(end, &end, 16);
+	return a0 == fd;
+}
+
+/* Bit sig of the mask on line key ("SigBlk:", "SigPnd:") of thread tid's status; -1 if
+ * unreadable. */
+static int status_bit(const char *tid, const char *key, int sig)
+{
+	char path[64], buf[2048], *p;
+	unsigned long long mask;
+	ssize_t n;
+	int in;
+
+	lc_format(path, sizeof(path), "/proc/self/task/%s/status", tid);
+	if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(in, buf, sizeof(buf) - 1);
+	lc_real.close(in);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (!(p = strstr(buf, key)))
+		return -1;
+	mask = strtoull(p + strlen(key), 0, 16);
+	return (int)(mask >> (sig - 1) & 1);
+}
+
+/* Interrupts thread tid with sig, and waits (200 ms at most) until it has taken it: a standard
+ * signal still pending would swallow the one the drain's hand-back queues later. */
+static void interrupt(const char *tid, int sig)
+{
+	struct timespec ms = { 0, 1000000 };
+	int i;
+
+	if (status_bit(tid, "SigBlk:", sig) != 0)
+		return; /* blocked there: it would only stay pending */
+	syscall(SYS_tgkill, getpid(), (pid_t)strtol(tid, 0, 10), sig);
+	for (i = 0; i < 200 && status_bit(tid, "SigPnd:", sig) == 1; i++)
+		nanosleep(&ms, 0);
+}
+
+void lc_gen_unblock(int fd)
+{
+	char buf[1024];
+	struct dirent64 *d;
+	ssize_t n, off;
+	int dir, sig = (lc_config.signals >> SIGTERM & 1) ? SIGTERM : 0, s;
+
+	for (s = 1; s < 64 && !sig; s++)
+		if (s != SIGINT && (lc_config.signals >> s & 1))
+			sig = s;
+	if (!sig || (dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	while ((n = getdents64(dir, (void *)buf, sizeof(buf))) > 0)
+		for (off = 0; off < n; off += d->d_reclen) {
+			d = (struct dirent64 *)(buf + off);
+			if (d->d_name[0] != '.' && in_accept(d->d_name, fd)) {
+				interrupt(d->d_name, sig);
+				lc_log(LC_DEBUG, "thread %s was in accept() on fd %d: moved to the "
+						 "stand-in", d->d_name, fd);
+			}
+		}
+	lc_real.close(dir);
+}
