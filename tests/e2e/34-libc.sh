@@ -110,7 +110,7 @@ for libc in glibc musl; do
 	run both --check "$T/show-$libc"
 	grep -q "linked against $libc (.*ld-.*); lastcall's build for $libc: $want" "$T/out" ||
 		fail "--check show-$libc: $OUT"
-	note "$libc: $(echo "$progs" | sed 's/ /, /g') loaded $want; --check:" \
+	note "$libc: ${progs// /, } loaded $want; --check:" \
 		"$(head -n 1 "$T/out" | sed 's/^[^:]*: [^:]*: //')"
 done
 pass "glibc and musl programs, and scripts whose interpreter is either, get their own build"
@@ -136,6 +136,44 @@ for case in musl:glibc-only glibc:musl-only; do
 	expect_eq "--check, $libc, $layout: lines" "$(wc -l <"$T/out")" 1
 done
 pass "a program whose C library has no build: refused in one line (status 1), run without lastcall with --force"
+
+# The same under BusyBox's sh and tools, as an Alpine image has them (no readelf, no GNU tools;
+# BusyBox's tr -c mistakes [:print:]).
+BUSYBOX=$(command -v busybox || true)
+if [ -z "$BUSYBOX" ]; then
+	note "skip: the command under BusyBox: busybox is not installed (Debian: busybox)"
+else
+	mkdir -p "$T/bb"
+	for applet in $("$BUSYBOX" --list); do
+		ln -s "$BUSYBOX" "$T/bb/$applet"
+	done
+	# bb LAYOUT ARGS...: as run, with BusyBox's sh, and only BusyBox's tools in PATH.
+	bb() {
+		local layout=$1
+		shift
+		env -u LASTCALL_LIBRARY PATH="$T/bb" "$BUSYBOX" sh "$T/$layout/bin/lastcall" "$@" \
+			>"$T/out" 2>"$T/err"
+		RC=$?
+		OUT=$(cat "$T/out")
+		ERR=$(cat "$T/err")
+	}
+	bb both "$T/script-musl"
+	expect_eq "busybox: script-musl" "$RC $OUT" "0 $(cd "$(dirname "$MUSL_LIB")" && pwd -P)/liblastcall.so"
+	bb both "$T/show-glibc"
+	expect_eq "busybox: show-glibc" "$RC $OUT" "0 $(cd "$(dirname "$GLIBC_LIB")" && pwd -P)/liblastcall.so"
+	bb both --check "$MB/examples/threaded"
+	expect_eq "busybox: --check threaded: status" "$RC" 0
+	grep -q "linked against musl" "$T/out" || fail "busybox: --check threaded: $OUT"
+	bb both --check "$T/show-musl"
+	expect_eq "busybox: --check show-musl (it does not accept): status" "$RC" 1
+	grep -q "calls neither accept() nor accept4()" "$T/out" || fail "busybox: --check: $OUT"
+	bb glibc-only "$T/show-musl"
+	expect_eq "busybox: no build for musl: status, lines" "$RC $(echo "$ERR" | wc -l)" "1 1"
+	bb both --timeout 3x "$T/show-musl"
+	expect_eq "busybox: a bad value" "$RC $ERR" \
+		"2 lastcall: error: --timeout \"3x\": expected a duration like 30s or 500ms, from 0 to 24h"
+	pass "under BusyBox's sh and tools: the same choices, checks, refusal and settings"
+fi
 
 # LASTCALL_LIBRARY wins, whichever C library it is for.
 LASTCALL_LIBRARY=$GLIBC_LIB "$T/both/bin/lastcall" "$T/show-glibc" >"$T/out" 2>&1
