@@ -101,7 +101,7 @@ static int on_readable(struct conn *c, const char *tail, int *ok)
 	return 1;
 }
 
-/* CPU time, ns, of pid's thread named "lastcall" (its cleanup thread); -1 if it has none. */
+/* CPU time, ns, of pid's cleanup thread (named "lastcall"); -1 if it has none. */
 static int64_t cleanup_cpu_ns(pid_t pid)
 {
 	char path[300], comm[32];
@@ -117,7 +117,9 @@ static int64_t cleanup_cpu_ns(pid_t pid)
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, t->d_name);
 		if (t->d_name[0] == '.' || !(f = fopen(path, "r")))
 			continue;
-		if (!fgets(comm, sizeof(comm), f) || strcmp(comm, "lastcall\n") != 0) {
+		/* "lastcall-drain" while it drains (see children.h). */
+		if (!fgets(comm, sizeof(comm), f) ||
+		    (strcmp(comm, "lastcall\n") != 0 && strcmp(comm, "lastcall-drain\n") != 0)) {
 			fclose(f);
 			continue;
 		}
