@@ -21,10 +21,11 @@ MUSL_KERNEL_HEADERS := /usr/include/linux /usr/include/asm-generic \
 MUSL_MAKE = $(MAKE) --no-print-directory B=$(MB) CC=$(MUSL_CC) SANITIZE= \
 	CFLAGS="$(CFLAGS) -idirafter $(MB)/include" CMOCKA=$(MB)/unit/cmocka_musl.o FZ=$(MB)/fuzz
 
-# The end-to-end tests run against the musl build: the core (01), exit paths (02), the
-# program's handler and its siginfo (03), children in every stop mode (05) and when they do
-# not end (06), intake (07), idle keep-alive (08), systemd notification (19), faults (24).
-MUSL_E2E ?= $(addprefix tests/e2e/,01-default-disposition.sh 02-exit-handlers.sh \
+# The end-to-end tests run against the musl build: the exported names (00), the core (01),
+# exit paths (02), the program's handler and its siginfo (03), children in every stop mode (05)
+# and when they do not end (06), intake (07), idle keep-alive (08), systemd notification (19),
+# faults (24).
+MUSL_E2E ?= $(addprefix tests/e2e/,00-exports.sh 01-default-disposition.sh 02-exit-handlers.sh \
 	03-program-handler.sh 05-forking-servers.sh 06-zombies.sh 07-listen-backlog.sh \
 	08-idle-keepalive.sh 19-systemd-notify.sh 24-faults.sh)
 
