@@ -53,6 +53,13 @@ $(MB)/unit/cmocka_musl.o: tests/unit/cmocka_musl.c | $(MB)/include
 	mkdir -p $(@D)
 	$(MUSL_CC) $(WARN) $(CFLAGS) -idirafter $(MB)/include -c -o $@ $<
 
+# make bench's figure 1 has rows for the musl build: bench/cycle as a musl program.
+bench-tools: $(if $(HAVE_MUSL),musl build/bench/musl/cycle)
+
+build/bench/musl/%: bench/%.c bench/lib.c bench/lib.h
+	mkdir -p $(@D)
+	$(MUSL_CC) $(EX_CFLAGS) -o $@ $< bench/lib.c -pthread
+
 # make install puts the musl build in $(LIBDIR)/musl/, where the command looks for it, when
 # musl-gcc is there to build it.
 install: install-musl

@@ -9,6 +9,8 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build/bench
 LIB=$ROOT/build/liblastcall.so
+MUSL_LIB=$ROOT/build/musl/liblastcall.so     # make musl
+VG_LIB=${VALGRIND_LIB:-/usr/libexec/valgrind} # callgrind's tool, for the musl rows
 EX=$ROOT/build/examples
 OUT=${BENCH_OUT:-$ROOT/bench/results}
 PAIRS=${BENCH_PAIRS:-21}      # throughput: pairs of runs, each way
@@ -63,27 +65,36 @@ now_ms() {
 
 # --- 1. Instructions per call (callgrind) ---------------------------------------------------
 
-# ir MODE N with|without: instructions callgrind counts in build/bench/cycle MODE N.
+# ir MODE N with|without [musl]: instructions callgrind counts in build/bench/cycle MODE N; for
+# musl, the cycle and library of the musl build, and callgrind's tool started directly, since
+# valgrind's launcher (a glibc program) cannot start with a musl library in LD_PRELOAD.
 ir() {
-	local out=$B/cg/$1.$2.$3 preload=
-	[ "$3" = with ] && preload=$LIB
-	LD_PRELOAD=$preload valgrind --tool=callgrind --callgrind-out-file="$out" \
+	local out=$B/cg/${4:+$4-}$1.$2.$3 lib=$LIB cycle=$B/cycle preload=
+	local run=(valgrind --tool=callgrind)
+	if [ "${4:-}" = musl ]; then
+		lib=$MUSL_LIB cycle=$B/musl/cycle
+		run=(VALGRIND_LAUNCHER="$(command -v valgrind)" VALGRIND_LIB="$VG_LIB"
+			"$VG_LIB/callgrind-amd64-linux")
+	fi
+	[ "$3" = with ] && preload=$lib
+	env LD_PRELOAD="$preload" "${run[@]}" --callgrind-out-file="$out" \
 		--toggle-collect=serve --toggle-collect=set_handler --toggle-collect=write_byte \
-		"$B/cycle" "$1" "$2" >"$out.log" 2>&1 || fail "callgrind $1 $2 $3: $(tail -5 "$out.log")"
+		"$cycle" "$1" "$2" >"$out.log" 2>&1 || fail "callgrind $1 $2 $3: $(tail -5 "$out.log")"
 	awk '/^(summary|totals):/ { print $2; exit }' "$out"
 }
 
-# per_cycle MODE with|without: instructions of one cycle, start-up costs cancelled.
+# per_cycle MODE with|without [musl]: instructions of one cycle, start-up costs cancelled.
 per_cycle() {
 	local a b
-	a=$(ir "$1" "$N1" "$2") && b=$(ir "$1" "$N2" "$2") || exit 1
+	a=$(ir "$1" "$N1" "$2" "${3:-}") && b=$(ir "$1" "$N2" "$2" "${3:-}") || exit 1
 	calc "($b - $a) / ($N2 - $N1)"
 }
 
-# instructions MODE WHAT TARGET: a table row for one cycle; TARGET is the most extra allowed.
+# instructions MODE WHAT TARGET [musl]: a table row for one cycle; TARGET is the most extra
+# allowed.
 instructions() {
 	local without with diff result=info target=-
-	without=$(per_cycle "$1" without) && with=$(per_cycle "$1" with) || exit 1
+	without=$(per_cycle "$1" without "${4:-}") && with=$(per_cycle "$1" with "${4:-}") || exit 1
 	diff=$(calc "$with - $without")
 	if [ -n "$3" ]; then
 		target="<= +$3"
@@ -113,6 +124,17 @@ bench_instructions() {
 	instructions sigterm "instructions per sigaction(SIGTERM)" ""
 	instructions sigusr1 "instructions per sigaction(SIGUSR1), not a trigger signal" ""
 	instructions write "instructions per write() (not hooked)" ""
+	# The musl build (make musl), in bench/cycle built as a musl program.
+	if [ -x "$B/musl/cycle" ] && [ -f "$MUSL_LIB" ] &&
+		[ -x "$VG_LIB/callgrind-amd64-linux" ]; then
+		instructions accept "musl: instructions per accept4 + close" "" musl
+		instructions accept-mt "musl: the same, with a second thread" "" musl
+		instructions sigterm "musl: instructions per sigaction(SIGTERM)" "" musl
+		instructions write "musl: instructions per write() (not hooked)" "" musl
+	else
+		NOTES+=("The musl rows were not measured: no musl build (make musl), or no" \
+			"$VG_LIB/callgrind-amd64-linux." "")
+	fi
 	NOTES+=("### Where the extra instructions go" ""
 		"callgrind, self cost per call of each function, with minus without lastcall (code a" \
 		"function inlines is counted in it; \`accept4 (lastcall)\` is the hook)." \
