@@ -83,17 +83,6 @@ CONF
 	esac
 }
 
-# scripts_running PID N: whether N CGI scripts below PID have got as far as their sleep. A
-# script that has not started yet cannot be helped: a SIGTERM between its exec and lastcall's
-# start in it (long under a sanitizer) takes the default action, as without lastcall.
-scripts_running() {
-	local kid comm n=0
-	for kid in $(descendants "$1"); do
-		{ read -r comm <"/proc/$kid/comm"; } 2>/dev/null && [ "$comm" = sleep ] && n=$((n + 1))
-	done
-	[ "$n" -ge "$2" ]
-}
-
 # run MODEL MODE PRELOAD: two requests in flight, then the stop. Sets LOST, STATUS, TREE_ALIVE,
 # TREE_ZOMBIES.
 run() {

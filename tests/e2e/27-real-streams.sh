@@ -138,16 +138,6 @@ request() {
 	done <<<"${SHAPES[$kind]}"
 }
 
-# scripts_running PID N: whether N CGI scripts below PID are in their sleep (started: a SIGTERM
-# before a script's lastcall is up takes the default action, as without lastcall).
-scripts_running() {
-	local kid comm n=0
-	for kid in $(descendants "$1"); do
-		{ read -r comm <"/proc/$kid/comm"; } 2>/dev/null && [ "$comm" = sleep ] && n=$((n + 1))
-	done
-	[ "$n" -ge "$2" ]
-}
-
 # in_flight NAME KIND: every request of NAME is in flight (and its CGI scripts running).
 in_flight() {
 	local name=$1 item
@@ -183,17 +173,6 @@ stop_all() {
 		[ "$(now_ms)" -lt "$end" ] || fail "requests not in flight: ${left[*]}"
 		sleep 0.02
 	done
-}
-
-# idle_closed NAME: connections lastcall closed as idle, in every process of NAME that drained.
-idle_closed() {
-	local pid sum=0
-	while read -r pid; do
-		grep "^lastcall\[$pid\]" "$T/$1.log" >"$T/$1.$pid.log"
-		drain_summary "$1.$pid"
-		sum=$((sum + IDLE_CLOSED))
-	done < <(sed -n 's/^lastcall\[\([0-9]*\)\]: info: drained in.*/\1/p' "$T/$1.log")
-	echo "$sum"
 }
 
 # collect NAME KIND MODE PRELOAD: waits for the server and its clients, checks, and adds a row

@@ -73,17 +73,6 @@ stop_all() {
 	done
 }
 
-# idle_closed NAME: connections lastcall closed as idle, in every process of NAME that drained.
-idle_closed() {
-	local pid sum=0
-	while read -r pid; do
-		grep "^lastcall\[$pid\]" "$T/$1.log" >"$T/$1.$pid.log"
-		drain_summary "$1.$pid"
-		sum=$((sum + IDLE_CLOSED))
-	done < <(sed -n 's/^lastcall\[\([0-9]*\)\]: info: drained in.*/\1/p' "$T/$1.log")
-	echo "$sum"
-}
-
 # collect NAME MODE PRELOAD: waits for the server and its conversations, checks them, prints a
 # row of the table.
 collect() {

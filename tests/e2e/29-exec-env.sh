@@ -35,16 +35,6 @@ make_script() {
 	chmod +x "$T/$1.sh"
 }
 
-# sleeping PID N: whether N of PID's descendants are in the script's sleep (the scripts run,
-# and lastcall, if it is loaded in them, is set up: it starts before main).
-sleeping() {
-	local kid comm n=0
-	for kid in $(descendants "$1"); do
-		{ read -r comm <"/proc/$kid/comm"; } 2>/dev/null && [ "$comm" = sleep ] && n=$((n + 1))
-	done
-	[ "$n" -ge "$2" ]
-}
-
 # with_lastcall PID: how many of PID's descendants have lastcall's library mapped, and of how
 # many (LOADED, HELPERS).
 with_lastcall() {
@@ -65,7 +55,7 @@ run() {
 	[ "$preload" = 1 ] && cmd=("${LASTCALL[@]}" "${cmd[@]}")
 	SPAWN_MODE=$([ "$mode" = container ] && echo -k || echo -r) server "$name" "${cmd[@]}"
 	start_requests "$name" "$N" --path /stream --expect-file "$T/expected"
-	poll_until 10000 sleeping "$PID" "$N" || fail "$name: the scripts did not start"
+	poll_until 10000 scripts_running "$PID" "$N" || fail "$name: the scripts did not start"
 	with_lastcall "$PID"
 	targets=("$PID")
 	[ "$mode" = all ] && mapfile -t -O 1 targets < <(descendants "$PID")

@@ -255,6 +255,29 @@ drain_summary() {
 	[ -n "${CUT:-}" ] || fail "$1: unreadable summary: $line"
 }
 
+# idle_closed NAME: connections lastcall closed as idle, summed over every process of NAME's log
+# that drained (a process tree logs one summary per process).
+idle_closed() {
+	local pid sum=0
+	while read -r pid; do
+		grep "^lastcall\[$pid\]" "$T/$1.log" >"$T/$1.$pid.log"
+		drain_summary "$1.$pid"
+		sum=$((sum + IDLE_CLOSED))
+	done < <(sed -n 's/^lastcall\[\([0-9]*\)\]: info: drained in.*/\1/p' "$T/$1.log")
+	echo "$sum"
+}
+
+# scripts_running PID N: whether N of PID's descendants are CGI scripts in their sleep. A script
+# that has not got that far cannot be helped: a SIGTERM between its exec and lastcall's start in
+# it (long under a sanitizer) takes the default action, as without lastcall.
+scripts_running() {
+	local kid comm n=0
+	for kid in $(descendants "$1"); do
+		{ read -r comm <"/proc/$kid/comm"; } 2>/dev/null && [ "$comm" = sleep ] && n=$((n + 1))
+	done
+	[ "$n" -ge "$2" ]
+}
+
 # free_port: a TCP port on 127.0.0.1 free right now, for servers that cannot take port 0.
 free_port() {
 	"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
