@@ -7,6 +7,7 @@
  * Single-threaded: one poll loop over a signalfd and the generations' control sockets. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
@@ -99,8 +100,15 @@ static const char *how(int st, char *buf, size_t n)
  * socket and the owner map at fds the library finds in LC_GEN_ENV, then the program. */
 static void exec_gen(int ctl, int n, int inherited)
 {
+	struct rlimit rl;
 	char val[96];
-	int c = dup(ctl), m = dup(memfd);
+	int hi = 3, c, m;
+
+	/* High numbers, out of the program's way (lastcall's own fds go at 1024 - 64 and up). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 256)
+		hi = (rl.rlim_cur < 1024 ? (int)rl.rlim_cur : 1024) - 96;
+	c = fcntl(ctl, F_DUPFD, hi);
+	m = fcntl(memfd, F_DUPFD, hi);
 
 	sigprocmask(SIG_SETMASK, &orig_mask, 0);
 	setpgid(0, 0); /* a terminal's Ctrl-C reaches the parent only, which passes it on once */

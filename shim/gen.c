@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -39,22 +38,6 @@ static int ctl = -1;			   /* the control socket, a private fd; -1: not a generat
 static const struct lc_gen_owner *owners; /* the owner map, read-only */
 static int32_t gen;			   /* this generation's number */
 static bool inherits;			   /* the parent holds listeners for this generation */
-
-/* Where lastcall's private fds go (drain.c's rule): below 1024 and the soft limit, above the
- * numbers programs use. */
-static int private_min(void)
-{
-	struct rlimit rl;
-	int top = 1024;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return 3;
-	if (rl.rlim_cur < (rlim_t)top)
-		top = (int)rl.rlim_cur;
-	if (top > lc_fds_n)
-		top = lc_fds_n;
-	return top > 128 ? top - 64 : 3;
-}
 
 /* "PID,CONTROL,MAP,GEN,INHERITED" into v; 0 if it parses. */
 static int parse(const char *s, long v[5])
@@ -86,19 +69,18 @@ void lc_gen_startup(lc_getenv_fn get)
 		return;
 	map = mmap(0, LC_GEN_OWNERS * sizeof(struct lc_gen_owner), PROT_READ, MAP_SHARED,
 		   (int)v[2], 0);
-	lc_real.close((int)v[2]);
 	if (map == MAP_FAILED) {
 		lc_log_errno(LC_WARN, errno, "unable to map the owner map: not restartable");
-		lc_real.close((int)v[1]);
 		return;
 	}
 	owners = map;
-	/* Private and close-on-exec: the program can neither close it nor pass it on. */
-	if ((fd = fcntl((int)v[1], F_DUPFD_CLOEXEC, private_min())) >= 0)
-		lc_real.close((int)v[1]);
-	else
-		fd = (int)v[1];
+	/* Private (the program's close() cannot take them), and left open across exec where the
+	 * parent put them (high numbers): a wrapper script that executes the server keeps its pid,
+	 * and the server finds them as the script did. A program the generation forks and
+	 * executes (a CGI script) inherits them and, with another pid, leaves them alone. */
+	fd = (int)v[1];
 	lc_fds_set(fd, LC_FD_PRIVATE, 0);
+	lc_fds_set((int)v[2], LC_FD_PRIVATE, 0);
 	gen = (int32_t)v[3];
 	inherits = v[4] > 0;
 	__atomic_store_n(&ctl, fd, __ATOMIC_RELEASE);
