@@ -464,17 +464,23 @@ static bool drain(int sig)
 /* How long a master's handler may take to start after its signal is given back. */
 #define RELEASE_WAIT_MS 2000
 
+/* The longest a drain can last here, from its signal: the grace period, the deadline, the
+ * children's SIGKILL and the deadline's lingering. AS-safe. */
+static int64_t longest_drain_ms(void)
+{
+	return lc_config.grace_ms + lc_config.timeout_ms + lc_config.kill_after_ms + LC_LINGER_MS;
+}
+
 bool lc_drain_master(void) /* AS-safe */
 {
-	int64_t zero = 0, left = lc_config.grace_ms + lc_config.timeout_ms +
-				 lc_config.kill_after_ms + LC_LINGER_MS;
+	int64_t zero = 0;
 
 	if (lc_helper || !lc_config.wait_children || lc_share_accepts(lc_pid) ||
 	    remaining(false) > 0 || !lc_share_has_worker(lc_pid))
 		return false;
 	lc_share_master(LC_MASTER_HOLDING);
-	__atomic_compare_exchange_n(&master_until, &zero, now_ms() + left, 0, __ATOMIC_ACQ_REL,
-				    __ATOMIC_RELAXED);
+	__atomic_compare_exchange_n(&master_until, &zero, now_ms() + longest_drain_ms(), 0,
+				    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 	__atomic_store_n(&master, 1, __ATOMIC_RELEASE);
 	return true;
 }
@@ -486,8 +492,7 @@ static void wait_for_master(void)
 {
 	struct timespec tick = { 0, 5 * 1000 * 1000 };
 	pid_t parent = getppid();
-	int64_t decide = now_ms() + MASTER_DECIDE_MS,
-		until = now_ms() + lc_config.timeout_ms + lc_config.kill_after_ms + LC_LINGER_MS;
+	int64_t decide = now_ms() + MASTER_DECIDE_MS, until = now_ms() + longest_drain_ms();
 	enum lc_master_state s;
 
 	if (!lc_share_accepts(lc_pid) || !lc_children_runs_lastcall(parent))
@@ -515,12 +520,9 @@ static void release_workers(int sig)
 
 int lc_drain_kill(pid_t pid)
 {
-	int64_t until = lc_config.grace_ms + lc_config.timeout_ms + lc_config.kill_after_ms +
-			LC_LINGER_MS;
-
 	if (pid == lc_pid || !lc_children_draining(pid))
 		return lc_real.kill(pid, SIGKILL);
-	return lc_children_kill_held(pid, now_ms() + until);
+	return lc_children_kill_held(pid, now_ms() + longest_drain_ms());
 }
 
 /* Set by the cleanup thread once it runs its own code (see start_thread). */
