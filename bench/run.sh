@@ -460,6 +460,71 @@ $(field "$with" lost) with it'" bench/sigterm.gp || fail "gnuplot failed"
 		"$(verdict "$(field "$with" lost) == 0")"
 }
 
+# --- 7. Restarts (lastcall --restart-on) ------------------------------------------------------
+
+# median_in: the median of the numbers on stdin (median above takes arguments).
+median_in() {
+	sort -n | awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : "-" }'
+}
+
+# bench_restart: figure 7. The epoll example with a reply streamed over 2 s in flight at each
+# restart. Without lastcall a restart is SIGTERM, then a new server: the signal to the new one
+# listening, and to the old one gone (at once: it dies, its reply cut). With lastcall
+# --restart-on HUP: the signal to the new generation serving, and to the old one gone after its
+# drain (the parent's log lines).
+bench_restart() {
+	local n=${BENCH_RESTARTS:-10} i port t0 pid sp new ready gone lost=0 stream
+	echo "== 7. restarts ($n each way)" >&2
+	stream=(python3 "$ROOT/tests/lib/client.py" --count 1 --path /stream/4/500 --timeout 10)
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	: >"$B/restart-bare.ms"
+	"$EX/epoll" --port "$port" >/dev/null 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	until listening "$port"; do sleep 0.01; done
+	for ((i = 0; i < n; i++)); do
+		"${stream[@]}" --port "$port" >"$B/restart-stream.out" 2>&1 &
+		sp=$!
+		sleep 0.2
+		t0=$(now_ms)
+		kill -TERM "$pid"
+		while kill -0 "$pid" 2>/dev/null; do sleep 0.001; done
+		gone=$(($(now_ms) - t0))
+		wait "$pid" 2>/dev/null
+		"$EX/epoll" --port "$port" >/dev/null 2>&1 &
+		pid=$!
+		PIDS+=("$pid")
+		until listening "$port"; do sleep 0.001; done
+		echo "$(($(now_ms) - t0)) $gone" >>"$B/restart-bare.ms"
+		wait "$sp" || lost=$((lost + 1))
+	done
+	stop_server "$pid"
+	env LASTCALL_LIBRARY="$LIB" "$ROOT/bin/lastcall" --restart-on HUP "$EX/epoll" --port "$port" \
+		>"$B/restart.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	until listening "$port"; do sleep 0.01; done
+	for ((i = 1; i <= n; i++)); do
+		"${stream[@]}" --port "$port" >"$B/restart-stream.out" 2>&1 &
+		sp=$!
+		sleep 0.2
+		kill -HUP "$pid"
+		new=$(($(date +%s) + 30))
+		until [ "$(grep -c 'drained and' "$B/restart.log")" -ge "$i" ] || [ "$(date +%s)" -gt "$new" ]; do
+			sleep 0.01
+		done
+		wait "$sp" || NOTES+=("figure 7: a streamed reply failed during restart $i")
+	done
+	stop_server "$pid"
+	ready=$(sed -n 's/.*ready after \([0-9]*\) ms.*/\1/p' "$B/restart.log" | median_in)
+	gone=$(sed -n 's/.*drained and .*, \([0-9]*\) ms after the restart signal.*/\1/p' "$B/restart.log" | median_in)
+	row 7 "restart: signal to the new server serving, ms (median of $n)" \
+		"$(cut -d' ' -f1 "$B/restart-bare.ms" | median_in)" "$ready" "" "-" info
+	row 7 "restart: signal to the old server gone, ms (median of $n; a 2 s reply in flight)" \
+		"$(cut -d' ' -f2 "$B/restart-bare.ms" | median_in) (reply cut in $lost of $n)" "$gone" \
+		"" "-" info
+}
+
 # --- The table -----------------------------------------------------------------------------
 
 # table: the rows as a Markdown table, columns padded so that it reads as well in a terminal.
@@ -497,6 +562,7 @@ wanted 3 && stop_idle
 wanted 4 && drain_end
 wanted 5 && bench_scale
 wanted 6 && bench_picture
+wanted 7 && bench_restart
 wanted 2 && bench_throughput
 wanted 3 && wanted 2 && stop_idle busy
 
