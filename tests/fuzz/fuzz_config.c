@@ -34,7 +34,7 @@ static const struct var {
 	{ "LASTCALL_TIMEOUT", DURATION, "30s", 30000, 0, DAY_MS,
 	  offsetof(struct lc_config, timeout_ms) },
 	{ "LASTCALL_GRACE", DURATION, "0s", 0, 0, DAY_MS, offsetof(struct lc_config, grace_ms) },
-	{ "LASTCALL_IDLE", DURATION_OFF, "0s", 0, 0, DAY_MS, offsetof(struct lc_config, idle_ms) },
+	{ "LASTCALL_IDLE", DURATION_OFF, "5s", 5000, 0, DAY_MS, offsetof(struct lc_config, idle_ms) },
 	{ "LASTCALL_CHILDREN", CHILDREN, "wait", 1, 0, 1,
 	  offsetof(struct lc_config, wait_children) },
 	{ "LASTCALL_KILL_AFTER", DURATION, "5s", 5000, 0, DAY_MS,
