@@ -7,14 +7,15 @@
 
 RESTARTS=${RESTARTS:-10}
 LOADER=("$PYTHON" "$ROOT/tests/servers/restart_load.py")
-# Kept-alive connections pause 300 ms between requests, and an old generation closes them once
-# quiet for 200 ms after a reply; its busy ones it waits for (the streams: 2 s).
-RESTART_OPTS=(--restart-on HUP --idle 200ms --timeout 10s)
+# Kept-alive connections pause 1.5 s between requests, and an old generation closes them once
+# quiet for 1 s after a reply (--idle); its busy ones it waits for: the streams, 2 s with 400 ms
+# pauses, which --idle must exceed.
+RESTART_OPTS=(--restart-on HUP --idle 1s --timeout 10s)
 
 # start_load NAME PORT SECONDS: the load, in the background (LOAD_PID), lines to $T/NAME.load.
 start_load() {
 	"${LOADER[@]}" --port "$2" --duration "$3" --new 2 --keepalive 2 --stream 2 --gap 5 \
-		--out "$T/$1.load" &
+		--pause 1500 --stream-path /stream/5/400 --out "$T/$1.load" &
 	LOAD_PID=$!
 	poll_until 10000 sh -c "[ -s '$T/$1.load' ]" || fail "$1: no load"
 }

@@ -67,7 +67,8 @@ class Client(threading.Thread):
             if length is None or len(data) - end - 4 < int(length):
                 continue
             peer = (head_field(data[:end], b"x-pid") or b"-").decode()
-            return ("ok" if data.startswith(b"HTTP/1.1 200") else "error"), peer
+            ok = data.startswith(b"HTTP/1.1 200") or data.startswith(b"HTTP/1.0 200")
+            return ("ok" if ok else "error"), peer
 
     def run(self):
         a = self.a
