@@ -294,6 +294,52 @@ int lc_children_kill_held(pid_t pid, int64_t until)
 	return r;
 }
 
+#ifndef SYS_kcmp
+#define SYS_kcmp 312
+#endif
+#define KCMP_FILE 0
+
+/* Whether child pid has the open file of our fd at one of its fds idx[0..n). */
+static bool child_has(pid_t pid, int fd, const int *idx, int n)
+{
+	long r;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		r = syscall(SYS_kcmp, getpid(), pid, KCMP_FILE, fd, idx[i]);
+		if (r == 0 || (r < 0 && errno != EBADF && errno != ESRCH))
+			return true;
+	}
+	return false;
+}
+
+bool lc_children_share(int fd)
+{
+	char path[64], buf[1024], list[4096], *p, *end;
+	int dir, f, idx[4] = { fd, 0, 1, 2 };
+	struct dirent64 *d;
+	ssize_t n, off, len;
+	bool shared = false;
+	long pid;
+
+	if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return true;
+	while (!shared && (n = getdents64(dir, buf, sizeof(buf))) > 0)
+		for (off = 0; off < n && !shared; off += d->d_reclen) {
+			d = (struct dirent64 *)(buf + off);
+			lc_format(path, sizeof(path), "/proc/self/task/%s/children", d->d_name);
+			if (d->d_name[0] == '.' || (f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+				continue;
+			len = read(f, list, sizeof(list) - 1);
+			lc_real.close(f);
+			list[len > 0 ? len : 0] = '\0';
+			for (p = list; !shared && (pid = strtol(p, &end, 10)) > 0; p = end)
+				shared = child_has((pid_t)pid, fd, idx, 4);
+		}
+	lc_real.close(dir);
+	return shared;
+}
+
 /* Whether a thread of process pid is named name (with its newline, as comm reads). */
 static bool has_thread(pid_t pid, const char *name)
 {

@@ -802,6 +802,13 @@ void lc_drain_exit(void)
 		syscall(SYS_futex, &state, FUTEX_WAIT_PRIVATE, s, 0, 0, 0);
 }
 
+/* The child has a copy of connection fd: closing ours must not end it (see lc_linger_adopt). */
+static void mark_forked(int fd, void *arg)
+{
+	(void)arg;
+	__atomic_fetch_or(&lc_fds[fd].flags, LC_FDF_FORKED, __ATOMIC_RELEASE);
+}
+
 pid_t lc_drain_fork(void)
 {
 	sigset_t old;
@@ -813,6 +820,8 @@ pid_t lc_drain_fork(void)
 	err = errno;
 	if (pid == 0 && lc_fds && (lc_fds_count(false) > 0 || lc_intake_listeners() > 0))
 		lc_arm();
+	else if (pid > 0 && lc_fds)
+		lc_fds_each(LC_FD_CONN, mark_forked, 0);
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 	errno = err;
 	return pid;

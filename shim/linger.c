@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lastcall/children.h"
 #include "lastcall/fds.h"
 #include "lastcall/linger.h"
 #include "lastcall/real.h"
@@ -111,6 +112,14 @@ static void finish(int fd)
 int lc_linger_adopt(int fd)
 {
 	int err = errno, mine;
+
+	/* A fork-per-connection server's close of its copy, while the child serves the client:
+	 * shutting the socket would cut the child's reply. The close only drops a reference. */
+	if ((__atomic_load_n(&lc_fds[fd].flags, __ATOMIC_ACQUIRE) & LC_FDF_FORKED) &&
+	    lc_children_share(fd)) {
+		errno = err;
+		return -1;
+	}
 
 	/* Ended in place at the deadline: the program's fd leaves the set, our copy takes over. */
 	if (lc_fd_get(fd) && (__atomic_load_n(&lc_fds[fd].flags, __ATOMIC_ACQUIRE) & LC_FDF_LINGERING))

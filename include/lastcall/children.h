@@ -45,6 +45,11 @@ int64_t lc_children_last_end(void);
  * The caller's thread, where a signal handler may run meanwhile. */
 int lc_children_kill_held(pid_t pid, int64_t until);
 
+/* Whether a child of this process holds fd's open file: at the same number, or as its standard
+ * input, output or error (a CGI script). When that cannot be told (kcmp refused), yes. Any
+ * thread. */
+bool lc_children_share(int fd);
+
 /* Whether process pid runs a lastcall cleanup thread: a server (or a helper) under lastcall;
  * and whether that thread is draining (it is named "lastcall-drain" meanwhile). Any thread. */
 bool lc_children_runs_lastcall(pid_t pid);

@@ -42,6 +42,7 @@ enum {
 	LC_FDF_IDLE = 1,      /* shut for reading by lastcall as idle: the program sees EOF */
 	LC_FDF_ENDED = 2,     /* ended by lastcall at the deadline: never again */
 	LC_FDF_LINGERING = 4, /* in the linger set now */
+	LC_FDF_FORKED = 8,    /* open when this process forked: a child may hold it too */
 };
 
 /* One fd's entry: 8 bytes, read and written as one word on the hot paths (accept, close). */
