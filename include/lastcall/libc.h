@@ -56,6 +56,11 @@ LC_LIBC_EXPORT lc_handler_fn __sysv_signal(int sig, lc_handler_fn handler);
 #define LC_LIBC_SYSV_NAME "__sysv_signal"
 /* musl's threads have 128 KiB of stack by default; its own exec functions take little of it. */
 #define LC_LIBC_EXEC_STACK_MAX (16 * 1024)
+/* musl's getdents64 is a macro for getdents(), which takes a struct dirent *; lastcall reads
+ * into char buffers, as glibc's (void *) allows. */
+#include <dirent.h>
+#undef getdents64
+#define getdents64(fd, buf, len) getdents((fd), (struct dirent *)(void *)(buf), (len))
 #endif
 
 #pragma GCC visibility pop
