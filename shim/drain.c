@@ -157,6 +157,8 @@ struct drain {
 	bool hurry;   /* the user insisted: no lingering, no waiting for children */
 	bool exiting; /* the program called exit() meanwhile: its own connections only */
 	bool master;  /* a master: done when its workers' drains are, its own stop comes after */
+	bool quiet;   /* a master's exit after its stop, waiting for its workers to end: said at
+		       * debug level, the stop's own summary having said it all */
 	unsigned ints;
 	int64_t deadline, linger_until, kill_at;
 	int64_t idle_look, idle_check; /* the last look for idle connections, and the next */
@@ -269,8 +271,8 @@ static void report(const struct drain *d, int64_t left_ms, const char *fmt, ...)
 	va_start(ap, fmt);
 	lc_vformat(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	lc_log(LC_INFO, "%s", line);
-	if (!d->sig && !__atomic_load_n(&master_until, __ATOMIC_ACQUIRE))
+	lc_log(d->quiet ? LC_DEBUG : LC_INFO, "%s", line);
+	if (!d->sig)
 		return; /* an exit(): the program is not being stopped */
 	lc_notify(1, line,
 		  left_ms < 0 ? HANDBACK_SLACK_MS
@@ -392,7 +394,8 @@ static void summarise(const struct drain *d, int64_t t0)
 static bool drain(int sig)
 {
 	struct drain d = { .sig = sig, .own = sig == 0, .helper = lc_helper && sig,
-			   .master = sig && __atomic_load_n(&master, __ATOMIC_ACQUIRE) };
+			   .master = sig && __atomic_load_n(&master, __ATOMIC_ACQUIRE),
+			   .quiet = !sig && remaining(true) == 0 };
 	int64_t t0 = now_ms(), tick, t, busy;
 	int stopped, n = 0, lingering, kids;
 	char tbuf[24];
