@@ -18,28 +18,6 @@ WORKERS=4 # one more than the requests: an idle worker ends at once when told to
 # Long enough for the slowest drain here (two replies queued on one SO_REUSEPORT listener: 5 s)
 # under a sanitizer; a stop that waits for the deadline shows as far beyond the replies' end.
 export LASTCALL_TIMEOUT=9s LASTCALL_KILL_AFTER=2s
-FAILED=()
-
-# check WHAT CONDITION...: records a failure instead of stopping, so that every scenario runs and
-# the table shows each one's figures.
-check() {
-	local what=$1
-	shift
-	"$@" || FAILED+=("$what")
-}
-
-# ended NAME MS: waits MS for the master to end, as wait_status does; one still running then is a
-# failure, and is killed with its descendants (all listed first: none escapes). T0: the SIGTERM.
-ended() {
-	local tree
-	if ! poll_until "$2" test -s "$T/$1.status"; then
-		FAILED+=("$1: still running $(($(now_ms) - T0)) ms after SIGTERM")
-		mapfile -t tree < <(descendants "$PID")
-		kill -KILL "${tree[@]}" "$PID" 2>/dev/null
-	fi
-	wait_status "$1" 10000
-}
-
 # spawns NAME: how many workers the master has started ("spawned worker PID" lines).
 spawns() {
 	grep -c '^spawned worker ' "$T/$1.log"
@@ -136,9 +114,6 @@ check "control: $respawned workers started during an idle stop" [ "$respawned" -
 check "control: idle stop ended $STATUS, $TREE_ALIVE left" [ "$STATUS $TREE_ALIVE" = "exit 0 0" ]
 note "control: worker $victim killed without a stop, replaced by $replaced; idle stop: $respawned started, $STATUS"
 
-if [ "${#FAILED[@]}" -gt 0 ]; then
-	printf 'FAIL: %s\n' "${FAILED[@]}" >&2
-	exit 1
-fi
+checked
 pass "supervising master: requests in flight finish, no worker started during the stop, status kept"
 pass "supervising master: a worker lost outside a stop is still replaced"

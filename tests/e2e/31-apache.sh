@@ -25,28 +25,6 @@ chmod 755 "$T" "$WWW" "$WWW/cgi-bin" "$WWW/slow" "$WWW/cgi-bin/stream.cgi"
 chmod 644 "$WWW/slow/big.bin"
 # A sanitizer's report from a child serving as www-data must be able to land in $T too.
 [ -z "${SANITIZE:-}" ] || chmod 1777 "$T"
-FAILED=()
-
-# check WHAT CONDITION...: records a failure instead of stopping, so that every scenario runs and
-# the table shows each one's figures.
-check() {
-	local what=$1
-	shift
-	"$@" || FAILED+=("$what")
-}
-
-# ended NAME MS: waits MS for the master to end, as wait_status does; one still running then is a
-# failure, and is killed with its descendants (all listed first: none escapes). T0: the SIGTERM.
-ended() {
-	local tree
-	if ! poll_until "$2" test -s "$T/$1.status"; then
-		FAILED+=("$1: still running $(($(now_ms) - T0)) ms after SIGTERM")
-		mapfile -t tree < <(descendants "$PID")
-		kill -KILL "${tree[@]}" "$PID" 2>/dev/null
-	fi
-	wait_status "$1" 10000
-}
-
 # start NAME MPM PRELOAD: Apache in the foreground, ready. Sets PID and PORT. It runs in a session
 # of its own, as under systemd or as a container's process 1: the prefork master stops its
 # children with a SIGTERM to its whole process group, which would otherwise be the test's.
@@ -151,8 +129,5 @@ for mpm in prefork event; do
 	done
 done
 
-if [ "${#FAILED[@]}" -gt 0 ]; then
-	printf 'FAIL: %s\n' "${FAILED[@]}" >&2
-	exit 1
-fi
+checked
 pass "Apache prefork and event: CGI streams and paced downloads finish on SIGTERM, no child started, status kept"

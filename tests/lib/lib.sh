@@ -322,6 +322,33 @@ glibc_only() {
 	return 1
 }
 
+# check WHAT COMMAND...: records a failure in FAILED instead of stopping, so that every scenario
+# runs and the test's table shows each one's figures; checked, at the end, fails if any did.
+FAILED=()
+check() {
+	local what=$1
+	shift
+	"$@" || FAILED+=("$what")
+}
+checked() {
+	[ "${#FAILED[@]}" -eq 0 ] && return
+	printf 'FAIL: %s\n' "${FAILED[@]}" >&2
+	exit 1
+}
+
+# ended NAME MS: waits MS for the process to end, as wait_status does; one still running then is
+# a failure (check), and is killed with its descendants (all listed first: none escapes). T0:
+# when it was signalled.
+ended() {
+	local tree
+	if ! poll_until "$2" test -s "$T/$1.status"; then
+		FAILED+=("$1: still running $(($(now_ms) - T0)) ms after SIGTERM")
+		mapfile -t tree < <(descendants "$PID")
+		kill -KILL "${tree[@]}" "$PID" 2>/dev/null
+	fi
+	wait_status "$1" 10000
+}
+
 # expect_eq WHAT GOT WANT
 expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
