@@ -8,9 +8,10 @@
 //   GET /chunked/N/G         the same without Content-Length (Transfer-Encoding: chunked)
 //   GET /rate/BYTES/KBPS     BYTES of the /bytes pattern ("abc...xyzabc..."), written in
 //                            pieces paced to KBPS kB/s (1 kB = 1024 bytes, a piece every 50 ms)
-// It listens on 127.0.0.1, a free port, and writes the port to PORT_FILE (whole, then renamed).
+// It listens on 127.0.0.1, on PORT if given (a restart needs the same port again) or else a free
+// port, and writes the port to PORT_FILE (whole, then renamed).
 //
-// usage: node node_stream.js PORT_FILE
+// usage: node node_stream.js PORT_FILE [PORT]
 'use strict';
 const fs = require('fs');
 const http = require('http');
@@ -79,7 +80,7 @@ const server = http.createServer((req, res) => {
 		res.end('hello\n');
 });
 
-server.listen(0, '127.0.0.1', () => {
+server.listen(parseInt(process.argv[3] || '0', 10), '127.0.0.1', () => {
 	const file = process.argv[2];
 	fs.writeFileSync(file + '.tmp', `${server.address().port}\n`);
 	fs.renameSync(file + '.tmp', file);
