@@ -812,6 +812,19 @@ static void mark_forked(int fd, void *arg)
 	__atomic_fetch_or(&lc_fds[fd].flags, LC_FDF_FORKED, __ATOMIC_RELEASE);
 }
 
+void lc_drain_exec(void)
+{
+	int s;
+
+	if (!lc_sig_held() || !__atomic_load_n(&lc_armed, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != getpid())
+		return; /* nothing held, or a vfork child (its parent's memory, another pid) */
+	__atomic_store_n(&exit_requested, 1, __ATOMIC_RELEASE);
+	lc_drain_poke();
+	while ((s = __atomic_load_n(&state, __ATOMIC_ACQUIRE)) != DONE)
+		syscall(SYS_futex, &state, FUTEX_WAIT_PRIVATE, s, 0, 0, 0);
+}
+
 pid_t lc_drain_fork(void)
 {
 	sigset_t old;

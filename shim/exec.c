@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lastcall/drain.h"
 #include "lastcall/exec.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
@@ -395,22 +396,26 @@ static char *const *merged(char *const envp[], char **out, size_t nout, char *bu
 
 int lc_exec_execve(const char *path, char *const argv[], char *const envp[])
 {
+	lc_drain_exec();
 	WITH_ENV(envp, lc_real.execve(path, argv, env));
 }
 
 int lc_exec_execvpe(const char *file, char *const argv[], char *const envp[])
 {
+	lc_drain_exec();
 	WITH_ENV(envp, lc_real.execvpe(file, argv, env));
 }
 
 int lc_exec_fexecve(int fd, char *const argv[], char *const envp[])
 {
+	lc_drain_exec();
 	WITH_ENV(envp, lc_real.fexecve(fd, argv, env));
 }
 
 int lc_exec_execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 		     int flags)
 {
+	lc_drain_exec();
 	WITH_ENV(envp, lc_real.execveat(dirfd, path, argv, env, flags));
 }
 

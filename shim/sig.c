@@ -402,6 +402,11 @@ bool lc_sig_handed_over(int sig)
 	return !(pending >> (sig - 1) & 1);
 }
 
+bool lc_sig_held(void)
+{
+	return __atomic_load_n(&pending_sig, __ATOMIC_ACQUIRE) != 0;
+}
+
 int lc_sig_pending(siginfo_t *info)
 {
 	if (!__atomic_load_n(&pending_ready, __ATOMIC_ACQUIRE))

@@ -40,6 +40,11 @@ void lc_drain_startup(void);
  * Program thread; must not be called twice on one thread (the exit hook guards recursion). */
 void lc_drain_exit(void);
 
+/* exec() while a drain holds a trigger signal: as for exit(), the signal's disposition comes
+ * first (a server's wrapper script that would exec the server once its own child ends must not
+ * start it after being told to stop). Returns at once otherwise. Program thread. */
+void lc_drain_exec(void);
+
 /* fork() with the trigger signals blocked; the child becomes a server at once if it inherited
  * connections or listeners, so a signal can never find it half set up. */
 pid_t lc_drain_fork(void);

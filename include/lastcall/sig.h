@@ -75,6 +75,9 @@ bool lc_sig_handed_over(int sig);
 /* Gives every trigger signal back (lastcall turning itself off). */
 void lc_sig_disarm(void);
 
+/* Whether a trigger signal caught is held: its drain has not handed it back yet. Any thread. */
+bool lc_sig_held(void);
+
 /* The first trigger signal caught since the last lc_sig_clear(), with its siginfo; 0 if none.
  * Cleanup thread. */
 int lc_sig_pending(siginfo_t *info);

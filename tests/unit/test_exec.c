@@ -21,6 +21,13 @@
 
 struct lc_real lc_real;
 pid_t lc_pid;
+static int exec_stops;
+
+/* The drain's side of an exec (drain.h): every exec hook asks it first. */
+void lc_drain_exec(void)
+{
+	exec_stops++;
+}
 
 #define LIB "/opt/lastcall/lib/liblastcall.so"
 
@@ -266,7 +273,9 @@ static void test_exec_hook_passes_envp(void **state)
 
 	(void)state;
 	errno = 0;
+	exec_stops = 0;
 	assert_int_equal(lc_exec_execve("/bin/x", argv, full), -1);
+	assert_int_equal(exec_stops, 1); /* a held stop comes before the exec */
 	assert_int_equal(errno, EACCES); /* the real call's errno */
 	assert_ptr_equal(seen_env, full);
 	assert_ptr_equal(seen_argv, argv);
