@@ -787,10 +787,20 @@ void lc_drain_startup(void)
 		lc_fds_add_inherited(found[i]);
 }
 
-void lc_drain_exit(void)
+/* Asks the cleanup thread to end the drain as for an exit() (this process's own connections
+ * only, then the held signal's disposition first), and waits until it has. Program thread. */
+static void end_as_exit(void)
 {
 	int s;
 
+	__atomic_store_n(&exit_requested, 1, __ATOMIC_RELEASE);
+	lc_drain_poke();
+	while ((s = __atomic_load_n(&state, __ATOMIC_ACQUIRE)) != DONE)
+		syscall(SYS_futex, &state, FUTEX_WAIT_PRIVATE, s, 0, 0, 0);
+}
+
+void lc_drain_exit(void)
+{
 	if (!__atomic_load_n(&lc_armed, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != lc_pid)
 		return;
@@ -799,10 +809,7 @@ void lc_drain_exit(void)
 		lc_intake_leave_all(); /* nothing of ours in flight: exit is not delayed */
 		return;
 	}
-	__atomic_store_n(&exit_requested, 1, __ATOMIC_RELEASE);
-	lc_drain_poke();
-	while ((s = __atomic_load_n(&state, __ATOMIC_ACQUIRE)) != DONE)
-		syscall(SYS_futex, &state, FUTEX_WAIT_PRIVATE, s, 0, 0, 0);
+	end_as_exit();
 }
 
 /* The child has a copy of connection fd: closing ours must not end it (see lc_linger_adopt). */
@@ -814,15 +821,10 @@ static void mark_forked(int fd, void *arg)
 
 void lc_drain_exec(void)
 {
-	int s;
-
 	if (!lc_sig_held() || !__atomic_load_n(&lc_armed, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != getpid())
 		return; /* nothing held, or a vfork child (its parent's memory, another pid) */
-	__atomic_store_n(&exit_requested, 1, __ATOMIC_RELEASE);
-	lc_drain_poke();
-	while ((s = __atomic_load_n(&state, __ATOMIC_ACQUIRE)) != DONE)
-		syscall(SYS_futex, &state, FUTEX_WAIT_PRIVATE, s, 0, 0, 0);
+	end_as_exit();
 }
 
 pid_t lc_drain_fork(void)
