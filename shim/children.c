@@ -36,6 +36,7 @@ struct kid {
 	pid_t pid;
 	int pidfd;	 /* -1: the slot is free */
 	int ended;	 /* reaped, or given up on (see REAP_WAIT_MS) */
+	int told;	 /* the stop's signal was passed on to it */
 	int64_t exited;	 /* when it exited unreaped (a zombie), 0 if not */
 };
 
@@ -132,7 +133,7 @@ static void watch(pid_t pid)
 		lc_real.close(fd);
 		return;
 	}
-	kids[i] = (struct kid){ pid, fd, 0, 0 };
+	kids[i] = (struct kid){ pid, fd, 0, 0, 0 };
 	if (i >= nkids)
 		nkids = i + 1;
 	running++;
@@ -265,9 +266,11 @@ int lc_children_forward(int sig)
 
 	pthread_mutex_lock(&kids_mu);
 	for (i = 0; i < nkids; i++)
-		if (kids[i].pidfd >= 0 && !kids[i].ended && !kids[i].exited &&
-		    lc_share_accepts(kids[i].pid))
-			n += signal_kid(&kids[i], sig);
+		if (kids[i].pidfd >= 0 && !kids[i].ended && !kids[i].exited && !kids[i].told &&
+		    lc_share_accepts(kids[i].pid) && signal_kid(&kids[i], sig)) {
+			kids[i].told = 1;
+			n++;
+		}
 	pthread_mutex_unlock(&kids_mu);
 	return n;
 }

@@ -301,7 +301,9 @@ static bool grace(const struct drain *d)
 }
 
 /* The deadline passed, or the user insisted: end what is left. Connections stop writing and
- * linger; children get SIGTERM, and SIGKILL LASTCALL_KILL_AFTER later. */
+ * linger; children get SIGTERM, and SIGKILL LASTCALL_KILL_AFTER later. Not a master's: its
+ * workers' drains end at their own deadlines, and its own handler, which runs next, stops
+ * them as it would have (a worker killed before it ran would be replaced). */
 static void end_all(struct drain *d, int64_t t)
 {
 	if (!d->hurry && t < d->deadline) {
@@ -310,7 +312,7 @@ static void end_all(struct drain *d, int64_t t)
 	}
 	lc_fds_each(LC_FD_CONN, end_conn, d);
 	d->ended += lc_intake_drop_stash(true);
-	if (d->kids && !d->hurry)
+	if (d->kids && !d->hurry && !d->master)
 		d->termed = lc_children_signal(SIGTERM);
 	d->ending = true;
 	d->linger_until = d->hurry ? t : t + LC_LINGER_MS;
@@ -341,9 +343,12 @@ static void step(struct drain *d, int64_t t, int *n, int *lingering, int *kids)
 	*lingering = lc_linger_service();
 	*n = remaining(d->own);
 	*kids = d->kids && !d->hurry ? lc_children_scan() : 0;
+	/* A worker that began accepting since (one started as the stop began) drains too. */
+	if (*kids > 0 && d->sig && !d->ending)
+		d->forwarded += lc_children_forward(d->sig);
 	if (d->master && !d->ending)
 		*kids = lc_share_undrained(lc_pid);
-	if (d->ending && *kids > 0 && t >= d->kill_at && !d->killed)
+	if (d->ending && *kids > 0 && t >= d->kill_at && !d->killed && !d->master)
 		d->killed = lc_children_signal(SIGKILL);
 }
 
@@ -357,7 +362,7 @@ static bool done(const struct drain *d, int n, int lingering, int kids, int64_t 
 		return n == 0 && lingering == 0 && kids == 0 && (!d->helper || d->exiting) &&
 		       (!d->kids || t >= lc_children_last_end() + CHILD_SETTLE_MS);
 	return (lingering == 0 || t >= d->linger_until) &&
-	       (kids == 0 || t >= d->kill_at + LC_LINGER_MS);
+	       (kids == 0 || d->master || t >= d->kill_at + LC_LINGER_MS);
 }
 
 /* "connection" or "connections", for the log lines. */
@@ -878,6 +883,7 @@ void lc_drain_atfork_child(void)
 	}
 	lc_draining = 0;
 	master_until = 0;
+	master = 0;
 	state = IDLE;
 	exit_requested = 0;
 	lc_armed = 0;

@@ -29,7 +29,8 @@ int lc_children_fd(void);
 int lc_children_scan(void);
 
 /* Sends sig to the children that accept connections on a listener of their own or shared, so
- * they stop intake and drain too. Returns how many. */
+ * they stop intake and drain too, each once: called again, it tells only those that began
+ * accepting since (a worker started or restarted as the stop began). Returns how many. */
 int lc_children_forward(int sig);
 
 /* Sends sig to every child still running; returns how many. */

@@ -21,12 +21,13 @@ STEPS=4
 for i in $(seq 1 "$STEPS"); do printf 'part %d\n' "$i"; done >"$T/expected"
 BYTES=$(wc -c <"$T/expected")
 
-# make_script NAME HEAD: writes $T/NAME.sh, which streams STEPS parts 300 ms apart (after an HTTP
-# head if HEAD is 1: a CGI script's reply), then notes in $T/NAME.ends that it ran to its end.
-# It needs nothing of its environment but PATH.
+# make_script NAME HEAD: writes $T/NAME.sh, which notes its start in $T/NAME.starts, streams
+# STEPS parts 300 ms apart (after an HTTP head if HEAD is 1: a CGI script's reply), then notes in
+# $T/NAME.ends that it ran to its end. It needs nothing of its environment but PATH.
 make_script() {
 	{
 		echo '#!/bin/sh'
+		echo "echo \"\$\$\" >>'$T/$1.starts'"
 		[ "$2" = 1 ] && printf '%s\n' \
 			"printf 'HTTP/1.1 200 OK\\r\\nContent-Length: $BYTES\\r\\nConnection: close\\r\\n\\r\\n'"
 		printf '%s\n' "for i in \$(seq 1 $STEPS); do sleep 0.3; printf 'part %d\\n' \"\$i\"; done" \
@@ -35,14 +36,23 @@ make_script() {
 	chmod +x "$T/$1.sh"
 }
 
-# with_lastcall PID: how many of PID's descendants have lastcall's library mapped, and of how
-# many (LOADED, HELPERS).
+# mapped PID: whether process PID has lastcall's library mapped.
+mapped() {
+	grep -q "$(basename "$LIB")" "/proc/$1/maps" 2>/dev/null
+}
+
+# with_lastcall PID WAIT: how many of PID's descendants have lastcall's library mapped, and of
+# how many (LOADED, HELPERS). With WAIT 1, one without it is looked at again for up to 1 s: a
+# program exec'd a moment ago may still be in the dynamic loader, with nothing preloaded mapped
+# yet, and a command that has just exited may not be reaped yet; one that ends is not counted.
 with_lastcall() {
 	local kid
 	LOADED=0 HELPERS=0
 	for kid in $(descendants "$1"); do
+		[ "$2" = 1 ] && poll_until 1000 eval "mapped $kid || ! [ -e /proc/$kid ]"
+		[ -e "/proc/$kid" ] || continue
 		HELPERS=$((HELPERS + 1))
-		grep -q "$(basename "$LIB")" "/proc/$kid/maps" 2>/dev/null && LOADED=$((LOADED + 1))
+		mapped "$kid" && LOADED=$((LOADED + 1))
 	done
 }
 
@@ -52,14 +62,17 @@ run() {
 	local how=$1 mode=$2 preload=$3 name=$1-$2-$3 cmd targets
 	make_script "$name" "$([ "$how" = execve ] && echo 1 || echo 0)"
 	cmd=("$TOOLS/cgienv" --run "$how" --script "$T/$name.sh")
-	[ "$preload" = 1 ] && cmd=("${LASTCALL[@]}" "${cmd[@]}")
+	# Logged in detail: a failure here has been seen once in CI and not since.
+	[ "$preload" = 1 ] && cmd=("${LASTCALL[@]}" LASTCALL_LOG=debug "${cmd[@]}")
 	SPAWN_MODE=$([ "$mode" = container ] && echo -k || echo -r) server "$name" "${cmd[@]}"
 	start_requests "$name" "$N" --path /stream --expect-file "$T/expected"
 	poll_until 10000 scripts_running "$PID" "$N" || fail "$name: the scripts did not start"
-	with_lastcall "$PID"
+	with_lastcall "$PID" "$preload"
 	targets=("$PID")
 	[ "$mode" = all ] && mapfile -t -O 1 targets < <(descendants "$PID")
-	kill -TERM "${targets[@]}"
+	kill -TERM "${targets[@]}" 2>/dev/null # in "all", a helper may have ended meanwhile
+	# Otherwise this run would show nothing.
+	[ -e "$T/$name.ends" ] && fail "$name: a script ended before the stop: $(cat "$T/$name.ends")"
 	wait_status "$name" 20000
 	finish_requests "$name"
 	# Scripts left running (without lastcall) end before the next run starts.
@@ -82,7 +95,8 @@ for case in "execve main" "execve all" "execve container" "system all" "popen al
 	[ "$LOST" -eq 0 ] || fail "$how, $mode: $LOST lost: $(cat "$T/$how-$mode-1.client" "$T/$how-$mode-1.log")"
 	expect_eq "$how, $mode: left running" "$TREE_ALIVE" 0
 	expect_eq "$how, $mode: zombies" "$TREE_ZOMBIES" 0
-	expect_eq "$how, $mode: scripts that ran to their end" "$ENDS" "$N"
+	[ "$ENDS" = "$N" ] ||
+		fail "$how, $mode: $ENDS of $N scripts ran to their end; started: $(cat "$T/$how-$mode-1.starts"), ended: $(cat "$T/$how-$mode-1.ends"); log (debug): $(cat "$T/$how-$mode-1.log")"
 	expect_eq "$how, $mode: helpers with lastcall loaded" "$LOADED" "$HELPERS"
 	expect_eq "$how, $mode: status as without lastcall" "$STATUS" "$bare"
 	[ -n "$DRAIN_MS" ] || fail "$how, $mode: no drain summary: $(cat "$T/$how-$mode-1.log")"

@@ -9,7 +9,12 @@
 # and exit replaces them, and the stop then waits for the new ones to its deadline), the
 # master's own status, its end within 1 s of the last reply, nothing left running. Stopped
 # three ways (main, all, container), on a shared listener and with SO_REUSEPORT listeners.
-# A negative control: a worker killed while no stop is under way is replaced as before.
+# A negative control: a worker killed while no stop is under way is replaced as before. And a
+# worker killed as the stop begins: the master, whose handler lastcall holds, replaces it, and
+# the new worker, which began accepting after the stop's signal was passed on, is told too: at
+# most that one started, and the stop ends long before the deadline (the new worker was once
+# left accepting, and the master's deadline then killed its workers behind its back: 1 to 6
+# started, 12 s).
 . "$(dirname "$0")/../lib/lib.sh"
 
 # Replies of 6 chunks 500 ms apart: 2.5 s each, longer than the master's 1 s escalation.
@@ -114,6 +119,20 @@ check "control: $respawned workers started during an idle stop" [ "$respawned" -
 check "control: idle stop ended $STATUS, $TREE_ALIVE left" [ "$STATUS $TREE_ALIVE" = "exit 0 0" ]
 note "control: worker $victim killed without a stop, replaced by $replaced; idle stop: $respawned started, $STATUS"
 
+SPAWN_MODE=-r start shared lost 1
+victim=$(sed -n 's/^spawned worker //p' "$T/lost.log" | head -1)
+before=$(spawns lost)
+T0=$(now_ms)
+kill -KILL "$victim"
+kill -TERM "$PID"
+ended lost 30000
+respawned=$(($(spawns lost) - before))
+check "worker killed as the stop began: $respawned workers started" [ "$respawned" -le 1 ]
+check "worker killed as the stop began: ended $((ENDED - T0)) ms after SIGTERM, deadline 9 s" \
+	[ $((ENDED - T0)) -lt 9000 ]
+check "worker killed as the stop began: $STATUS, $TREE_ALIVE left" [ "$STATUS $TREE_ALIVE" = "exit 0 0" ]
+note "worker $victim killed as the stop began: $respawned started, $STATUS, ended $((ENDED - T0)) ms after SIGTERM"
+
 checked
 pass "supervising master: requests in flight finish, no worker started during the stop, status kept"
-pass "supervising master: a worker lost outside a stop is still replaced"
+pass "supervising master: a worker lost outside a stop is still replaced; one lost as it begins does not hold the stop"
