@@ -70,9 +70,9 @@ run() {
 	with_lastcall "$PID" "$preload"
 	targets=("$PID")
 	[ "$mode" = all ] && mapfile -t -O 1 targets < <(descendants "$PID")
-	kill -TERM "${targets[@]}" 2>/dev/null # in "all", a helper may have ended meanwhile
 	# Otherwise this run would show nothing.
 	[ -e "$T/$name.ends" ] && fail "$name: a script ended before the stop: $(cat "$T/$name.ends")"
+	kill -TERM "${targets[@]}" 2>/dev/null # in "all", a helper may have ended meanwhile
 	wait_status "$name" 20000
 	finish_requests "$name"
 	# Scripts left running (without lastcall) end before the next run starts.
