@@ -552,7 +552,14 @@ static void *cleanup_main(void *arg)
 			/* A helper lets its server end it at once: the server knows. */
 			ending = !(lc_helper && info.si_pid == lc_helper_parent) && !drain(sig);
 			wait_for_master();
-			lc_sig_handback(sig, &info);
+			/* A helper that ends on its own (exit, or exec of its next program) has done
+			 * its part: the signal would only turn its success into a failure its
+			 * script acts on ("set -e", "cmd || exit"), cutting the reply it serves. */
+			if (ending && lc_helper)
+				lc_log(LC_DEBUG, "SIG%s not passed on: a helper that ended on its own",
+				       lc_signal_name(sig));
+			else
+				lc_sig_handback(sig, &info);
 			if (__atomic_exchange_n(&master, 0, __ATOMIC_ACQ_REL))
 				release_workers(sig);
 			lc_sig_clear();
@@ -713,6 +720,9 @@ static int start_thread(void)
 	return 0;
 }
 
+/* This process is a fork child of one where lastcall ran (lc_drain_fork). */
+static bool forked;
+
 int lc_arm(void)
 {
 	int err = errno, r = -1, thread_err;
@@ -731,7 +741,9 @@ int lc_arm(void)
 			goto out;
 		}
 		open_log();
-		find_epoll_fds();
+		/* A fork child has its parent's table, epoll sets marked. */
+		if (!forked)
+			find_epoll_fds();
 	}
 	if ((thread_err = start_thread())) {
 		lc_turn_off("unable to create the cleanup thread", thread_err);
@@ -841,7 +853,11 @@ pid_t lc_drain_fork(void)
 	lc_block_triggers(&old);
 	pid = lc_real.fork();
 	err = errno;
-	if (pid == 0 && lc_fds && (lc_fds_count(false) > 0 || lc_intake_listeners() > 0))
+	/* A helper's copy (a shell's subshell: "producer | while read ...") is a helper of its
+	 * own: its work is no more visible to lastcall than the shell's. */
+	if (pid == 0 && lc_helper)
+		lc_helper_parent = getppid();
+	if (pid == 0 && lc_fds && (lc_fds_count(false) > 0 || lc_intake_listeners() > 0 || lc_helper))
 		lc_arm();
 	else if (pid > 0 && lc_fds)
 		lc_fds_each(LC_FD_CONN, mark_forked, 0);
@@ -884,6 +900,7 @@ void lc_drain_atfork_child(void)
 	lc_draining = 0;
 	master_until = 0;
 	master = 0;
+	forked = true;
 	state = IDLE;
 	exit_requested = 0;
 	lc_armed = 0;

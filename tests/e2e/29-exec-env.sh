@@ -5,7 +5,8 @@
 # and a SIGTERM to every process of the unit (systemd's default) would kill it mid-reply.
 #   (a) tests/servers/cgienv: a CGI script run with execve() and an environment of CGI
 #       variables only, streaming its reply slowly to the client socket, stopped three ways
-#       (main, all, container; see 05-forking-servers.sh); and helpers run with system() and
+#       (main, all, container; see 05-forking-servers.sh), and one whose loop runs in a
+#       pipeline of subshells, stopped with SIGTERM to all; and helpers run with system() and
 #       popen() by a server that cleared its own environment, stopped with SIGTERM to all.
 #       Without lastcall replies are lost or scripts are left running; with it nothing is lost,
 #       each script runs to its end, nothing is left, and every helper has lastcall loaded;
@@ -21,17 +22,20 @@ STEPS=4
 for i in $(seq 1 "$STEPS"); do printf 'part %d\n' "$i"; done >"$T/expected"
 BYTES=$(wc -c <"$T/expected")
 
-# make_script NAME HEAD: writes $T/NAME.sh, which notes its start in $T/NAME.starts, streams
+# make_script NAME HEAD PIPE: writes $T/NAME.sh, which notes its start in $T/NAME.starts, streams
 # STEPS parts 300 ms apart (after an HTTP head if HEAD is 1: a CGI script's reply), then notes in
-# $T/NAME.ends that it ran to its end. It needs nothing of its environment but PATH.
+# $T/NAME.ends that it ran to its end, under "set -e" (a command that fails ends it). With PIPE 1 the parts go through a pipeline of two
+# subshells (forked copies of the shell that execute no program; the first runs the sleeps), as
+# in "producer | while read line; do ...; done". It needs nothing of its environment but PATH.
 make_script() {
+	local loop="for i in \$(seq 1 $STEPS); do sleep 0.3; printf 'part %d\\n' \"\$i\"; done"
+	[ "$3" = 1 ] && loop="$loop | while IFS= read -r l; do printf '%s\\n' \"\$l\"; done"
 	{
-		echo '#!/bin/sh'
+		printf '#!/bin/sh\nset -e\n'
 		echo "echo \"\$\$\" >>'$T/$1.starts'"
 		[ "$2" = 1 ] && printf '%s\n' \
 			"printf 'HTTP/1.1 200 OK\\r\\nContent-Length: $BYTES\\r\\nConnection: close\\r\\n\\r\\n'"
-		printf '%s\n' "for i in \$(seq 1 $STEPS); do sleep 0.3; printf 'part %d\\n' \"\$i\"; done" \
-			"echo \"\$\$\" >>'$T/$1.ends'"
+		printf '%s\n' "$loop" "echo \"\$\$\" >>'$T/$1.ends'"
 	} >"$T/$1.sh"
 	chmod +x "$T/$1.sh"
 }
@@ -59,9 +63,10 @@ with_lastcall() {
 # run HOW MODE PRELOAD: N requests in flight, the stop. Sets LOST, STATUS, TREE_ALIVE,
 # TREE_ZOMBIES, ENDS (scripts that ran to their end), LOADED and HELPERS.
 run() {
-	local how=$1 mode=$2 preload=$3 name=$1-$2-$3 cmd targets
-	make_script "$name" "$([ "$how" = execve ] && echo 1 || echo 0)"
-	cmd=("$TOOLS/cgienv" --run "$how" --script "$T/$name.sh")
+	local how=$1 mode=$2 preload=$3 name=$1-$2-$3 cmd targets as=$1
+	[ "$how" = pipe ] && as=execve
+	make_script "$name" "$([ "$as" = execve ] && echo 1 || echo 0)" "$([ "$how" = pipe ] && echo 1)"
+	cmd=("$TOOLS/cgienv" --run "$as" --script "$T/$name.sh")
 	# Logged in detail: a failure here has been seen once in CI and not since.
 	[ "$preload" = 1 ] && cmd=("${LASTCALL[@]}" LASTCALL_LOG=debug "${cmd[@]}")
 	SPAWN_MODE=$([ "$mode" = container ] && echo -k || echo -r) server "$name" "${cmd[@]}"
@@ -83,7 +88,7 @@ run() {
 }
 
 printf '   %-7s %-9s %-38s %s\n' run stop without with
-for case in "execve main" "execve all" "execve container" "system all" "popen all"; do
+for case in "execve main" "execve all" "execve container" "pipe all" "system all" "popen all"; do
 	read -r how mode <<<"$case"
 	run "$how" "$mode" 0
 	[ "$LOST" -gt 0 ] || [ "$TREE_ALIVE" -gt 0 ] ||
