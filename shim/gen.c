@@ -182,8 +182,14 @@ bool lc_gen_elsewhere(int fd)
 	return false;
 }
 
-/* Whether thread tid of this process is blocked in accept() or accept4() on fd. */
-static bool in_accept(const char *tid, int fd)
+enum { OTHER, IN_ACCEPT, ON_CPU };
+
+/* How many times lc_gen_unblock looks while a thread is on a CPU. */
+#define UNBLOCK_PASSES 5
+
+/* Whether thread tid of this process is blocked in accept() or accept4() on fd (IN_ACCEPT), or
+ * on a CPU right now (ON_CPU: the kernel cannot say in which call). */
+static int in_accept(const char *tid, int fd)
 {
 	char path[64], buf[128], *end;
 	long nr, a0;
@@ -192,17 +198,19 @@ static bool in_accept(const char *tid, int fd)
 
 	lc_format(path, sizeof(path), "/proc/self/task/%s/syscall", tid);
 	if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return false;
+		return OTHER;
 	n = read(in, buf, sizeof(buf) - 1);
 	lc_real.close(in);
 	if (n <= 0)
-		return false;
+		return OTHER;
 	buf[n] = '\0';
+	if (strncmp(buf, "running", 7) == 0)
+		return ON_CPU;
 	nr = strtol(buf, &end, 10);
 	if (end == buf || (nr != SYS_accept && nr != SYS_accept4))
-		return false;
+		return OTHER;
 	a0 = strtol(end, &end, 16);
-	return a0 == fd;
+	return a0 == fd ? IN_ACCEPT : OTHER;
 }
 
 /* Bit sig of the mask on line key ("SigBlk:", "SigPnd:") of thread tid's status; -1 if
@@ -247,21 +255,39 @@ void lc_gen_unblock(int fd)
 	char buf[1024];
 	struct dirent64 *d;
 	ssize_t n, off;
-	int dir, sig = (lc_config.signals >> SIGTERM & 1) ? SIGTERM : 0, s;
+	int dir, sig = (lc_config.signals >> SIGTERM & 1) ? SIGTERM : 0, s, pass, what;
+	struct timespec ms = { 0, 1000000 };
+	long me = (long)syscall(SYS_gettid);
+	bool again = true;
 
 	for (s = 1; s < 64 && !sig; s++)
 		if (s != SIGINT && (lc_config.signals >> s & 1))
 			sig = s;
-	if (!sig || (dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (!sig)
 		return;
-	while ((n = getdents64(dir, (void *)buf, sizeof(buf))) > 0)
-		for (off = 0; off < n; off += d->d_reclen) {
-			d = (struct dirent64 *)(buf + off);
-			if (d->d_name[0] != '.' && in_accept(d->d_name, fd)) {
+	/* A thread on a CPU may be inside accept() already, on the socket it looked up before
+	 * the stand-in took its fd, about to wait there: looked at again 1 ms later. Left
+	 * waiting, it would take a connection meant for the next generation, perhaps as this
+	 * process ends (a reset). */
+	for (pass = 0; pass < UNBLOCK_PASSES && again; pass++) {
+		if (pass > 0)
+			nanosleep(&ms, 0);
+		if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return;
+		again = false;
+		while ((n = getdents64(dir, (void *)buf, sizeof(buf))) > 0)
+			for (off = 0; off < n; off += d->d_reclen) {
+				d = (struct dirent64 *)(buf + off);
+				if (d->d_name[0] == '.' || strtol(d->d_name, 0, 10) == me)
+					continue;
+				what = in_accept(d->d_name, fd);
+				again |= what == ON_CPU;
+				if (what != IN_ACCEPT)
+					continue;
 				interrupt(d->d_name, sig);
 				lc_log(LC_DEBUG, "thread %s was in accept() on fd %d: moved to the "
 						 "stand-in", d->d_name, fd);
 			}
-		}
-	lc_real.close(dir);
+		lc_real.close(dir);
+	}
 }

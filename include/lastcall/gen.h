@@ -65,7 +65,8 @@ bool lc_gen_elsewhere(int fd);
 /* fd was just given a stand-in, its socket served by another generation: threads still blocked
  * in accept() on the socket itself are interrupted (a trigger signal, which lastcall's handler
  * takes during a drain and whose accept() restarts, now on the stand-in), so none of them takes
- * a connection of the next generation's while this one ends. Cleanup thread. */
+ * a connection of the next generation's while this one ends. A thread on a CPU may be about to
+ * block there: looked at again, 1 ms apart, 5 times at most. Cleanup thread. */
 void lc_gen_unblock(int fd);
 
 #pragma GCC visibility pop
