@@ -27,7 +27,7 @@ SHIM_CFLAGS += $(SAN_FLAGS)
 SHIM_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-MODULES := log config real init sig fds intake stop tcp linger share children notify drain \
+MODULES := log config real init sig fds intake stop tcp linger share children notify drain elf \
 	exec environ gen scm
 SHIM_OBJS := $(MODULES:%=$(B)/shim/%.o) $(B)/shim/hooks.o $(B)/shim/libc.o
 HEADERS := $(wildcard include/lastcall/*.h)
@@ -165,7 +165,7 @@ $(B)/unit/test_sig: $(B)/shim/sig.o $(B)/shim/log.o $(B)/shim/config.o
 $(B)/unit/test_tcp: $(B)/shim/tcp.o
 $(B)/unit/test_share: $(B)/shim/share.o $(B)/shim/log.o
 $(B)/unit/test_notify: $(B)/shim/notify.o $(B)/shim/log.o $(B)/shim/config.o
-$(B)/unit/test_exec: $(B)/shim/exec.o $(B)/shim/environ.o $(B)/shim/log.o
+$(B)/unit/test_exec: $(B)/shim/exec.o $(B)/shim/environ.o $(B)/shim/elf.o $(B)/shim/log.o
 
 # CMOCKA: what the tests link for cmocka (the musl build's own, musl.mk).
 CMOCKA ?= -lcmocka

@@ -55,7 +55,7 @@ static void swap_lock_drop(const sigset_t *old)
 
 /* Makes the merged copy of env in a mapping of its own (not malloc: no hook path allocates).
  * Returns it, or NULL. Under the lock. */
-static char **swap_make(char **env, size_t ptrs, size_t bytes)
+static char **swap_make(const struct lc_exec_set *set, char **env, size_t ptrs, size_t bytes)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), len;
 	char **m;
@@ -65,8 +65,7 @@ static char **swap_make(char **env, size_t ptrs, size_t bytes)
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		return NULL;
-	m = lc_exec_merge(env, &lc_exec_carry, mem, ptrs, (char *)mem + ptrs * sizeof(char *),
-			  bytes);
+	m = lc_exec_merge(env, set, mem, ptrs, (char *)mem + ptrs * sizeof(char *), bytes);
 	if (m != mem) {
 		munmap(mem, len);
 		return NULL;
@@ -79,6 +78,7 @@ static char **swap_make(char **env, size_t ptrs, size_t bytes)
  * swap (then swap_out() must follow). errno may change. */
 static bool swap_in(void)
 {
+	const struct lc_exec_set *set;
 	size_t ptrs, bytes;
 	bool held = false;
 	sigset_t old;
@@ -86,12 +86,13 @@ static bool swap_in(void)
 
 	if (!lc_exec_carry.lib) /* nothing to carry: no lock, no look */
 		return false;
+	set = lc_exec_set_for(LC_SHELL); /* both C libraries run commands with /bin/sh */
 	swap_lock_take(&old);
 	if (swap_env && environ == swap_env) {
 		swap_users++;
 		held = true;
-	} else if (!swap_env && lc_exec_missing(environ, &lc_exec_carry, &ptrs, &bytes) &&
-		   (m = swap_make(environ, ptrs, bytes))) {
+	} else if (!swap_env && lc_exec_missing(environ, set, &ptrs, &bytes) &&
+		   (m = swap_make(set, environ, ptrs, bytes))) {
 		swap_saved = environ;
 		swap_env = environ = m;
 		swap_users = 1;

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "lastcall/drain.h"
+#include "lastcall/elf.h"
 #include "lastcall/exec.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
@@ -25,6 +27,7 @@
 #define STORE_VARS 64
 
 struct lc_exec_set lc_exec_carry;
+struct lc_exec_set lc_exec_cross;
 
 /* The captured strings. A fixed buffer: nothing to allocate, nothing to free. */
 static char store[STORE_BYTES];
@@ -92,6 +95,8 @@ static bool lists_ours(const struct lc_exec_set *set, const char *v)
 	const char *e;
 	size_t len;
 
+	if (!set->lib)
+		return false;
 	while ((e = next_entry(&v, &len)))
 		if (is_ours(set, e, len))
 			return true;
@@ -127,10 +132,26 @@ static void put(struct out *o, const char *s, size_t len)
  * checks that it does), as the lastcall command does it. */
 static void put_preload(struct out *o, const struct lc_exec_set *set, const char *v)
 {
-	const char *p = v ? v : "", *first;
+	const char *p = v ? v : "", *first, *e;
 	size_t len;
+	bool any = false;
 
 	put(o, PRELOAD, PRELOAD_LEN);
+	if (set->replaces) { /* the other C library's program: its build, or none, then the rest */
+		if (set->lib) {
+			put(o, set->lib, strlen(set->lib));
+			any = true;
+		}
+		while ((e = next_entry(&p, &len)))
+			if (!is_ours(set->replaces, e, len) && !(set->lib && is_ours(set, e, len))) {
+				if (any)
+					put(o, ":", 1);
+				put(o, e, len);
+				any = true;
+			}
+		put(o, "", 1);
+		return;
+	}
 	first = next_entry(&p, &len);
 	if (first && is_sanitizer(first, len)) {
 		put(o, v, (size_t)(p - v));
@@ -151,6 +172,14 @@ static void put_preload(struct out *o, const struct lc_exec_set *set, const char
 	put(o, "", 1);
 }
 
+/* Whether the LD_PRELOAD value v must be written anew for set. */
+static bool rewrite(const struct lc_exec_set *set, const char *v)
+{
+	if (set->replaces)
+		return lists_ours(set->replaces, v) || (set->lib && !lists_ours(set, v));
+	return !lists_ours(set, v);
+}
+
 bool lc_exec_missing(char *const envp[], const struct lc_exec_set *set, size_t *ptrs,
 		     size_t *bytes)
 {
@@ -158,15 +187,15 @@ bool lc_exec_missing(char *const envp[], const struct lc_exec_set *set, size_t *
 	size_t n, add = 0, i;
 	bool preload = false;
 
-	if (!set->lib)
+	if (!set->lib && !set->replaces)
 		return false;
 	for (n = 0; envp && envp[n]; n++)
 		if (strncmp(envp[n], PRELOAD, PRELOAD_LEN) == 0) {
 			preload = true;
-			if (!lists_ours(set, envp[n] + PRELOAD_LEN))
+			if (rewrite(set, envp[n] + PRELOAD_LEN))
 				put_preload(&o, set, envp[n] + PRELOAD_LEN);
 		}
-	if (!preload) {
+	if (!preload && set->lib) {
 		put_preload(&o, set, NULL);
 		add++;
 	}
@@ -202,14 +231,14 @@ char **lc_exec_merge(char *const envp[], const struct lc_exec_set *set, char **o
 		e = envp[i];
 		if (strncmp(e, PRELOAD, PRELOAD_LEN) == 0) {
 			preload = true;
-			if (!lists_ours(set, e + PRELOAD_LEN)) {
+			if (rewrite(set, e + PRELOAD_LEN)) {
 				e = buf + o.at;
 				put_preload(&o, set, envp[i] + PRELOAD_LEN);
 			}
 		}
 		ok = push(out, &n, nout, e);
 	}
-	if (ok && !preload) {
+	if (ok && !preload && set->lib) {
 		ok = push(out, &n, nout, buf + o.at);
 		put_preload(&o, set, NULL);
 	}
@@ -319,6 +348,39 @@ static bool find_lib(const char *pre)
 	return lc_exec_carry.lead != NULL;
 }
 
+/* lc_exec_cross: the build for the other C library, where make install puts it beside this
+ * one (DIR/liblastcall.so for glibc, DIR/musl/liblastcall.so for musl), if it is there. */
+static void find_other(void)
+{
+	static const char glibc[] = "/liblastcall.so", musl[] = "/musl/liblastcall.so";
+	const char *lib = lc_exec_carry.lib, *slash = strrchr(lib, '/'), *name;
+	char path[PATH_MAX];
+	size_t dir = (size_t)(slash - lib), n;
+	struct stat st;
+
+	lc_exec_cross = lc_exec_carry;
+	lc_exec_cross.lib = NULL;
+	lc_exec_cross.lead = "";
+	lc_exec_cross.dev = 0;
+	lc_exec_cross.ino = 0;
+	lc_exec_cross.replaces = &lc_exec_carry;
+	if (LC_LIBC_SELF == LC_LIBC_MUSL && dir >= 5 && memcmp(slash - 5, "/musl", 5) == 0)
+		dir -= 5, name = glibc;
+	else if (LC_LIBC_SELF == LC_LIBC_GLIBC)
+		name = musl;
+	else
+		return;
+	n = dir + strlen(name);
+	if (n >= sizeof(path))
+		return;
+	memcpy(path, lib, dir);
+	memcpy(path + dir, name, strlen(name) + 1);
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (lc_exec_cross.lib = keep(path, n))) {
+		lc_exec_cross.dev = st.st_dev;
+		lc_exec_cross.ino = st.st_ino;
+	}
+}
+
 void lc_exec_init(void)
 {
 	const char *pre = secure_getenv("LD_PRELOAD");
@@ -333,9 +395,13 @@ void lc_exec_init(void)
 		if (carried(*env, *lc_exec_carry.lead != '\0'))
 			keep_var(*env);
 	lc_exec_carry.vars = vars;
-	lc_log(LC_DEBUG, "programs this process runs get LD_PRELOAD with %s%s%s and %lu settings",
+	find_other();
+	lc_log(LC_DEBUG, "programs this process runs get LD_PRELOAD with %s%s%s and %lu settings; "
+			 "%s programs get %s",
 	       lc_exec_carry.lead, *lc_exec_carry.lead ? ":" : "", lc_exec_carry.lib,
-	       (unsigned long)lc_exec_carry.nvars);
+	       (unsigned long)lc_exec_carry.nvars,
+	       lc_libc_name(LC_LIBC_SELF == LC_LIBC_GLIBC ? LC_LIBC_MUSL : LC_LIBC_GLIBC),
+	       lc_exec_cross.lib ? lc_exec_cross.lib : "no build of lastcall (none beside this one)");
 }
 
 static size_t count(char *const envp[])
@@ -347,13 +413,53 @@ static size_t count(char *const envp[])
 	return n;
 }
 
-/* Whether envp lacks something, with the storage a merge needs (never 0 bytes: it becomes a
- * VLA). A merged copy larger than LC_EXEC_STACK_MAX is not made: said once. errno is kept. */
-static bool need(char *const envp[], size_t *ptrs, size_t *bytes)
+/* The set for a program of C library libc: lc_exec_cross if it is the other one (said once). */
+static const struct lc_exec_set *set_for(enum lc_libc libc, const char *what)
+{
+	static int said;
+
+	if (!lc_exec_carry.lib || libc == LC_LIBC_UNKNOWN || libc == LC_LIBC_SELF)
+		return &lc_exec_carry;
+	if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		lc_log(LC_DEBUG, "%s is a %s program: %s%s", what ? what : "a program",
+		       lc_libc_name(libc), lc_exec_cross.lib ? "it gets " : "it runs without lastcall",
+		       lc_exec_cross.lib ? lc_exec_cross.lib : " (no build for it beside this one)");
+	return &lc_exec_cross;
+}
+
+static const struct lc_exec_set *set_at(int dirfd, const char *path, int flags)
+{
+	int err = errno;
+	const struct lc_exec_set *s =
+		lc_exec_carry.lib ? set_for(lc_elf_libc_at(dirfd, path, flags), path) : &lc_exec_carry;
+
+	errno = err;
+	return s;
+}
+
+const struct lc_exec_set *lc_exec_set_for(const char *path)
+{
+	return set_at(AT_FDCWD, path, 0);
+}
+
+static const struct lc_exec_set *set_search(const char *file)
+{
+	int err = errno;
+	const struct lc_exec_set *s =
+		lc_exec_carry.lib ? set_for(lc_elf_libc_search(file), file) : &lc_exec_carry;
+
+	errno = err;
+	return s;
+}
+
+/* Whether envp lacks something of set, with the storage a merge needs (never 0 bytes: it
+ * becomes a VLA). A merged copy larger than LC_EXEC_STACK_MAX is not made: said once. errno is
+ * kept. */
+static bool need(const struct lc_exec_set *set, char *const envp[], size_t *ptrs, size_t *bytes)
 {
 	static int warned;
 	int err = errno;
-	bool missing = lc_exec_missing(envp, &lc_exec_carry, ptrs, bytes);
+	bool missing = lc_exec_missing(envp, set, ptrs, bytes);
 
 	errno = err;
 	if (!missing)
@@ -370,26 +476,28 @@ static bool need(char *const envp[], size_t *ptrs, size_t *bytes)
 }
 
 /* lc_exec_merge() into the caller's storage; envp itself if that fails. errno is kept. */
-static char *const *merged(char *const envp[], char **out, size_t nout, char *buf, size_t nbuf)
+static char *const *merged(const struct lc_exec_set *set, char *const envp[], char **out,
+			   size_t nout, char *buf, size_t nbuf)
 {
 	int err = errno;
-	char **m = lc_exec_merge(envp, &lc_exec_carry, out, nout, buf, nbuf);
+	char **m = lc_exec_merge(envp, set, out, nout, buf, nbuf);
 
 	errno = err;
 	return m ? m : envp;
 }
 
-/* Returns CALL, an expression of env: envp, or a merged copy of it on this frame's stack (these
- * may run in a vfork child, where nothing may be allocated). */
-#define WITH_ENV(envp, CALL)                                                                       \
+/* Returns CALL, an expression of env: envp, or a copy of it merged with SET on this frame's
+ * stack (these may run in a vfork child, where nothing may be allocated). */
+#define WITH_ENV(SET, envp, CALL)                                                                  \
 	do {                                                                                       \
+		const struct lc_exec_set *set_ = (SET);                                            \
 		char *const *env = (envp);                                                         \
 		size_t np_, nb_;                                                                   \
-		if (!need(env, &np_, &nb_))                                                        \
+		if (!need(set_, env, &np_, &nb_))                                                  \
 			return CALL;                                                               \
 		{                                                                                  \
 			char *out_[np_], buf_[nb_];                                                \
-			env = merged(env, out_, np_, buf_, nb_);                                    \
+			env = merged(set_, env, out_, np_, buf_, nb_);                              \
 			return CALL;                                                               \
 		}                                                                                  \
 	} while (0)
@@ -397,26 +505,27 @@ static char *const *merged(char *const envp[], char **out, size_t nout, char *bu
 int lc_exec_execve(const char *path, char *const argv[], char *const envp[])
 {
 	lc_drain_exec();
-	WITH_ENV(envp, lc_real.execve(path, argv, env));
+	WITH_ENV(set_at(AT_FDCWD, path, 0), envp, lc_real.execve(path, argv, env));
 }
 
 int lc_exec_execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	lc_drain_exec();
-	WITH_ENV(envp, lc_real.execvpe(file, argv, env));
+	WITH_ENV(set_search(file), envp, lc_real.execvpe(file, argv, env));
 }
 
 int lc_exec_fexecve(int fd, char *const argv[], char *const envp[])
 {
 	lc_drain_exec();
-	WITH_ENV(envp, lc_real.fexecve(fd, argv, env));
+	WITH_ENV(set_at(fd, "", AT_EMPTY_PATH), envp, lc_real.fexecve(fd, argv, env));
 }
 
 int lc_exec_execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 		     int flags)
 {
 	lc_drain_exec();
-	WITH_ENV(envp, lc_real.execveat(dirfd, path, argv, env, flags));
+	WITH_ENV(set_at(dirfd, path, flags), envp,
+		 lc_real.execveat(dirfd, path, argv, env, flags));
 }
 
 /* posix_spawn's child runs on the caller's memory until it execs, and posix_spawn returns only
@@ -426,8 +535,10 @@ int lc_exec_spawn(bool search, pid_t *pid, const char *path,
 		  char *const argv[], char *const envp[])
 {
 	if (search)
-		WITH_ENV(envp, lc_real.posix_spawnp(pid, path, acts, attr, argv, env));
-	WITH_ENV(envp, lc_real.posix_spawn(pid, path, acts, attr, argv, env));
+		WITH_ENV(set_search(path), envp,
+			 lc_real.posix_spawnp(pid, path, acts, attr, argv, env));
+	WITH_ENV(set_at(AT_FDCWD, path, 0), envp,
+		 lc_real.posix_spawn(pid, path, acts, attr, argv, env));
 }
 
 /* execl, execle, execlp: the list becomes an argv on the stack, as glibc makes it, and the call

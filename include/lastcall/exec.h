@@ -26,11 +26,19 @@ struct lc_exec_set {
 	ino_t ino;		 /* (both 0: only its exact name counts) */
 	const char *const *vars; /* "NAME=value" to carry: LASTCALL_*, a sanitizer's options */
 	size_t nvars;
+	/* For programs of the other C library: the set whose library an LD_PRELOAD entry must
+	 * not name (it cannot be loaded there); lib is then the other build, or NULL if there is
+	 * none. NULL for the set of this process's own C library. */
+	const struct lc_exec_set *replaces;
 };
 
 /* The set this process carries, filled by lc_exec_init(); lib stays NULL if there is nothing
  * to carry (not preloaded with LD_PRELOAD, secure execution). */
 extern struct lc_exec_set lc_exec_carry;
+/* The set for a program of the other C library (glibc for a musl build, musl for a glibc one):
+ * the other build, where make install puts it beside this one (LIB/liblastcall.so and
+ * LIB/musl/liblastcall.so), or no library at all. */
+extern struct lc_exec_set lc_exec_cross;
 
 /* Environments whose merged copy would take more stack than this are passed unchanged. (The
  * caller's stack: a musl program's threads have 128 KiB, lastcall/libc.h.) */
@@ -38,21 +46,23 @@ extern struct lc_exec_set lc_exec_carry;
 /* execl, execle and execlp take at most this many arguments (more: E2BIG). */
 #define LC_EXEC_MAX_ARGS 65536
 
-/* Captures lc_exec_carry from the initial environment. Called once from lc_init() when
- * lastcall is on; reads nothing in secure execution. Not AS-safe. */
+/* Captures lc_exec_carry from the initial environment, and lc_exec_cross. Called once from
+ * lc_init() when lastcall is on; reads nothing in secure execution. Not AS-safe. */
 void lc_exec_init(void);
 
-/* Whether envp (NULL: empty) lacks something of set. If it does, *ptrs and *bytes say how much
- * storage lc_exec_merge() needs: pointers (its NULL included) and string bytes. Pure, apart
- * from stat() of an LD_PRELOAD entry named like the library; any thread, errno may change. */
+/* Whether envp (NULL: empty) lacks something of set, or (set->replaces) its LD_PRELOAD names
+ * the library it must not. If so, *ptrs and *bytes say how much storage lc_exec_merge() needs:
+ * pointers (its NULL included) and string bytes. Pure, apart from stat() of an LD_PRELOAD entry
+ * named like the library; any thread, errno may change. */
 bool lc_exec_missing(char *const envp[], const struct lc_exec_set *set, size_t *ptrs,
 		     size_t *bytes);
 
 /* Builds envp with what it lacks of set into out (nout pointers) and buf (nbuf bytes): an
  * LD_PRELOAD without the library gets it first (after a sanitizer runtime that leads it), a
  * missing LD_PRELOAD becomes lead:lib, missing variables are added, everything else is envp's
- * own, in its order. Returns envp itself if nothing is missing, out if something was added,
- * NULL if the storage is too small. Pure, as lc_exec_missing(). */
+ * own, in its order. With set->replaces, LD_PRELOAD loses the entries naming that set's
+ * library, and gets set->lib first if there is one. Returns envp itself if nothing changes,
+ * out if something did, NULL if the storage is too small. Pure, as lc_exec_missing(). */
 char **lc_exec_merge(char *const envp[], const struct lc_exec_set *set, char **out, size_t nout,
 		     char *buf, size_t nbuf);
 
@@ -71,6 +81,11 @@ int lc_exec_spawn(bool search, pid_t *pid, const char *path,
 /* execl, execle, execlp: which one, and whether lastcall is on. */
 enum lc_exec_list { LC_EXECL, LC_EXECLE, LC_EXECLP };
 int lc_exec_list(enum lc_exec_list kind, bool on, const char *path, const char *arg, va_list ap);
+
+/* The set for running the program at path: lc_exec_carry, or lc_exec_cross for a program of
+ * the other C library. Any thread, AS-safe; errno is kept. */
+#define LC_SHELL "/bin/sh"
+const struct lc_exec_set *lc_exec_set_for(const char *path);
 
 /* system() and popen() take no environment: glibc's read environ. While the real call runs,
  * environ points to a merged copy if it lacks something (see docs/design.md for the race with

@@ -50,8 +50,29 @@ int main(void)
 	return 0;
 }
 C
+# run: runs another program, "i" with its own environment (execv), "e" with one of PATH only
+# (execve): as a server runs a CGI script.
+cat >"$T/run.c" <<'C'
+#include <stdio.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	char *env[] = { "PATH=/usr/bin:/bin", NULL };
+
+	if (argc < 3)
+		return 2;
+	if (argv[1][0] == 'i')
+		execv(argv[2], argv + 2);
+	else
+		execve(argv[2], argv + 2, env);
+	perror("exec");
+	return 126;
+}
+C
 cc -o "$T/show-glibc" "$T/show.c" || fail "cc"
 musl-gcc -o "$T/show-musl" "$T/show.c" || fail "musl-gcc"
+cc -o "$T/run-glibc" "$T/run.c" || fail "cc"
+musl-gcc -o "$T/run-musl" "$T/run.c" || fail "musl-gcc"
 for libc in glibc musl; do
 	printf '#!%s\n' "$T/show-$libc" >"$T/script-$libc"
 	printf '#!/usr/bin/env %s\n' "$T/show-$libc" >"$T/envscript-$libc"
@@ -94,13 +115,9 @@ for libc in glibc musl; do
 	want=$GLIBC_LIB
 	[ "$libc" = musl ] && want=$MUSL_LIB
 	want=$(cd "$(dirname "$want")" && pwd -P)/liblastcall.so
+	# (through env: Debian's env is a glibc program, which gets the glibc build, and runs the
+	# musl one with the musl build: see below)
 	progs="show script envscript"
-	# (env itself is loaded first: on a system of one C library, it is of the same)
-	if [ "$libc" = musl ]; then
-		progs="show script"
-		note "skip: a musl program run by #!/usr/bin/env: Debian's env is linked against" \
-			"glibc, and a musl build cannot be loaded into it (Alpine's env is musl's)"
-	fi
 	for prog in $progs; do
 		p=$T/$prog-$libc
 		run both "$p"
@@ -114,6 +131,28 @@ for libc in glibc musl; do
 		"$(head -n 1 "$T/out" | sed 's/^[^:]*: [^:]*: //')"
 done
 pass "glibc and musl programs, and scripts whose interpreter is either, get their own build"
+
+# A program of the other C library, run by one under lastcall (a glibc server's musl CGI
+# program, a musl server's glibc helper), with the environment it inherits and with one of its
+# own: it gets the other build where make install puts it beside this one, else runs without
+# lastcall. Before, it got this process's build and did not start at all (exit 127: the loader
+# refuses a library of the other C library).
+for case in glibc:musl musl:glibc; do
+	from=${case%%:*} to=${case#*:}
+	lib=$GLIBC_LIB other=$MUSL_LIB solo=glibc-only
+	[ "$from" = musl ] && lib=$MUSL_LIB other=$GLIBC_LIB solo=musl-only
+	solo_lib=$T/$solo/lib/lastcall/${lib#"$T"/both/lib/lastcall/}
+	for how in i e; do
+		out=$(env LD_PRELOAD="$lib" "$T/run-$from" "$how" "$T/show-$to" 2>&1)
+		expect_eq "a $from program running a $to one ($how): it got" "$out" \
+			"$(cd "$(dirname "$other")" && pwd -P)/liblastcall.so"
+		out=$(env LD_PRELOAD="$solo_lib" "$T/run-$from" "$how" "$T/show-$to" 2>&1)
+		expect_eq "a $from program running a $to one ($how), no $to build: it got" "$out" none
+	done
+	note "a $from program under lastcall runs a $to program: the $to build; with no $to" \
+		"build beside it, without lastcall"
+done
+pass "a program of the other C library run under lastcall gets the other build, or none; it starts"
 
 # A C library without a build: one line, status 1, the program not run; --force runs it
 # without lastcall; --check says the same in one line.
@@ -135,6 +174,12 @@ for case in musl:glibc-only glibc:musl-only; do
 	expect_eq "--check, $libc, $layout: status" "$RC" 1
 	expect_eq "--check, $libc, $layout: lines" "$(wc -l <"$T/out")" 1
 done
+# A musl program run by "#!/usr/bin/env": env (Debian's, a glibc program) is loaded first, and
+# needs the glibc build even when the program has its own.
+run musl-only "$T/envscript-musl"
+[ "$RC" = 1 ] && [[ $ERR = *"(run by "*"/env) is linked against glibc"* ]] ||
+	fail "envscript-musl with only the musl build: $RC: $ERR $OUT"
+note "envscript-musl, musl-only: status 1: $ERR"
 pass "a program whose C library has no build: refused in one line (status 1), run without lastcall with --force"
 
 # The same under BusyBox's sh and tools, as an Alpine image has them (no readelf, no GNU tools;

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* test_exec: the merge of a program's environment with what lastcall carries (its library in
- * LD_PRELOAD, the LASTCALL_* settings), the exec hooks' use of it with a fake execve, and the
- * environ swap around system() and popen() with fakes of those. */
+ * LD_PRELOAD, the LASTCALL_* settings), for a program of the other C library too; the exec
+ * hooks' use of it with a fake execve; the environ swap around system() and popen() with fakes
+ * of those; and which C library a program is for (elf.c), on ELF files made here. */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "lastcall/elf.h"
 #include "lastcall/exec.h"
 #include "lastcall/real.h"
 
@@ -257,6 +261,7 @@ static int setup_hooks(void **state)
 {
 	(void)state;
 	lc_pid = getpid(); /* the swap's lock word holds it */
+	lc_real.close = close;
 	lc_real.execve = fake_execve;
 	lc_real.execvpe = fake_execvpe;
 	lc_exec_carry = set;
@@ -380,6 +385,145 @@ static void test_exec_environ_swap(void **state)
 	environ = before;
 }
 
+/* A program of the other C library: lastcall's library in LD_PRELOAD is replaced by the other
+ * build, or taken out if there is none; the rest stays, and the settings are carried. */
+#define MUSL_LIB "/opt/lastcall/lib/musl/liblastcall.so"
+static const struct lc_exec_set other = {
+	.lib = MUSL_LIB, .lead = "", .vars = carried, .nvars = 2, .replaces = &set
+};
+static const struct lc_exec_set none = {
+	.lib = NULL, .lead = "", .vars = carried, .nvars = 2, .replaces = &set
+};
+
+static void test_exec_other_libc(void **state)
+{
+	char *inherited[] = { "LD_PRELOAD=" LIB, "A=1", NULL };
+	char *mixed[] = { "LD_PRELOAD=/x/other.so " LIB ":/y/more.so", NULL };
+	char *bare[] = { "PATH=/bin", NULL };
+	char *done[] = { "LD_PRELOAD=" MUSL_LIB, "LASTCALL_TIMEOUT=1s", "LASTCALL_LOG=info", NULL };
+	char *theirs[] = { "LD_PRELOAD=/x/other.so", "LASTCALL_TIMEOUT=1s", "LASTCALL_LOG=info",
+			   NULL };
+
+	(void)state;
+	assert_string_equal(joined(merge(inherited, &other)),
+			    "LD_PRELOAD=" MUSL_LIB "\nA=1\nLASTCALL_TIMEOUT=20s\nLASTCALL_LOG=warn\n");
+	assert_string_equal(merge(mixed, &other)[0],
+			    "LD_PRELOAD=" MUSL_LIB ":/x/other.so:/y/more.so");
+	assert_string_equal(joined(merge(bare, &other)),
+			    "PATH=/bin\nLD_PRELOAD=" MUSL_LIB "\nLASTCALL_TIMEOUT=20s\n"
+			    "LASTCALL_LOG=warn\n");
+	assert_ptr_equal(merge(done, &other), done);
+	/* No build for it: lastcall's entry goes, nothing is added in its place. */
+	assert_string_equal(joined(merge(inherited, &none)),
+			    "LD_PRELOAD=\nA=1\nLASTCALL_TIMEOUT=20s\nLASTCALL_LOG=warn\n");
+	assert_string_equal(merge(mixed, &none)[0], "LD_PRELOAD=/x/other.so:/y/more.so");
+	assert_string_equal(joined(merge(bare, &none)),
+			    "PATH=/bin\nLASTCALL_TIMEOUT=20s\nLASTCALL_LOG=warn\n");
+	assert_ptr_equal(merge(theirs, &none), theirs);
+}
+
+/* Writes an ELF64 file of class cls with the interpreter interp (NULL: none, a static program)
+ * at dir/name, executable. */
+static void make_elf(const char *dir, const char *name, int cls, const char *interp)
+{
+	Elf64_Ehdr eh = { .e_phoff = sizeof(Elf64_Ehdr), .e_phentsize = sizeof(Elf64_Phdr) };
+	Elf64_Phdr ph[2] = { { .p_type = PT_PHDR }, { .p_type = PT_LOAD } };
+	char path[512];
+	int fd;
+
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = (unsigned char)cls;
+	eh.e_phnum = 2;
+	if (interp) {
+		ph[1].p_type = PT_INTERP;
+		ph[1].p_offset = sizeof(eh) + sizeof(ph);
+		ph[1].p_filesz = strlen(interp) + 1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, &eh, sizeof(eh)), sizeof(eh));
+	assert_int_equal(write(fd, ph, sizeof(ph)), sizeof(ph));
+	if (interp)
+		assert_int_equal(write(fd, interp, strlen(interp) + 1), (ssize_t)strlen(interp) + 1);
+	close(fd);
+}
+
+static void make_script(const char *dir, const char *name, const char *line)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(line, f);
+	fclose(f);
+	chmod(path, 0755);
+}
+
+static enum lc_libc libc_of(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return lc_elf_libc_at(AT_FDCWD, path, 0);
+}
+
+static void test_elf_libc(void **state)
+{
+	char dir[] = "/tmp/lastcall-elf.XXXXXX", line[400], path[512], *saved;
+	int fd;
+
+	(void)state;
+	lc_real.close = close;
+	assert_non_null(mkdtemp(dir));
+	make_elf(dir, "musl", ELFCLASS64, "/lib/ld-musl-x86_64.so.1");
+	make_elf(dir, "glibc", ELFCLASS64, "/lib64/ld-linux-x86-64.so.2");
+	make_elf(dir, "static", ELFCLASS64, NULL);
+	make_elf(dir, "elf32", ELFCLASS32, "/lib/ld-musl-i386.so.1");
+	make_elf(dir, "other", ELFCLASS64, "/lib/ld-other.so.1");
+	assert_int_equal(libc_of(dir, "musl"), LC_LIBC_MUSL);
+	assert_int_equal(libc_of(dir, "glibc"), LC_LIBC_GLIBC);
+	assert_int_equal(libc_of(dir, "static"), LC_LIBC_UNKNOWN);
+	assert_int_equal(libc_of(dir, "elf32"), LC_LIBC_UNKNOWN);
+	assert_int_equal(libc_of(dir, "other"), LC_LIBC_UNKNOWN);
+	assert_int_equal(libc_of(dir, "missing"), LC_LIBC_UNKNOWN);
+	/* Scripts: the interpreter's, through #! lines, with or without blanks and arguments. */
+	snprintf(line, sizeof(line), "#!%s/musl\necho\n", dir);
+	make_script(dir, "script", line);
+	snprintf(line, sizeof(line), "#! %s/glibc -e\n", dir);
+	make_script(dir, "spaced", line);
+	snprintf(line, sizeof(line), "#!%s/script", dir);
+	make_script(dir, "nested", line); /* no newline: the file ends the word */
+	make_script(dir, "text", "echo hello\n");
+	snprintf(line, sizeof(line), "#!/%0300d\n", 0);
+	make_script(dir, "long", line); /* longer than the kernel reads */
+	assert_int_equal(libc_of(dir, "script"), LC_LIBC_MUSL);
+	assert_int_equal(libc_of(dir, "spaced"), LC_LIBC_GLIBC);
+	assert_int_equal(libc_of(dir, "nested"), LC_LIBC_MUSL);
+	assert_int_equal(libc_of(dir, "text"), LC_LIBC_UNKNOWN);
+	assert_int_equal(libc_of(dir, "long"), LC_LIBC_UNKNOWN);
+	/* By fd (fexecve), and this test's own program. */
+	snprintf(path, sizeof(path), "%s/musl", dir);
+	fd = open(path, O_RDONLY);
+	assert_int_equal(lc_elf_libc_at(fd, "", AT_EMPTY_PATH), LC_LIBC_MUSL);
+	close(fd);
+	assert_int_equal(lc_elf_libc_at(AT_FDCWD, "/proc/self/exe", 0), LC_LIBC_SELF);
+	/* Found in PATH as execvp() finds it; a name with a slash is a path. */
+	saved = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	snprintf(path, sizeof(path), "/nonexistent:%s", dir);
+	setenv("PATH", path, 1);
+	assert_int_equal(lc_elf_libc_search("spaced"), LC_LIBC_GLIBC);
+	assert_int_equal(lc_elf_libc_search("missing"), LC_LIBC_UNKNOWN);
+	snprintf(path, sizeof(path), "%s/musl", dir);
+	assert_int_equal(lc_elf_libc_search(path), LC_LIBC_MUSL);
+	if (saved)
+		setenv("PATH", saved, 1);
+	free(saved);
+	snprintf(line, sizeof(line), "rm -rf '%s'", dir);
+	assert_int_equal(system(line), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +537,8 @@ int main(void)
 		cmocka_unit_test_setup(test_exec_hook_passes_envp, setup_hooks),
 		cmocka_unit_test_setup(test_exec_list, setup_hooks),
 		cmocka_unit_test_setup(test_exec_environ_swap, setup_hooks),
+		cmocka_unit_test_teardown(test_exec_other_libc, teardown),
+		cmocka_unit_test(test_elf_libc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
