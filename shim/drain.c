@@ -720,7 +720,7 @@ static int start_thread(void)
 	return 0;
 }
 
-/* This process is a fork child of one where lastcall ran (lc_drain_fork). */
+/* This process is a fork child of one where lastcall was armed (lc_drain_fork). */
 static bool forked;
 
 int lc_arm(void)
@@ -900,7 +900,7 @@ void lc_drain_atfork_child(void)
 	lc_draining = 0;
 	master_until = 0;
 	master = 0;
-	forked = true;
+	forked = lc_armed; /* the parent found its epoll sets: the table has them */
 	state = IDLE;
 	exit_requested = 0;
 	lc_armed = 0;
