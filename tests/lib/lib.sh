@@ -182,6 +182,18 @@ wait_status() {
 	STATUS="$a $b"
 }
 
+# tree_state PID: for a failure's message, one line per thread of PID and of its descendants:
+# its state, the system call it is in (/proc/TID/syscall: number and arguments) and its name.
+tree_state() {
+	local p t
+	for p in "$1" $(descendants "$1"); do
+		for t in /proc/"$p"/task/*; do
+			[ -d "$t" ] || continue
+			echo "$p/${t##*/} $(awk '{print $3}' "$t/stat" 2>/dev/null) $(cut -d' ' -f1-3 "$t/syscall" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
+		done
+	done
+}
+
 # descendants PID: every process below PID (the children of each of its threads).
 descendants() {
 	local kid
