@@ -186,7 +186,8 @@ static int hand_over(int c, struct sockaddr *addr, socklen_t *len, int flags)
  * wait (parked) until one is stashed, as on an idle listener. passed is lc_sig_passed when the
  * program called accept(): if the program's own handler for a trigger signal has run on this
  * thread since, the call ends with EINTR unless that handler has SA_RESTART, as the kernel would
- * have done. The trigger signals stay blocked outside ppoll(), so one that is handed back
+ * have done; a handler of another signal that interrupts the wait ends it with EINTR if the
+ * program has any handler without SA_RESTART. The trigger signals stay blocked outside ppoll(), so one that is handed back
  * between the check and the wait cannot be missed. */
 static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t *len, int flags,
 		      unsigned passed)
@@ -227,6 +228,15 @@ static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t 
 		}
 		if (ppoll(&p, 1, 0, &old) < 0 && errno != EINTR) {
 			err = errno;
+			break;
+		}
+		/* A handler ran here. For one without SA_RESTART the kernel would have ended
+		 * accept() with EINTR, and the program may count on it (Python runs its own
+		 * handlers only once the call returns); which signal it was cannot be told, so
+		 * any such handler of the program's makes it EINTR: a program with one expects
+		 * EINTR from accept() anyway. */
+		else if (errno == EINTR && lc_sig_interrupts()) {
+			err = EINTR;
 			break;
 		}
 		if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != LC_FD_STOPPED) {

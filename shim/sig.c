@@ -402,6 +402,20 @@ bool lc_sig_handed_over(int sig)
 	return !(pending >> (sig - 1) & 1);
 }
 
+bool lc_sig_interrupts(void)
+{
+	sigset_t mask;
+	bool r = false;
+	int sig;
+
+	lock(&mask);
+	for (sig = 1; sig < 64 && !r; sig++)
+		r = shadow[sig].sa_handler != SIG_DFL && shadow[sig].sa_handler != SIG_IGN &&
+		    !(shadow[sig].sa_flags & SA_RESTART);
+	unlock(&mask);
+	return r;
+}
+
 bool lc_sig_held(void)
 {
 	return __atomic_load_n(&pending_sig, __ATOMIC_ACQUIRE) != 0;

@@ -78,6 +78,10 @@ void lc_sig_disarm(void);
 /* Whether a trigger signal caught is held: its drain has not handed it back yet. Any thread. */
 bool lc_sig_held(void);
 
+/* Whether the program has a handler of its own without SA_RESTART for some signal: a call it
+ * makes may then end with EINTR. Any thread, not AS-safe. */
+bool lc_sig_interrupts(void);
+
 /* The first trigger signal caught since the last lc_sig_clear(), with its siginfo; 0 if none.
  * Cleanup thread. */
 int lc_sig_pending(siginfo_t *info);
