@@ -136,6 +136,14 @@ LC_EARLY static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 	__atomic_add_fetch(&counts[sig], 1, __ATOMIC_RELAXED);
 	if (__atomic_compare_exchange_n(&pending_sig, &none, sig, 0, __ATOMIC_ACQ_REL,
 					__ATOMIC_RELAXED)) {
+		/* Handed back since the look above (this thread was held up on its way here, and
+		 * the drain ended meanwhile): the signal is the program's, not a second drain's. */
+		if (__atomic_load_n(&handed, __ATOMIC_ACQUIRE) >> sig & 1) {
+			__atomic_store_n(&pending_sig, 0, __ATOMIC_RELEASE);
+			pass_now(sig, info);
+			errno = saved;
+			return;
+		}
 		pending_info = *info;
 		pending_tid = gettid();
 		__atomic_store_n(&pending_ready, 1, __ATOMIC_RELEASE);
