@@ -265,6 +265,9 @@ static int setup_hooks(void **state)
 	lc_real.execve = fake_execve;
 	lc_real.execvpe = fake_execvpe;
 	lc_exec_carry = set;
+	/* system() and popen() choose by /bin/sh's C library, which may be either here (the
+	 * musl build's tests run on a glibc system): the same set for both. */
+	lc_exec_cross = set;
 	return 0;
 }
 
@@ -517,6 +520,16 @@ static void test_elf_libc(void **state)
 	assert_int_equal(lc_elf_libc_search("missing"), LC_LIBC_UNKNOWN);
 	snprintf(path, sizeof(path), "%s/musl", dir);
 	assert_int_equal(lc_elf_libc_search(path), LC_LIBC_MUSL);
+	/* The exec hooks' choice: the other C library's set for a program of it. */
+	lc_exec_carry = set;
+	assert_ptr_equal(lc_exec_set_for(path),
+			 LC_LIBC_SELF == LC_LIBC_MUSL ? &lc_exec_carry : &lc_exec_cross);
+	snprintf(path, sizeof(path), "%s/glibc", dir);
+	assert_ptr_equal(lc_exec_set_for(path),
+			 LC_LIBC_SELF == LC_LIBC_GLIBC ? &lc_exec_carry : &lc_exec_cross);
+	snprintf(path, sizeof(path), "%s/static", dir);
+	assert_ptr_equal(lc_exec_set_for(path), &lc_exec_carry);
+	memset(&lc_exec_carry, 0, sizeof(lc_exec_carry));
 	if (saved)
 		setenv("PATH", saved, 1);
 	free(saved);
