@@ -217,6 +217,10 @@ else
 	bb both --timeout 3x "$T/show-musl"
 	expect_eq "busybox: a bad value" "$RC $ERR" \
 		"2 lastcall: error: --timeout \"3x\": expected a duration like 30s or 500ms, from 0 to 24h"
+	# (BusyBox's tr -c '[:print:]' turned every character into '?': "FOO" was '???')
+	bb both --restart-on FOO "$T/show-musl"
+	[[ "$RC $ERR" = "2 lastcall: error: --restart-on \"FOO\": unknown signal; expected "* ]] ||
+		fail "busybox: a bad --restart-on: $RC $ERR"
 	pass "under BusyBox's sh and tools: the same choices, checks, refusal and settings"
 fi
 
