@@ -2,7 +2,8 @@
 # The musl build (for Alpine-based images), included at the end of the Makefile: the same
 # sources and the same rules, run again by a second make with CC=musl-gcc (Debian's musl-tools)
 # and B=$(MB). What differs between the C libraries is in include/lastcall/libc.h.
-#   make musl          $(MB)/liblastcall.so and the example servers as musl programs
+#   make musl          $(MB)/liblastcall.so, $(MB)/lastcall-parent (for --restart-on) and the
+#                      example servers as musl programs
 #   make check-musl    against musl: the unit tests, the fuzz corpus replay, and the end-to-end
 #                      tests in MUSL_E2E (make check runs it, except in a sanitizer build)
 MUSL_CC ?= musl-gcc
@@ -35,7 +36,7 @@ musl: | $(MB)/include
 	$(MUSL_MAKE) musl-parts
 
 # Run by the second make, so these names are its own: $(B) there is $(MB) here.
-musl-parts: $(B)/liblastcall.so $(EXAMPLE_BINS)
+musl-parts: $(B)/liblastcall.so $(B)/lastcall-parent $(EXAMPLE_BINS)
 musl-test-parts: musl-parts $(UNIT_BINS) $(filter-out %/libtsaninit.so,$(TEST_TOOLS))
 
 check-musl: $(MB)/unit/cmocka_musl.o | $(MB)/include
@@ -70,10 +71,11 @@ ifneq ($(HAVE_MUSL),)
 	$(MAKE) --no-print-directory musl
 	install -d $(DESTDIR)$(LIBDIR)/musl
 	install -m 644 $(MB)/liblastcall.so $(DESTDIR)$(LIBDIR)/musl/liblastcall.so
+	install -m 755 $(MB)/lastcall-parent $(DESTDIR)$(LIBDIR)/musl/lastcall-parent
 else
 	@echo "install: $(MUSL_CC) not found: the musl build is not installed (Debian: musl-tools)"
 endif
 
 uninstall-musl:
-	rm -f $(DESTDIR)$(LIBDIR)/musl/liblastcall.so
+	rm -f $(DESTDIR)$(LIBDIR)/musl/liblastcall.so $(DESTDIR)$(LIBDIR)/musl/lastcall-parent
 	-rmdir $(DESTDIR)$(LIBDIR)/musl

@@ -15,7 +15,7 @@ if [ -n "${SANITIZE:-}" ]; then
 	exit 0
 fi
 MB=$BUILD/musl
-[ -f "$MB/liblastcall.so" ] && [ -x "$MB/examples/threaded" ] ||
+[ -f "$MB/liblastcall.so" ] && [ -x "$MB/lastcall-parent" ] && [ -x "$MB/examples/threaded" ] ||
 	make -s -C "$ROOT" B="${TEST_BUILD:-build}" musl >"$T/make.log" 2>&1 ||
 	fail "cannot build the musl build (make musl; Debian: musl-tools): $(tail -5 "$T/make.log")"
 
@@ -24,8 +24,8 @@ MB=$BUILD/musl
 stage() {
 	mkdir -p "$T/$1/bin" "$T/$1/lib/lastcall/musl"
 	cp "$ROOT/bin/lastcall" "$T/$1/bin/lastcall"
-	[ "$2" = musl ] || cp "$LIB" "$T/$1/lib/lastcall/liblastcall.so"
-	[ "$2" = glibc ] || cp "$MB/liblastcall.so" "$T/$1/lib/lastcall/musl/liblastcall.so"
+	[ "$2" = musl ] || cp "$LIB" "$BUILD/lastcall-parent" "$T/$1/lib/lastcall/"
+	[ "$2" = glibc ] || cp "$MB/liblastcall.so" "$MB/lastcall-parent" "$T/$1/lib/lastcall/musl/"
 }
 stage both ""
 stage glibc-only glibc
@@ -109,6 +109,32 @@ expect_eq "a musl server under the command: lost" "$LOST" 0
 expect_eq "a musl server under the command: status" "$STATUS" "signal 15"
 note "with the command: the musl build; 0 of 3 lost at SIGTERM, $STATUS"
 pass "a musl server gets the musl build and loses nothing; given the glibc build it cannot start"
+
+# --restart-on for a musl server, in a layout with no glibc build (an Alpine image): the musl
+# build of lastcall-parent, beside the musl library, keeps the main pid; a restart starts a new
+# generation that serves; SIGTERM ends both, status as a stop's.
+port=$(free_port)
+spawn mrestart env -u LASTCALL_LIBRARY "$T/musl-only/bin/lastcall" --restart-on HUP \
+	"$MB/examples/threaded" --port "$port"
+wait_listening "$port" 10000 || fail "mrestart: did not listen: $(cat "$T/mrestart.log")"
+expect_eq "the restart parent" "$(readlink "/proc/$PID/exe")" \
+	"$(cd "$T/musl-only/lib/lastcall/musl" && pwd -P)/lastcall-parent"
+grep -q "musl.*libc.so" "/proc/$PID/maps" || fail "the restart parent is not a musl program: $(grep libc "/proc/$PID/maps")"
+first=$(pgrep -P "$PID")
+kill -HUP "$PID"
+poll_until 10000 grep -q 'ready after' "$T/mrestart.log" ||
+	fail "mrestart: no new generation: $(cat "$T/mrestart.log")"
+poll_until 10000 eval "[ \"\$(pgrep -P $PID)\" != '$first' ] && [ -n \"\$(pgrep -P $PID)\" ]" ||
+	fail "mrestart: the old generation $first did not end"
+PORT=$port
+"${CLIENT[@]}" --port "$port" >"$T/mrestart.client" 2>&1 ||
+	fail "mrestart: the new generation did not answer: $(cat "$T/mrestart.client")"
+kill -TERM "$PID"
+wait_status mrestart 10000
+expect_eq "mrestart: status" "$STATUS" "signal 15"
+note "--restart-on with only the musl build: musl lastcall-parent (pid $PID kept), generation" \
+	"$first replaced by $(sed -n 's/.*generation 2 (pid \([0-9]*\)).*/\1/p' "$T/mrestart.log" | head -1), $STATUS"
+pass "--restart-on for a musl server with only the musl build installed: the musl parent restarts it"
 
 # The choice for a program and a script of each C library, and through env(1).
 for libc in glibc musl; do
