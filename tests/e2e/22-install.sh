@@ -12,6 +12,7 @@ ROOTDIR=$T/root
 MAKE=(make --no-print-directory -s -C "$ROOT" PREFIX="$PREFIX" DESTDIR="$ROOTDIR" SANITIZE="${SANITIZE:-}")
 "${MAKE[@]}" install >"$T/install.log" 2>&1 || fail "make install: $(cat "$T/install.log")"
 for f in bin/lastcall lib/lastcall/liblastcall.so lib/lastcall/musl/liblastcall.so \
+	lib/lastcall/lastcall-parent lib/lastcall/musl/lastcall-parent \
 	share/man/man1/lastcall.1 \
 	share/man/man7/lastcall.7 share/doc/lastcall/README.md share/doc/lastcall/kubernetes.md \
 	share/doc/lastcall/configuration.md share/doc/lastcall/design.md \
