@@ -110,16 +110,30 @@ static void count(pid_t pid, char state)
 	fprintf(stderr, "spawn: left when the command ended: %d (%s) %c\n", (int)pid, comm, state);
 }
 
+static void stop_one(pid_t pid, char state)
+{
+	(void)state;
+	kill(pid, SIGSTOP);
+}
+
 static void kill_one(pid_t pid, char state)
 {
 	(void)state;
 	kill(pid, SIGKILL);
 }
 
+/* SIGKILL to everything below this process. The tree is stopped first: a process killed before
+ * its children are read would take them out of the walk (they become orphans, and escape). */
+static void kill_tree(void)
+{
+	each_descendant(getpid(), stop_one, 0);
+	each_descendant(getpid(), kill_one, 0);
+}
+
 static void on_term(int sig)
 {
 	(void)sig;
-	each_descendant(getpid(), kill_one, 0);
+	kill_tree();
 	_exit(0);
 }
 
@@ -187,7 +201,7 @@ int main(int argc, char **argv)
 			 (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000,
 		 alive, zombies);
 	if (reaper == 'k')
-		each_descendant(getpid(), kill_one, 0);
+		kill_tree();
 	put(argv[i + 1], text);
 	while (reaper && (wait(&st) > 0 || errno == EINTR))
 		;
