@@ -189,6 +189,9 @@ static int hand_over(int c, struct sockaddr *addr, socklen_t *len, int flags)
  * have done; a handler of another signal that interrupts the wait ends it with EINTR if the
  * program has any handler without SA_RESTART. The trigger signals stay blocked outside ppoll(), so one that is handed back
  * between the check and the wait cannot be missed. */
+/* lc_sig_passed when this thread last left from_stash(). */
+static __thread unsigned stash_passed __attribute__((tls_model("initial-exec")));
+
 static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t *len, int flags,
 		      unsigned passed)
 {
@@ -198,6 +201,12 @@ static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t 
 	int c = -1, err = 0, fl, foreign;
 	bool first = true;
 
+	/* A handler handed back on this thread just before the call (the program looked for
+	 * its handlers' flags, then called accept()): the kernel's accept() would have waited
+	 * for a connection that, on a stopped listener, may never come. The call ends with
+	 * EINTR as if the handler had interrupted it, so the program sees its flags. */
+	if (stash_passed != lc_sig_passed && passed == lc_sig_passed && !lc_sig_passed_restart)
+		passed--;
 	lc_sig_trigger_set(&triggers);
 	pthread_sigmask(SIG_BLOCK, &triggers, &old);
 	for (;;) {
@@ -245,6 +254,7 @@ static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t 
 		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, 0);
+	stash_passed = lc_sig_passed;
 	if (c >= 0)
 		return hand_over(c, addr, len, flags);
 	errno = err;
