@@ -110,7 +110,7 @@ enum lc_libc lc_elf_libc_search(const char *file)
 	if (strchr(file, '/'))
 		return of_file(AT_FDCWD, file, 0, 0);
 	flen = strlen(file);
-	for (p = p ? p : "/bin:/usr/bin"; ; p = end + 1) {
+	for (p = p ? p : "/bin:/usr/bin";; p = end + 1) {
 		end = strchrnul(p, ':');
 		dlen = (size_t)(end - p);
 		if (dlen == 0) /* an empty entry is the current directory */

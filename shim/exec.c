@@ -355,7 +355,7 @@ static void find_other(void)
 	static const char glibc[] = "/liblastcall.so", musl[] = "/musl/liblastcall.so";
 	const char *lib = lc_exec_carry.lib, *slash = strrchr(lib, '/'), *name;
 	char path[PATH_MAX];
-	size_t dir = (size_t)(slash - lib), n;
+	size_t dir, n;
 	struct stat st;
 
 	lc_exec_cross = lc_exec_carry;
@@ -364,6 +364,9 @@ static void find_other(void)
 	lc_exec_cross.dev = 0;
 	lc_exec_cross.ino = 0;
 	lc_exec_cross.replaces = &lc_exec_carry;
+	if (!slash) /* a bare name the loader found in the current directory: no "beside" */
+		return;
+	dir = (size_t)(slash - lib);
 	if (LC_LIBC_SELF == LC_LIBC_MUSL && dir >= 5 && memcmp(slash - 5, "/musl", 5) == 0)
 		dir -= 5, name = glibc;
 	else if (LC_LIBC_SELF == LC_LIBC_GLIBC)

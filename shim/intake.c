@@ -187,8 +187,8 @@ static int hand_over(int c, struct sockaddr *addr, socklen_t *len, int flags)
  * program called accept(): if the program's own handler for a trigger signal has run on this
  * thread since, the call ends with EINTR unless that handler has SA_RESTART, as the kernel would
  * have done; a handler of another signal that interrupts the wait ends it with EINTR if the
- * program has any handler without SA_RESTART. The trigger signals stay blocked outside ppoll(), so one that is handed back
- * between the check and the wait cannot be missed. */
+ * program has any handler without SA_RESTART. The trigger signals stay blocked outside
+ * ppoll(), so one that is handed back between the check and the wait cannot be missed. */
 /* lc_sig_passed when this thread last left from_stash(). */
 static __thread unsigned stash_passed __attribute__((tls_model("initial-exec")));
 

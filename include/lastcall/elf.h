@@ -10,8 +10,8 @@
 
 enum lc_libc {
 	LC_LIBC_UNKNOWN, /* not readable, not ELF, static, another class, another interpreter */
-	LC_LIBC_GLIBC,	 /* its interpreter is glibc's ld-linux*.so */
-	LC_LIBC_MUSL,	 /* musl's ld-musl-*.so */
+	LC_LIBC_GLIBC,   /* its interpreter is glibc's ld-linux*.so */
+	LC_LIBC_MUSL,    /* musl's ld-musl-*.so */
 };
 
 /* The C library this build of lastcall is for. */
