@@ -110,10 +110,17 @@ static void count(pid_t pid, char state)
 	fprintf(stderr, "spawn: left when the command ended: %d (%s) %c\n", (int)pid, comm, state);
 }
 
+/* The processes kill_tree() stopped, to be killed. */
+#define TREE_MAX 4096
+static pid_t tree[TREE_MAX];
+static int ntree;
+
 static void stop_one(pid_t pid, char state)
 {
 	(void)state;
 	kill(pid, SIGSTOP);
+	if (ntree < TREE_MAX)
+		tree[ntree++] = pid;
 }
 
 static void kill_one(pid_t pid, char state)
@@ -122,11 +129,18 @@ static void kill_one(pid_t pid, char state)
 	kill(pid, SIGKILL);
 }
 
-/* SIGKILL to everything below this process. The tree is stopped first: a process killed before
- * its children are read would take them out of the walk (they become orphans, and escape). */
+/* SIGKILL to everything below this process. The tree is stopped and listed first, then killed:
+ * a process killed before its children are read takes them out of the walk (orphans, which
+ * escape), and one stopped but not killed would stay stopped for good. A second walk kills
+ * anything a fork under way let through. */
 static void kill_tree(void)
 {
+	int i;
+
+	ntree = 0;
 	each_descendant(getpid(), stop_one, 0);
+	for (i = 0; i < ntree; i++)
+		kill(tree[i], SIGKILL);
 	each_descendant(getpid(), kill_one, 0);
 }
 
