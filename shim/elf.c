@@ -101,7 +101,7 @@ enum lc_libc lc_elf_libc_at(int dirfd, const char *path, int flags)
 
 enum lc_libc lc_elf_libc_search(const char *file)
 {
-	const char *p = getenv("PATH"), *end;
+	const char *p = getenv("PATH"), *end, *dir;
 	char path[PATH_MAX];
 	size_t dlen, flen;
 
@@ -112,12 +112,11 @@ enum lc_libc lc_elf_libc_search(const char *file)
 	flen = strlen(file);
 	for (p = p ? p : "/bin:/usr/bin";; p = end + 1) {
 		end = strchrnul(p, ':');
-		dlen = (size_t)(end - p);
-		if (dlen == 0) /* an empty entry is the current directory */
-			path[dlen++] = '.';
-		else if (dlen + 1 + flen < sizeof(path))
-			memcpy(path, p, dlen);
+		/* An empty entry is the current directory. */
+		dir = end > p ? p : ".";
+		dlen = end > p ? (size_t)(end - p) : 1;
 		if (dlen + 1 + flen < sizeof(path)) {
+			memcpy(path, dir, dlen);
 			path[dlen] = '/';
 			memcpy(path + dlen + 1, file, flen + 1);
 			if (access(path, X_OK) == 0)

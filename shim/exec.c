@@ -416,43 +416,30 @@ static size_t count(char *const envp[])
 	return n;
 }
 
-/* The set for a program of C library libc: lc_exec_cross if it is the other one (said once). */
-static const struct lc_exec_set *set_for(enum lc_libc libc, const char *what)
+/* The set for the program at path (relative to dirfd, as execveat() takes it), or found for it
+ * in PATH if search: lc_exec_cross if it is of the other C library (said once). errno is kept. */
+static const struct lc_exec_set *set_for(bool search, int dirfd, const char *path, int flags)
 {
 	static int said;
+	enum lc_libc libc;
+	int err = errno;
 
-	if (!lc_exec_carry.lib || libc == LC_LIBC_UNKNOWN || libc == LC_LIBC_SELF)
+	if (!lc_exec_carry.lib)
+		return &lc_exec_carry; /* nothing carried: nothing to read */
+	libc = search ? lc_elf_libc_search(path) : lc_elf_libc_at(dirfd, path, flags);
+	errno = err;
+	if (libc == LC_LIBC_UNKNOWN || libc == LC_LIBC_SELF)
 		return &lc_exec_carry;
 	if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
-		lc_log(LC_DEBUG, "%s is a %s program: %s%s", what ? what : "a program",
+		lc_log(LC_DEBUG, "%s is a %s program: %s%s", path && *path ? path : "a program",
 		       lc_libc_name(libc), lc_exec_cross.lib ? "it gets " : "it runs without lastcall",
 		       lc_exec_cross.lib ? lc_exec_cross.lib : " (no build for it beside this one)");
 	return &lc_exec_cross;
 }
 
-static const struct lc_exec_set *set_at(int dirfd, const char *path, int flags)
-{
-	int err = errno;
-	const struct lc_exec_set *s =
-		lc_exec_carry.lib ? set_for(lc_elf_libc_at(dirfd, path, flags), path) : &lc_exec_carry;
-
-	errno = err;
-	return s;
-}
-
 const struct lc_exec_set *lc_exec_set_for(const char *path)
 {
-	return set_at(AT_FDCWD, path, 0);
-}
-
-static const struct lc_exec_set *set_search(const char *file)
-{
-	int err = errno;
-	const struct lc_exec_set *s =
-		lc_exec_carry.lib ? set_for(lc_elf_libc_search(file), file) : &lc_exec_carry;
-
-	errno = err;
-	return s;
+	return set_for(false, AT_FDCWD, path, 0);
 }
 
 /* Whether envp lacks something of set, with the storage a merge needs (never 0 bytes: it
@@ -508,26 +495,26 @@ static char *const *merged(const struct lc_exec_set *set, char *const envp[], ch
 int lc_exec_execve(const char *path, char *const argv[], char *const envp[])
 {
 	lc_drain_exec();
-	WITH_ENV(set_at(AT_FDCWD, path, 0), envp, lc_real.execve(path, argv, env));
+	WITH_ENV(set_for(false, AT_FDCWD, path, 0), envp, lc_real.execve(path, argv, env));
 }
 
 int lc_exec_execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	lc_drain_exec();
-	WITH_ENV(set_search(file), envp, lc_real.execvpe(file, argv, env));
+	WITH_ENV(set_for(true, AT_FDCWD, file, 0), envp, lc_real.execvpe(file, argv, env));
 }
 
 int lc_exec_fexecve(int fd, char *const argv[], char *const envp[])
 {
 	lc_drain_exec();
-	WITH_ENV(set_at(fd, "", AT_EMPTY_PATH), envp, lc_real.fexecve(fd, argv, env));
+	WITH_ENV(set_for(false, fd, "", AT_EMPTY_PATH), envp, lc_real.fexecve(fd, argv, env));
 }
 
 int lc_exec_execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 		     int flags)
 {
 	lc_drain_exec();
-	WITH_ENV(set_at(dirfd, path, flags), envp,
+	WITH_ENV(set_for(false, dirfd, path, flags), envp,
 		 lc_real.execveat(dirfd, path, argv, env, flags));
 }
 
@@ -538,9 +525,9 @@ int lc_exec_spawn(bool search, pid_t *pid, const char *path,
 		  char *const argv[], char *const envp[])
 {
 	if (search)
-		WITH_ENV(set_search(path), envp,
+		WITH_ENV(set_for(true, AT_FDCWD, path, 0), envp,
 			 lc_real.posix_spawnp(pid, path, acts, attr, argv, env));
-	WITH_ENV(set_at(AT_FDCWD, path, 0), envp,
+	WITH_ENV(set_for(false, AT_FDCWD, path, 0), envp,
 		 lc_real.posix_spawn(pid, path, acts, attr, argv, env));
 }
 

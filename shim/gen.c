@@ -250,15 +250,40 @@ static void interrupt(const char *tid, int sig)
 		nanosleep(&ms, 0);
 }
 
-void lc_gen_unblock(int fd)
+/* One look at this process's threads (the cleanup thread, the caller, aside): each blocked in
+ * accept() on fd is interrupted with sig. Returns whether one was on a CPU. */
+static bool unblock_pass(int fd, int sig)
 {
 	char buf[1024];
 	struct dirent64 *d;
 	ssize_t n, off;
-	int dir, sig = (lc_config.signals >> SIGTERM & 1) ? SIGTERM : 0, s, pass, what;
-	struct timespec ms = { 0, 1000000 };
 	long me = (long)syscall(SYS_gettid);
-	bool again = true;
+	bool on_cpu = false;
+	int dir, what;
+
+	if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return false;
+	while ((n = getdents64(dir, (void *)buf, sizeof(buf))) > 0)
+		for (off = 0; off < n; off += d->d_reclen) {
+			d = (struct dirent64 *)(buf + off);
+			if (d->d_name[0] == '.' || strtol(d->d_name, 0, 10) == me)
+				continue;
+			what = in_accept(d->d_name, fd);
+			on_cpu |= what == ON_CPU;
+			if (what == IN_ACCEPT) {
+				interrupt(d->d_name, sig);
+				lc_log(LC_DEBUG, "thread %s was in accept() on fd %d: moved to the "
+						 "stand-in", d->d_name, fd);
+			}
+		}
+	lc_real.close(dir);
+	return on_cpu;
+}
+
+void lc_gen_unblock(int fd)
+{
+	int sig = (lc_config.signals >> SIGTERM & 1) ? SIGTERM : 0, s, pass;
+	struct timespec ms = { 0, 1000000 };
 
 	for (s = 1; s < 64 && !sig; s++)
 		if (s != SIGINT && (lc_config.signals >> s & 1))
@@ -269,25 +294,6 @@ void lc_gen_unblock(int fd)
 	 * the stand-in took its fd, about to wait there: looked at again 1 ms later. Left
 	 * waiting, it would take a connection meant for the next generation, perhaps as this
 	 * process ends (a reset). */
-	for (pass = 0; pass < UNBLOCK_PASSES && again; pass++) {
-		if (pass > 0)
-			nanosleep(&ms, 0);
-		if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-			return;
-		again = false;
-		while ((n = getdents64(dir, (void *)buf, sizeof(buf))) > 0)
-			for (off = 0; off < n; off += d->d_reclen) {
-				d = (struct dirent64 *)(buf + off);
-				if (d->d_name[0] == '.' || strtol(d->d_name, 0, 10) == me)
-					continue;
-				what = in_accept(d->d_name, fd);
-				again |= what == ON_CPU;
-				if (what != IN_ACCEPT)
-					continue;
-				interrupt(d->d_name, sig);
-				lc_log(LC_DEBUG, "thread %s was in accept() on fd %d: moved to the "
-						 "stand-in", d->d_name, fd);
-			}
-		lc_real.close(dir);
-	}
+	for (pass = 0; pass < UNBLOCK_PASSES && unblock_pass(fd, sig); pass++)
+		nanosleep(&ms, 0);
 }

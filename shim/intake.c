@@ -182,6 +182,9 @@ static int hand_over(int c, struct sockaddr *addr, socklen_t *len, int flags)
 	return c; /* already a connection (pop) */
 }
 
+/* lc_sig_passed when this thread last left from_stash(). */
+static __thread unsigned stash_passed __attribute__((tls_model("initial-exec")));
+
 /* accept() on a stopped listener: a stashed connection, else EAGAIN for a non-blocking fd, else
  * wait (parked) until one is stashed, as on an idle listener. passed is lc_sig_passed when the
  * program called accept(): if the program's own handler for a trigger signal has run on this
@@ -189,9 +192,6 @@ static int hand_over(int c, struct sockaddr *addr, socklen_t *len, int flags)
  * have done; a handler of another signal that interrupts the wait ends it with EINTR if the
  * program has any handler without SA_RESTART. The trigger signals stay blocked outside
  * ppoll(), so one that is handed back between the check and the wait cannot be missed. */
-/* lc_sig_passed when this thread last left from_stash(). */
-static __thread unsigned stash_passed __attribute__((tls_model("initial-exec")));
-
 static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t *len, int flags,
 		      unsigned passed)
 {
@@ -204,9 +204,10 @@ static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t 
 	/* A handler handed back on this thread just before the call (the program looked for
 	 * its handlers' flags, then called accept()): the kernel's accept() would have waited
 	 * for a connection that, on a stopped listener, may never come. The call ends with
-	 * EINTR as if the handler had interrupted it, so the program sees its flags. */
-	if (stash_passed != lc_sig_passed && passed == lc_sig_passed && !lc_sig_passed_restart)
-		passed--;
+	 * EINTR as if the handler had interrupted it, so the program sees its flags: handlers
+	 * count from this thread's last wait here, not from the call. */
+	if (passed == lc_sig_passed)
+		passed = stash_passed;
 	lc_sig_trigger_set(&triggers);
 	pthread_sigmask(SIG_BLOCK, &triggers, &old);
 	for (;;) {
