@@ -380,6 +380,7 @@ static void summarise(const struct drain *d, int64_t t0)
 {
 	int n = d->n0 - d->ended - d->idle, ended = lc_children_ended();
 	char kids[160] = "";
+	int64_t ms;
 
 	if (n < 0)
 		n = 0;
@@ -388,10 +389,17 @@ static void summarise(const struct drain *d, int64_t t0)
 			  "; %d %s ended (%d passed the signal), %d sent SIGTERM at the "
 			  "deadline, %d killed",
 			  ended, children(ended), d->forwarded, d->termed, d->killed);
+	ms = now_ms() - t0;
 	report(d, -1,
 	       "drained in %lld ms: %d %s finished, %d closed as idle, %d closed at the "
 	       "deadline%s",
-	       (long long)(now_ms() - t0), n, conns(n), d->idle, d->ended, kids);
+	       (long long)ms, n, conns(n), d->idle, d->ended, kids);
+	/* The same, for programs: keys never change meaning, new ones are only appended. */
+	lc_log(d->quiet ? LC_DEBUG : LC_INFO,
+	       "summary: on=%s%s ms=%lld finished=%d idle=%d deadline=%d children=%d passed=%d "
+	       "termed=%d killed=%d",
+	       d->sig ? "SIG" : "exit", d->sig ? lc_signal_name(d->sig) : "", (long long)ms, n,
+	       d->idle, d->ended, d->kids ? ended : 0, d->forwarded, d->termed, d->killed);
 }
 
 /* Runs a drain; returns false if the program called exit() meanwhile (its exit then waits
