@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/children.h"
 #include "lastcall/config.h"
 #include "lastcall/drain.h"
@@ -99,7 +100,7 @@ static void rest_until(int64_t until)
 
 LC_EARLY void lc_drain_poke(void) /* AS-safe */
 {
-	int fd = __atomic_load_n(&wake_wr, __ATOMIC_ACQUIRE), saved = errno;
+	int fd = lc_acquire(&wake_wr), saved = errno;
 	char c = 0;
 
 	if (fd >= 0 && write(fd, &c, 1) < 0)
@@ -132,7 +133,7 @@ static void wait_wake(int64_t timeout)
 
 static void set_state(int s)
 {
-	__atomic_store_n(&state, s, __ATOMIC_RELEASE);
+	lc_release(&state, s);
 	syscall(SYS_futex, &state, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
 }
 
@@ -168,7 +169,7 @@ struct drain {
 /* A connection the drain waits for: all of them for a signal, this process's own for exit(). */
 static bool counts(const struct drain *d, int fd)
 {
-	return !d->own || __atomic_load_n(&lc_fds[fd].aux, __ATOMIC_RELAXED) == lc_pid;
+	return !d->own || lc_load(&lc_fds[fd].aux) == lc_pid;
 }
 
 /* A connection the program closed through a path no hook sees (fclose, a raw syscall) would
@@ -214,7 +215,7 @@ static void close_if_idle(int fd, void *arg)
 	enum lc_conn_state s;
 
 	if (!counts(d, fd) ||
-	    (__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & (LC_FDF_IDLE | LC_FDF_ENDED)))
+	    (lc_acquire(&e->flags) & (LC_FDF_IDLE | LC_FDF_ENDED)))
 		return;
 	s = lc_tcp_classify(fd, &quiet);
 	/* Bytes waiting either way make it busy; asked only of one quiet for long enough. */
@@ -224,7 +225,7 @@ static void close_if_idle(int fd, void *arg)
 		d->idle_check = d->idle_look + due;
 	if (due != 0 || shutdown(fd, SHUT_RD) < 0)
 		return;
-	__atomic_fetch_or(&e->flags, LC_FDF_IDLE, __ATOMIC_RELEASE);
+	lc_or(&e->flags, LC_FDF_IDLE);
 	d->idle++;
 	lc_log(LC_DEBUG, "fd %d closed as idle: quiet for %lld ms", fd, (long long)quiet);
 }
@@ -235,7 +236,7 @@ static void end_conn(int fd, void *arg)
 	struct drain *d = arg;
 
 	if (counts(d, fd) &&
-	    !(__atomic_load_n(&lc_fds[fd].flags, __ATOMIC_ACQUIRE) & LC_FDF_ENDED)) {
+	    !(lc_acquire(&lc_fds[fd].flags) & LC_FDF_ENDED)) {
 		lc_linger_end(fd);
 		d->ended++;
 	}
@@ -336,7 +337,7 @@ static void step(struct drain *d, int64_t t, int *n, int *lingering, int *kids)
 		d->idle_check = max64(d->idle_check, max64(t + IDLE_CHECK_MS,
 							   looked + (looked - t) * (CPU_SHARE - 1)));
 	}
-	if (!d->exiting && d->sig && __atomic_load_n(&exit_requested, __ATOMIC_ACQUIRE)) {
+	if (!d->exiting && d->sig && lc_acquire(&exit_requested)) {
 		d->own = true; /* the program is ending itself: its own connections only */
 		d->exiting = true;
 	}
@@ -407,7 +408,7 @@ static void summarise(const struct drain *d, int64_t t0)
 static bool drain(int sig)
 {
 	struct drain d = { .sig = sig, .own = sig == 0, .helper = lc_helper && sig,
-			   .master = sig && __atomic_load_n(&master, __ATOMIC_ACQUIRE),
+			   .master = sig && lc_acquire(&master),
 			   .quiet = !sig && remaining(true) == 0 };
 	int64_t t0 = now_ms(), tick, t, busy;
 	int stopped, n = 0, lingering, kids;
@@ -420,7 +421,7 @@ static bool drain(int sig)
 	lc_linger_setup();
 	/* Sequentially consistent, as the close() that counts the last connection reads it
 	 * after its count: one of the two sees the other (no lost wake-up). */
-	__atomic_store_n(&lc_draining, 1, __ATOMIC_SEQ_CST);
+	lc_store_full(&lc_draining, 1);
 	stopped = lc_stop_intake(!d.own);
 	d.n0 = remaining(d.own);
 	d.kids = lc_config.wait_children;
@@ -467,7 +468,7 @@ static bool drain(int sig)
 		}
 	}
 	lc_linger_drop_all();
-	__atomic_store_n(&lc_draining, 0, __ATOMIC_RELEASE);
+	lc_release(&lc_draining, 0);
 	summarise(&d, t0);
 	lc_children_reset();
 	prctl(PR_SET_NAME, LC_THREAD_NAME);
@@ -489,15 +490,12 @@ static int64_t longest_drain_ms(void)
 
 bool lc_drain_master(void) /* AS-safe */
 {
-	int64_t zero = 0;
-
 	if (lc_helper || !lc_config.wait_children || lc_share_accepts(lc_pid) ||
 	    remaining(false) > 0 || !lc_share_has_worker(lc_pid))
 		return false;
 	lc_share_master(LC_MASTER_HOLDING);
-	__atomic_compare_exchange_n(&master_until, &zero, now_ms() + longest_drain_ms(), 0,
-				    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
-	__atomic_store_n(&master, 1, __ATOMIC_RELEASE);
+	lc_cas(&master_until, 0, now_ms() + longest_drain_ms());
+	lc_release(&master, 1);
 	return true;
 }
 
@@ -551,7 +549,7 @@ static void *cleanup_main(void *arg)
 	int sig;
 
 	(void)arg;
-	__atomic_store_n(&thread_started, 1, __ATOMIC_RELEASE);
+	lc_release(&thread_started, 1);
 	syscall(SYS_futex, &thread_started, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 	for (;;) {
 		wait_wake(-1);
@@ -568,7 +566,7 @@ static void *cleanup_main(void *arg)
 				       lc_signal_name(sig));
 			else
 				lc_sig_handback(sig, &info);
-			if (__atomic_exchange_n(&master, 0, __ATOMIC_ACQ_REL))
+			if (lc_xchg(&master, 0))
 				release_workers(sig);
 			lc_sig_clear();
 			if (ending) {
@@ -579,14 +577,14 @@ static void *cleanup_main(void *arg)
 				return 0;
 			}
 			set_state(IDLE);
-		} else if (__atomic_load_n(&exit_requested, __ATOMIC_ACQUIRE)) {
+		} else if (lc_acquire(&exit_requested)) {
 			set_state(DRAINING);
-			if (remaining(true) > 0 || __atomic_load_n(&master_until, __ATOMIC_ACQUIRE))
+			if (remaining(true) > 0 || lc_acquire(&master_until))
 				drain(0);
 			lc_intake_leave_all();
 			set_state(DONE);
 			return 0;
-		} else if (__atomic_load_n(&lc_draining, __ATOMIC_RELAXED) == 0) {
+		} else if (lc_load(&lc_draining) == 0) {
 			lc_intake_drop_stash(false);
 		}
 	}
@@ -632,7 +630,7 @@ static int make_wake(void)
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -1;
 	wake_rd = privatise(p[0]);
-	__atomic_store_n(&wake_wr, privatise(p[1]), __ATOMIC_RELEASE);
+	lc_release(&wake_wr, privatise(p[1]));
 	return 0;
 }
 
@@ -664,7 +662,7 @@ static void renew_wake(bool rd_open)
 	if (make_wake() < 0) {
 		err = errno;
 		wake_rd = -1;
-		__atomic_store_n(&wake_wr, -1, __ATOMIC_RELEASE);
+		lc_release(&wake_wr, -1);
 		lc_turn_off("the program closed the wake pipe, and a new one cannot be made", err);
 		return;
 	}
@@ -712,7 +710,7 @@ static int start_thread(void)
 	/* Every signal blocked: the program's signals must never land on our thread. A thread
 	 * starts with its creator's mask (musl has no pthread_attr_setsigmask_np). */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	__atomic_store_n(&thread_started, 0, __ATOMIC_RELAXED);
+	lc_store(&thread_started, 0);
 	err = pthread_create(&t, &attr, cleanup_main, 0);
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 	pthread_attr_destroy(&attr);
@@ -723,7 +721,7 @@ static int start_thread(void)
 	 * preloaded ahead of us (a sanitizer allocates there, under its allocator's lock), is
 	 * then over, so a fork() the program makes next cannot copy that lock held into a
 	 * child whose own cleanup thread would then wait on it for good. */
-	for (i = 0; i < 50 && !__atomic_load_n(&thread_started, __ATOMIC_ACQUIRE); i++)
+	for (i = 0; i < 50 && !lc_acquire(&thread_started); i++)
 		syscall(SYS_futex, &thread_started, FUTEX_WAIT_PRIVATE, 0, &tick, 0, 0);
 	return 0;
 }
@@ -757,11 +755,11 @@ int lc_arm(void)
 		lc_turn_off("unable to create the cleanup thread", thread_err);
 		goto out;
 	}
-	__atomic_store_n(&lc_thread_pid, lc_pid, __ATOMIC_RELEASE);
+	lc_release(&lc_thread_pid, lc_pid);
 	lc_sig_arm();
-	__atomic_store_n(&lc_armed, 1, __ATOMIC_RELEASE);
-	if (!__atomic_load_n(&lc_off, __ATOMIC_ACQUIRE))
-		__atomic_store_n(&lc_hot, 1, __ATOMIC_RELEASE);
+	lc_release(&lc_armed, 1);
+	if (!lc_acquire(&lc_off))
+		lc_release(&lc_hot, 1);
 	r = 0;
 out:
 	pthread_mutex_unlock(&arm_mu);
@@ -818,19 +816,19 @@ static void end_as_exit(void)
 {
 	int s;
 
-	__atomic_store_n(&exit_requested, 1, __ATOMIC_RELEASE);
+	lc_release(&exit_requested, 1);
 	lc_drain_poke();
-	while ((s = __atomic_load_n(&state, __ATOMIC_ACQUIRE)) != DONE)
+	while ((s = lc_acquire(&state)) != DONE)
 		syscall(SYS_futex, &state, FUTEX_WAIT_PRIVATE, s, 0, 0, 0);
 }
 
 void lc_drain_exit(void)
 {
-	if (!__atomic_load_n(&lc_armed, __ATOMIC_ACQUIRE) ||
-	    __atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != lc_pid)
+	if (!lc_acquire(&lc_armed) ||
+	    lc_acquire(&lc_thread_pid) != lc_pid)
 		return;
-	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == IDLE && lc_fds_count(true) == 0 &&
-	    !__atomic_load_n(&master_until, __ATOMIC_ACQUIRE)) {
+	if (lc_acquire(&state) == IDLE && lc_fds_count(true) == 0 &&
+	    !lc_acquire(&master_until)) {
 		lc_intake_leave_all(); /* nothing of ours in flight: exit is not delayed */
 		return;
 	}
@@ -841,13 +839,13 @@ void lc_drain_exit(void)
 static void mark_forked(int fd, void *arg)
 {
 	(void)arg;
-	__atomic_fetch_or(&lc_fds[fd].flags, LC_FDF_FORKED, __ATOMIC_RELEASE);
+	lc_or(&lc_fds[fd].flags, LC_FDF_FORKED);
 }
 
 void lc_drain_exec(void)
 {
-	if (!lc_sig_held() || !__atomic_load_n(&lc_armed, __ATOMIC_ACQUIRE) ||
-	    __atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != getpid())
+	if (!lc_sig_held() || !lc_acquire(&lc_armed) ||
+	    lc_acquire(&lc_thread_pid) != getpid())
 		return; /* nothing held, or a vfork child (its parent's memory, another pid) */
 	end_as_exit();
 }
@@ -884,7 +882,7 @@ void lc_drain_move_private(int fd)
 	if (fd == wake_rd)
 		wake_rd = moved;
 	else if (fd == wake_wr)
-		__atomic_store_n(&wake_wr, moved, __ATOMIC_RELEASE);
+		lc_release(&wake_wr, moved);
 	else if (fd == lc_log_fd())
 		lc_log_reset(moved);
 	else if (!lc_linger_moved(fd, moved))

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/exec.h"
 #include "lastcall/init.h"
 #include "lastcall/real.h"
@@ -35,13 +36,9 @@ static void swap_lock_take(sigset_t *old)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, old);
 	for (;;) {
-		owner = 0;
-		if (__atomic_compare_exchange_n(&swap_lock, &owner, lc_pid, 0, __ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED))
+		if (!(owner = lc_cas_val(&swap_lock, 0, lc_pid)))
 			return;
-		if (owner != lc_pid &&
-		    __atomic_compare_exchange_n(&swap_lock, &owner, lc_pid, 0, __ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED))
+		if (owner != lc_pid && lc_cas(&swap_lock, owner, lc_pid))
 			return;
 		sched_yield();
 	}
@@ -49,7 +46,7 @@ static void swap_lock_take(sigset_t *old)
 
 static void swap_lock_drop(const sigset_t *old)
 {
-	__atomic_store_n(&swap_lock, 0, __ATOMIC_RELEASE);
+	lc_release(&swap_lock, 0);
 	pthread_sigmask(SIG_SETMASK, old, 0);
 }
 

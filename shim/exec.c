@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/drain.h"
 #include "lastcall/elf.h"
 #include "lastcall/exec.h"
@@ -430,7 +431,7 @@ static const struct lc_exec_set *set_for(bool search, int dirfd, const char *pat
 	errno = err;
 	if (libc == LC_LIBC_UNKNOWN || libc == LC_LIBC_SELF)
 		return &lc_exec_carry;
-	if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+	if (!lc_xchg(&said, 1))
 		lc_log(LC_DEBUG, "%s is a %s program: %s%s", path && *path ? path : "a program",
 		       lc_libc_name(libc), lc_exec_cross.lib ? "it gets " : "it runs without lastcall",
 		       lc_exec_cross.lib ? lc_exec_cross.lib : " (no build for it beside this one)");
@@ -458,7 +459,7 @@ static bool need(const struct lc_exec_set *set, char *const envp[], size_t *ptrs
 		*bytes += !*bytes;
 		return true;
 	}
-	if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+	if (!lc_xchg(&warned, 1))
 		lc_log(LC_WARN, "unable to keep lastcall in a program run with an environment of "
 				"%lu variables: the copy would take more than %d bytes of stack",
 		       (unsigned long)count(envp), LC_EXEC_STACK_MAX);

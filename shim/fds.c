@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/config.h"
 #include "lastcall/drain.h"
 #include "lastcall/fds.h"
@@ -50,22 +51,21 @@ int lc_fds_setup(void)
 		return -1;
 	}
 	lc_fds = p;
-	__atomic_store_n(&lc_fds_n, (int)n, __ATOMIC_RELEASE);
+	lc_release(&lc_fds_n, (int)n);
 	return 0;
 }
 
 static void note_fd(int fd)
 {
-	int hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_RELAXED);
+	int hi = lc_load(&lc_fds_hi), seen;
 
-	while (fd >= hi && !__atomic_compare_exchange_n(&lc_fds_hi, &hi, fd + 1, 1,
-							 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
+	while (fd >= hi && (seen = lc_cas_val(&lc_fds_hi, hi, fd + 1)) != hi)
+		hi = seen;
 }
 
 static void warn_full(int fd)
 {
-	if (!__atomic_exchange_n(&warned_full, 1, __ATOMIC_RELAXED))
+	if (!lc_xchg(&warned_full, 1))
 		lc_log(LC_WARN, "fd %d is above LASTCALL_MAX_FDS (%d): such fds are not tracked",
 		       fd, lc_fds_n);
 }
@@ -81,26 +81,23 @@ void lc_fds_note(int fd)
 /* Remembers epoll fd ep in the short list (a slot holds -1 when free). */
 static void remember_epoll(int ep)
 {
-	int i, n = __atomic_load_n(&nepolls, __ATOMIC_ACQUIRE), none = -1;
+	int i, n = lc_acquire(&nepolls);
 
 	for (i = 0; i < n; i++)
-		if (__atomic_compare_exchange_n(&epolls[i], &none, ep, 0, __ATOMIC_ACQ_REL,
-						__ATOMIC_RELAXED))
+		if (lc_cas(&epolls[i], -1, ep))
 			return;
-		else
-			none = -1;
-	i = __atomic_fetch_add(&nepolls, 1, __ATOMIC_ACQ_REL);
+	i = lc_add(&nepolls, 1);
 	if (i < MAX_EPOLLS)
-		__atomic_store_n(&epolls[i], ep, __ATOMIC_RELEASE);
+		lc_release(&epolls[i], ep);
 }
 
 static void forget_epoll(int ep)
 {
-	int i, n = __atomic_load_n(&nepolls, __ATOMIC_ACQUIRE);
+	int i, n = lc_acquire(&nepolls);
 
 	for (i = 0; i < n && i < MAX_EPOLLS; i++)
-		if (__atomic_load_n(&epolls[i], __ATOMIC_ACQUIRE) == ep)
-			__atomic_store_n(&epolls[i], -1, __ATOMIC_RELEASE);
+		if (lc_acquire(&epolls[i]) == ep)
+			lc_release(&epolls[i], -1);
 }
 
 void lc_fds_add_inherited(int fd)
@@ -110,7 +107,7 @@ void lc_fds_add_inherited(int fd)
 	if (!e)
 		return;
 	/* aux 0: no process of ours accepted it */
-	__atomic_store_n(&e->word, lc_fd_word(LC_FD_CONN, 0, 0, 0), __ATOMIC_RELEASE);
+	lc_release(&e->word, lc_fd_word(LC_FD_CONN, 0, 0, 0));
 	note_fd(fd);
 }
 
@@ -124,8 +121,8 @@ void lc_fds_set(int fd, enum lc_kind kind, uint16_t li)
 		warn_full(fd);
 		return;
 	}
-	__atomic_store_n(&e->li, li, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->kind, kind, __ATOMIC_RELEASE);
+	lc_store(&e->li, li);
+	lc_release(&e->kind, kind);
 	note_fd(fd);
 	if (kind == LC_FD_EPOLL)
 		remember_epoll(fd);
@@ -133,17 +130,17 @@ void lc_fds_set(int fd, enum lc_kind kind, uint16_t li)
 
 void lc_fds_epoll_forget(int fd)
 {
-	int i, ep, n = __atomic_load_n(&nepolls, __ATOMIC_ACQUIRE), hi;
+	int i, ep, n = lc_acquire(&nepolls), hi;
 
 	if (n <= MAX_EPOLLS) {
 		for (i = 0; i < n; i++)
-			if ((ep = __atomic_load_n(&epolls[i], __ATOMIC_ACQUIRE)) >= 0)
+			if ((ep = lc_acquire(&epolls[i])) >= 0)
 				epoll_ctl(ep, EPOLL_CTL_DEL, fd, 0);
 		return;
 	}
-	hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE);
+	hi = lc_acquire(&lc_fds_hi);
 	for (ep = 0; ep < hi; ep++)
-		if (__atomic_load_n(&lc_fds[ep].kind, __ATOMIC_ACQUIRE) == LC_FD_EPOLL)
+		if (lc_acquire(&lc_fds[ep].kind) == LC_FD_EPOLL)
 			epoll_ctl(ep, EPOLL_CTL_DEL, fd, 0);
 }
 
@@ -151,21 +148,21 @@ enum lc_kind lc_fds_forget(int fd) /* AS-safe */
 {
 	struct lc_fd *e = lc_fd_get(fd), old, gone;
 
-	if (!e || __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == LC_FD_NONE)
+	if (!e || lc_acquire(&e->kind) == LC_FD_NONE)
 		return LC_FD_NONE;
 	/* Only the kind goes: a connection ended in place keeps its LINGERING flag, for
 	 * lc_linger_adopt() to finish that linger. */
 	do {
-		old.word = __atomic_load_n(&e->word, __ATOMIC_ACQUIRE);
+		old.word = lc_acquire(&e->word);
 		if (old.kind == LC_FD_NONE || lc_fds_ours(old.kind))
 			return old.kind;
 		gone = old;
 		gone.kind = LC_FD_NONE;
-	} while (__sync_val_compare_and_swap(&e->word, old.word, gone.word) != old.word);
+	} while (!lc_cas(&e->word, old.word, gone.word));
 	if (old.kind == LC_FD_EPOLL)
 		forget_epoll(fd);
 	/* A drain counts what is left when woken (see lc_fds_close). */
-	if (old.kind == LC_FD_CONN && __atomic_load_n(&lc_draining, __ATOMIC_SEQ_CST))
+	if (old.kind == LC_FD_CONN && lc_load_full(&lc_draining))
 		lc_drain_poke();
 	return old.kind;
 }
@@ -175,7 +172,7 @@ void lc_fds_release(int fd)
 	struct lc_fd *e = lc_fd_get(fd);
 
 	if (e)
-		__atomic_store_n(&e->kind, LC_FD_NONE, __ATOMIC_RELEASE);
+		lc_release(&e->kind, LC_FD_NONE);
 }
 
 int lc_fds_close_slow(int fd)
@@ -184,14 +181,14 @@ int lc_fds_close_slow(int fd)
 	uint16_t li;
 	int k;
 
-	if (!e || __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == LC_FD_NONE)
+	if (!e || lc_acquire(&e->kind) == LC_FD_NONE)
 		return lc_real.close(fd);
-	li = __atomic_load_n(&e->li, __ATOMIC_RELAXED);
+	li = lc_load(&e->li);
 	/* During a drain a connection is not just closed: it lingers (see linger.h). The linger
 	 * starts before the entry goes, as forgetting the last connection wakes the drain, which
 	 * must then find the linger to wait for rather than end the process under it. */
-	if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == LC_FD_CONN &&
-	    __atomic_load_n(&lc_draining, __ATOMIC_SEQ_CST))
+	if (lc_acquire(&e->kind) == LC_FD_CONN &&
+	    lc_load_full(&lc_draining))
 		lc_linger_adopt(fd);
 	k = lc_fds_forget(fd);
 	if (lc_fds_ours(k)) {
@@ -210,9 +207,9 @@ int lc_fds_dup(int oldfd, int newfd, int flags, bool three)
 	uint16_t li;
 	int k;
 
-	if (e && __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != LC_FD_NONE && oldfd != newfd &&
+	if (e && lc_acquire(&e->kind) != LC_FD_NONE && oldfd != newfd &&
 	    fcntl(oldfd, F_GETFD) >= 0) {
-		li = __atomic_load_n(&e->li, __ATOMIC_RELAXED);
+		li = lc_load(&e->li);
 		k = lc_fds_forget(newfd);
 		if (k == LC_FD_PRIVATE)
 			lc_drain_move_private(newfd);
@@ -238,7 +235,7 @@ static int close_span(unsigned first, unsigned last, int flags)
 
 int lc_fds_close_range(unsigned first, unsigned last, int flags)
 {
-	unsigned fd, hi = (unsigned)__atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE), start = first;
+	unsigned fd, hi = (unsigned)lc_acquire(&lc_fds_hi), start = first;
 	struct lc_fd *e;
 	uint16_t li;
 	int k;
@@ -247,9 +244,9 @@ int lc_fds_close_range(unsigned first, unsigned last, int flags)
 		return close_span(first, last, flags);
 	for (fd = first; fd < hi && fd <= last; fd++) {
 		e = &lc_fds[fd];
-		if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == LC_FD_NONE)
+		if (lc_acquire(&e->kind) == LC_FD_NONE)
 			continue;
-		li = __atomic_load_n(&e->li, __ATOMIC_RELAXED);
+		li = lc_load(&e->li);
 		k = lc_fds_forget((int)fd);
 		if (lc_fds_ours(k)) {
 			if (close_span(start, fd - 1, flags) < 0)
@@ -290,20 +287,20 @@ int lc_fds_note_epoll(int fd)
 
 void lc_fds_each(enum lc_kind kind, void (*fn)(int fd, void *arg), void *arg)
 {
-	int fd, hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE);
+	int fd, hi = lc_acquire(&lc_fds_hi);
 
 	for (fd = 0; fd < hi; fd++)
-		if (__atomic_load_n(&lc_fds[fd].kind, __ATOMIC_ACQUIRE) == kind)
+		if (lc_acquire(&lc_fds[fd].kind) == kind)
 			fn(fd, arg);
 }
 
 int lc_fds_count(bool own_only)
 {
-	int fd, n = 0, hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE);
+	int fd, n = 0, hi = lc_acquire(&lc_fds_hi);
 
 	for (fd = 0; fd < hi; fd++)
-		if (__atomic_load_n(&lc_fds[fd].kind, __ATOMIC_ACQUIRE) == LC_FD_CONN &&
-		    (!own_only || __atomic_load_n(&lc_fds[fd].aux, __ATOMIC_RELAXED) == lc_pid))
+		if (lc_acquire(&lc_fds[fd].kind) == LC_FD_CONN &&
+		    (!own_only || lc_load(&lc_fds[fd].aux) == lc_pid))
 			n++;
 	return n;
 }

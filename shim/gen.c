@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/config.h"
 #include "lastcall/drain.h"
 #include "lastcall/fds.h"
@@ -83,7 +84,7 @@ void lc_gen_startup(lc_getenv_fn get)
 	lc_fds_set((int)v[2], LC_FD_PRIVATE, 0);
 	gen = (int32_t)v[3];
 	inherits = v[4] > 0;
-	__atomic_store_n(&ctl, fd, __ATOMIC_RELEASE);
+	lc_release(&ctl, fd);
 	lc_log(LC_DEBUG, "generation %d: control socket on fd %d, %ld listeners inherited", gen,
 	       fd, v[4]);
 }
@@ -126,7 +127,7 @@ int lc_gen_bind(int fd, const struct sockaddr *addr, socklen_t len)
 	int type = 0, got, fl, gfl, fdfl;
 	socklen_t tl = sizeof(type);
 
-	if (__atomic_load_n(&ctl, __ATOMIC_ACQUIRE) < 0 || !addr || len > sizeof(m.addr) ||
+	if (lc_acquire(&ctl) < 0 || !addr || len > sizeof(m.addr) ||
 	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) ||
 	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM)
 		return lc_real.bind(fd, addr, len);
@@ -156,7 +157,7 @@ int lc_gen_bind(int fd, const struct sockaddr *addr, socklen_t len)
 void lc_gen_listened(int fd)
 {
 	struct lc_gen_msg m = { .op = LC_GEN_LISTEN };
-	int err = errno, c = __atomic_load_n(&ctl, __ATOMIC_ACQUIRE);
+	int err = errno, c = lc_acquire(&ctl);
 
 	if (c >= 0 && lc_scm_send(c, &m, sizeof(m), fd) < 0)
 		lc_log_errno(LC_DEBUG, errno, "unable to tell lastcall's parent about fd %d", fd);
@@ -172,9 +173,9 @@ bool lc_gen_elsewhere(int fd)
 	if (!owners || fstat(fd, &st) < 0)
 		return false;
 	for (i = 0; i < LC_GEN_OWNERS; i++) {
-		ino = __atomic_load_n(&owners[i].ino, __ATOMIC_ACQUIRE);
+		ino = lc_acquire(&owners[i].ino);
 		if (ino == (uint64_t)st.st_ino) {
-			int32_t g = __atomic_load_n(&owners[i].gen, __ATOMIC_ACQUIRE);
+			int32_t g = lc_acquire(&owners[i].gen);
 
 			return g != 0 && g != gen;
 		}

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/drain.h"
 #include "lastcall/exec.h"
 #include "lastcall/fds.h"
@@ -35,7 +36,7 @@ LC_EXPORT int __libc_start_main(lc_main_fn main, int argc, char **argv, void (*i
  * load and a branch lead to their fast paths (intake.h, fds.h). */
 LC_EXPORT int accept(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len)
 {
-	if (__builtin_expect(__atomic_load_n(&lc_hot, __ATOMIC_ACQUIRE), 1))
+	if (__builtin_expect(lc_acquire(&lc_hot), 1))
 		return lc_intake_accept(fd, LC_SOCKADDR(addr), len, 0, false);
 	if (!lc_active() || lc_server() < 0)
 		return lc_real.accept(fd, LC_SOCKADDR(addr), len);
@@ -44,7 +45,7 @@ LC_EXPORT int accept(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len)
 
 LC_EXPORT int accept4(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
 {
-	if (__builtin_expect(__atomic_load_n(&lc_hot, __ATOMIC_ACQUIRE), 1))
+	if (__builtin_expect(lc_acquire(&lc_hot), 1))
 		return lc_intake_accept(fd, LC_SOCKADDR(addr), len, flags, true);
 	if (!lc_active() || lc_server() < 0)
 		return lc_real.accept4(fd, LC_SOCKADDR(addr), len, flags);
@@ -69,7 +70,7 @@ LC_EXPORT int listen(int fd, int backlog)
 
 LC_EXPORT int close(int fd)
 {
-	if (__builtin_expect(__atomic_load_n(&lc_hot, __ATOMIC_ACQUIRE), 1))
+	if (__builtin_expect(lc_acquire(&lc_hot), 1))
 		return lc_fds_close(fd);
 	if (!lc_active())
 		return lc_real.close(fd);

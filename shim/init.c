@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/children.h"
 #include "lastcall/config.h"
 #include "lastcall/drain.h"
@@ -64,13 +65,10 @@ static void atfork_child(void)
 
 void lc_init_slow(void)
 {
-	int zero = 0;
-
 	/* One thread initialises; any other waits. lastcall's own code calls no hooked name,
 	 * so the initialising thread never comes back here. */
-	if (!__atomic_compare_exchange_n(&init_claimed, &zero, 1, 0, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE)) {
-		while (!__atomic_load_n(&lc_ready, __ATOMIC_ACQUIRE))
+	if (!lc_cas(&init_claimed, 0, 1)) {
+		while (!lc_acquire(&lc_ready))
 			sched_yield();
 		return;
 	}
@@ -86,7 +84,7 @@ void lc_init_slow(void)
 		lc_exec_init();
 		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	}
-	__atomic_store_n(&lc_ready, 1, __ATOMIC_RELEASE);
+	lc_release(&lc_ready, 1);
 	if (!lc_off)
 		lc_drain_startup();
 	if (!lc_off)
@@ -100,8 +98,8 @@ __attribute__((constructor)) static void lc_constructor(void)
 
 void lc_turn_off(const char *why, int err)
 {
-	__atomic_store_n(&lc_hot, 0, __ATOMIC_RELEASE);
-	if (__atomic_exchange_n(&lc_off, 1, __ATOMIC_ACQ_REL))
+	lc_release(&lc_hot, 0);
+	if (lc_xchg(&lc_off, 1))
 		return;
 	if (err)
 		lc_log(LC_ERROR, "%s: errno %d (%s): lastcall is off, the program runs as without it",

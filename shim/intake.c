@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/fds.h"
 #include "lastcall/gen.h"
 #include "lastcall/init.h"
@@ -37,12 +38,10 @@ static int acceptor_word; /* spin.h lock over every record's acceptor and slot *
 /* Takes a free record for fd; -1 when all are in use (the listener is then left alone). */
 static int new_listener(int fd, int owned)
 {
-	int i, zero;
+	int i;
 
 	for (i = 0; i < LC_MAX_LISTENERS; i++) {
-		zero = LC_REC_FREE;
-		if (!__atomic_compare_exchange_n(&lc_listeners[i].used, &zero, LC_REC_CLAIMED, 0,
-						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		if (!lc_cas(&lc_listeners[i].used, LC_REC_FREE, LC_REC_CLAIMED))
 			continue;
 		memset((char *)&lc_listeners[i] + sizeof(int), 0, sizeof(lc_listeners[i]) - sizeof(int));
 		lc_listeners[i].fd = fd;
@@ -50,7 +49,7 @@ static int new_listener(int fd, int owned)
 		lc_listeners[i].slot = -1;
 		lc_listeners[i].head = lc_listeners[i].tail = -1;
 		/* Published whole: readers look at a record only once it is live. */
-		__atomic_store_n(&lc_listeners[i].used, LC_REC_LIVE, __ATOMIC_RELEASE);
+		lc_release(&lc_listeners[i].used, LC_REC_LIVE);
 		lc_fds_set(fd, LC_FD_LISTEN, (uint16_t)i);
 		return i;
 	}
@@ -64,7 +63,7 @@ int lc_intake_listen(int fd, int backlog)
 	struct lc_fd *e = lc_fd_get(fd);
 
 	if (r == 0 && e && e->kind == LC_FD_LISTEN) {
-		__atomic_store_n(&lc_listeners[e->li].owned, 1, __ATOMIC_RELAXED);
+		lc_store(&lc_listeners[e->li].owned, 1);
 	} else if (r == 0 && e && e->kind == LC_FD_NONE) {
 		lc_share_reset(fd);
 		new_listener(fd, 1);
@@ -148,7 +147,7 @@ static void push(struct lc_listener *l, int c, uint16_t li)
 		l->head = c;
 	l->tail = c;
 	l->queued++;
-	__atomic_add_fetch(&stashed, 1, __ATOMIC_RELAXED);
+	lc_add(&stashed, 1);
 }
 
 /* Takes the oldest stashed connection off l's stash. For the program (conn), its entry becomes
@@ -166,7 +165,7 @@ static int pop(struct lc_listener *l, bool conn)
 	l->queued--;
 	if (conn)
 		lc_fds_add_conn(c);
-	__atomic_sub_fetch(&stashed, 1, __ATOMIC_RELEASE);
+	lc_add(&stashed, -1);
 	return c;
 }
 
@@ -249,7 +248,7 @@ static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t 
 			err = EINTR;
 			break;
 		}
-		if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != LC_FD_STOPPED) {
+		if (lc_acquire(&e->kind) != LC_FD_STOPPED) {
 			err = EBADF; /* the program closed it meanwhile */
 			break;
 		}
@@ -280,13 +279,13 @@ static void become_acceptor(struct lc_listener *l)
 	sigset_t old;
 
 	lc_spin_lock(&acceptor_word, &old);
-	join = __atomic_load_n(&l->acceptor, __ATOMIC_RELAXED) == LC_ACC_NO;
+	join = lc_load(&l->acceptor) == LC_ACC_NO;
 	if (join) {
 		l->slot = lc_share_join(l->fd);
-		__atomic_store_n(&l->acceptor, LC_ACC_YES, __ATOMIC_RELEASE);
+		lc_release(&l->acceptor, LC_ACC_YES);
 	}
 	lc_spin_unlock(&acceptor_word, &old);
-	if (join && !__atomic_exchange_n(&accepting, 1, __ATOMIC_ACQ_REL))
+	if (join && !lc_xchg(&accepting, 1))
 		lc_share_accepting(1);
 	errno = err;
 }
@@ -297,9 +296,9 @@ int lc_intake_quit(struct lc_listener *l)
 	int slot;
 
 	lc_spin_lock(&acceptor_word, &old);
-	slot = __atomic_load_n(&l->acceptor, __ATOMIC_RELAXED) == LC_ACC_YES ? l->slot : -1;
+	slot = lc_load(&l->acceptor) == LC_ACC_YES ? l->slot : -1;
 	l->slot = -1;
-	__atomic_store_n(&l->acceptor, LC_ACC_DONE, __ATOMIC_RELEASE);
+	lc_release(&l->acceptor, LC_ACC_DONE);
 	lc_spin_unlock(&acceptor_word, &old);
 	return slot;
 }
@@ -324,7 +323,7 @@ void lc_intake_leave_listeners(void)
 void lc_intake_leave_all(void)
 {
 	lc_intake_leave_listeners();
-	if (__atomic_exchange_n(&accepting, 0, __ATOMIC_ACQ_REL))
+	if (lc_xchg(&accepting, 0))
 		lc_share_accepting(0);
 }
 
@@ -340,7 +339,7 @@ static int is_listener_errno(int err)
 int lc_intake_accepted(int fd, struct lc_fd *e, int before, int r, struct sockaddr *addr,
 		       socklen_t *len, int flags, unsigned passed)
 {
-	int err = errno, now = __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE);
+	int err = errno, now = lc_acquire(&e->kind);
 
 	if (before == LC_FD_NONE && now == LC_FD_NONE) {
 		/* Inherited across exec (socket activation, a supervisor): not created here. */
@@ -373,20 +372,20 @@ int lc_intake_accepted(int fd, struct lc_fd *e, int before, int r, struct sockad
 int lc_intake_accept_slow(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool four)
 {
 	struct lc_fd *e = lc_fd_get(fd);
-	int k = e ? __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) : LC_FD_NONE;
+	int k = e ? lc_acquire(&e->kind) : LC_FD_NONE;
 	unsigned passed = lc_sig_passed;
 	int r;
 
 	if (k == LC_FD_STOPPED)
 		return from_stash(fd, e, addr, len, flags, passed);
 	if (k == LC_FD_LISTEN &&
-	    __atomic_load_n(&lc_listeners[e->li].acceptor, __ATOMIC_RELAXED) == LC_ACC_NO)
+	    lc_load(&lc_listeners[e->li].acceptor) == LC_ACC_NO)
 		become_acceptor(&lc_listeners[e->li]);
 	r = four ? lc_real.accept4(fd, addr, len, flags) : lc_real.accept(fd, addr, len);
 	if (r >= 0)
 		lc_fds_add_conn(r);
 	if (e && __builtin_expect(k != LC_FD_LISTEN ||
-				  __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != LC_FD_LISTEN, 0))
+				  lc_acquire(&e->kind) != LC_FD_LISTEN, 0))
 		return lc_intake_accepted(fd, e, k, r, addr, len, flags, passed);
 	return r;
 }
@@ -399,10 +398,10 @@ void lc_intake_closed(int fd, uint16_t li)
 	lc_intake_leave(l);
 	if (l->queued > 0) {
 		/* The cleanup thread closes the orphans; this may run in a signal handler. */
-		__atomic_store_n(&l->closed, 1, __ATOMIC_RELEASE);
+		lc_release(&l->closed, 1);
 		return;
 	}
-	__atomic_store_n(&l->used, LC_REC_FREE, __ATOMIC_RELEASE);
+	lc_release(&l->used, LC_REC_FREE);
 }
 
 void lc_intake_push(uint16_t li, int c)
@@ -442,7 +441,7 @@ void lc_intake_move_stashed(int fd)
 
 int lc_intake_stashed(void)
 {
-	return __atomic_load_n(&stashed, __ATOMIC_ACQUIRE);
+	return lc_acquire(&stashed);
 }
 
 int lc_intake_drop_stash(bool all)
@@ -453,7 +452,7 @@ int lc_intake_drop_stash(bool all)
 	for (li = 0; li < LC_MAX_LISTENERS; li++) {
 		struct lc_listener *l = &lc_listeners[li];
 
-		if (!lc_listener_live(li) || !(all || __atomic_load_n(&l->closed, __ATOMIC_ACQUIRE)))
+		if (!lc_listener_live(li) || !(all || lc_acquire(&l->closed)))
 			continue;
 		while ((c = pop(l, false)) >= 0) {
 			lc_fds_release(c);
@@ -461,8 +460,8 @@ int lc_intake_drop_stash(bool all)
 			lc_real.close(c);
 			n++;
 		}
-		if (__atomic_load_n(&l->closed, __ATOMIC_ACQUIRE))
-			__atomic_store_n(&l->used, LC_REC_FREE, __ATOMIC_RELEASE);
+		if (lc_acquire(&l->closed))
+			lc_release(&l->used, LC_REC_FREE);
 		else
 			settle_token(l);
 	}
@@ -488,7 +487,7 @@ void lc_intake_fork(bool child)
 
 		if (!lc_listener_live(li))
 			continue;
-		__atomic_store_n(&l->shared, 1, __ATOMIC_RELAXED);
+		lc_store(&l->shared, 1);
 		if (!child)
 			continue;
 		/* The child has accepted nothing yet: it joins the count on its first accept. */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/children.h"
 #include "lastcall/fds.h"
 #include "lastcall/linger.h"
@@ -40,13 +41,13 @@ int lc_linger_setup(void)
 	if ((fd = lc_real.epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return -1;
 	lc_fds_set(fd, LC_FD_PRIVATE, 0);
-	__atomic_store_n(&epfd, fd, __ATOMIC_RELEASE);
+	lc_release(&epfd, fd);
 	return 0;
 }
 
 int lc_linger_fd(void)
 {
-	return __atomic_load_n(&epfd, __ATOMIC_ACQUIRE);
+	return lc_acquire(&epfd);
 }
 
 /* Starts the linger of fd: ours (kind LINGER, its end in aux) or the program's (ended in
@@ -61,11 +62,11 @@ static int start(int fd)
 		return -1;
 	shutdown(fd, SHUT_WR);
 	if (lc_fd_kind(fd) == LC_FD_LINGER)
-		__atomic_store_n(&e->aux, (int32_t)(now_ms() - base + LC_LINGER_MS), __ATOMIC_RELAXED);
+		lc_store(&e->aux, (int32_t)(now_ms() - base + LC_LINGER_MS));
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -1;
-	__atomic_add_fetch(&lingering, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_or(&e->flags, LC_FDF_LINGERING, __ATOMIC_RELEASE);
+	lc_add(&lingering, 1);
+	lc_or(&e->flags, LC_FDF_LINGERING);
 	return 0;
 }
 
@@ -73,7 +74,7 @@ void lc_linger_end(int fd)
 {
 	struct lc_fd *e = lc_fd_get(fd);
 
-	if (!e || (__atomic_fetch_or(&e->flags, LC_FDF_ENDED, __ATOMIC_ACQ_REL) & LC_FDF_ENDED))
+	if (!e || (lc_or(&e->flags, LC_FDF_ENDED) & LC_FDF_ENDED))
 		return;
 	if (!ended_until)
 		ended_until = now_ms() - base + LC_LINGER_MS;
@@ -98,11 +99,11 @@ static void finish(int fd)
 {
 	struct lc_fd *e = &lc_fds[fd];
 
-	if (!(__atomic_fetch_and(&e->flags, (uint8_t)~LC_FDF_LINGERING, __ATOMIC_ACQ_REL) &
+	if (!(lc_and(&e->flags, (uint8_t)~LC_FDF_LINGERING) &
 	      LC_FDF_LINGERING))
 		return;
 	epoll_ctl(lc_linger_fd(), EPOLL_CTL_DEL, fd, 0);
-	__atomic_sub_fetch(&lingering, 1, __ATOMIC_RELAXED);
+	lc_add(&lingering, -1);
 	if (lc_fd_kind(fd) == LC_FD_LINGER) {
 		lc_fds_release(fd);
 		lc_real.close(fd);
@@ -115,14 +116,14 @@ int lc_linger_adopt(int fd)
 
 	/* A fork-per-connection server's close of its copy, while the child serves the client:
 	 * shutting the socket would cut the child's reply. The close only drops a reference. */
-	if ((__atomic_load_n(&lc_fds[fd].flags, __ATOMIC_ACQUIRE) & LC_FDF_FORKED) &&
+	if ((lc_acquire(&lc_fds[fd].flags) & LC_FDF_FORKED) &&
 	    lc_children_share(fd)) {
 		errno = err;
 		return -1;
 	}
 
 	/* Ended in place at the deadline: the program's fd leaves the set, our copy takes over. */
-	if (lc_fd_get(fd) && (__atomic_load_n(&lc_fds[fd].flags, __ATOMIC_ACQUIRE) & LC_FDF_LINGERING))
+	if (lc_fd_get(fd) && (lc_acquire(&lc_fds[fd].flags) & LC_FDF_LINGERING))
 		finish(fd);
 	/* Our copy keeps the file open, so the program's close() would not take it out of the
 	 * program's epoll sets: do it here, as the close would have. */
@@ -155,10 +156,10 @@ int lc_linger_service(void)
 {
 	struct epoll_event evs[64];
 	int64_t now = now_ms() - base;
-	int n, i, fd, hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE);
-	int ep = __atomic_load_n(&epfd, __ATOMIC_ACQUIRE); /* a program's dup2() may move it */
+	int n, i, fd, hi = lc_acquire(&lc_fds_hi);
+	int ep = lc_acquire(&epfd); /* a program's dup2() may move it */
 
-	if (ep < 0 || __atomic_load_n(&lingering, __ATOMIC_RELAXED) == 0)
+	if (ep < 0 || lc_load(&lingering) == 0)
 		return 0;
 	while ((n = epoll_wait(ep, evs, 64, 0)) > 0)
 		for (i = 0; i < n; i++)
@@ -170,30 +171,30 @@ int lc_linger_service(void)
 		struct lc_fd *e = &lc_fds[fd];
 		bool ours;
 
-		if (!(__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & LC_FDF_LINGERING))
+		if (!(lc_acquire(&e->flags) & LC_FDF_LINGERING))
 			continue;
-		ours = __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == LC_FD_LINGER;
-		if ((ours ? __atomic_load_n(&e->aux, __ATOMIC_RELAXED) : ended_until) > now)
+		ours = lc_acquire(&e->kind) == LC_FD_LINGER;
+		if ((ours ? lc_load(&e->aux) : ended_until) > now)
 			continue;
 		if (ours && lc_tcp_delivering(fd, LC_LINGER_MS))
-			__atomic_store_n(&e->aux, (int32_t)(now + LC_LINGER_MS), __ATOMIC_RELAXED);
+			lc_store(&e->aux, (int32_t)(now + LC_LINGER_MS));
 		else
 			finish(fd);
 	}
-	return __atomic_load_n(&lingering, __ATOMIC_RELAXED);
+	return lc_load(&lingering);
 }
 
 void lc_linger_drop_all(void)
 {
-	int fd, hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE);
+	int fd, hi = lc_acquire(&lc_fds_hi);
 
-	for (fd = 0; fd < hi && __atomic_load_n(&lingering, __ATOMIC_RELAXED) > 0; fd++)
+	for (fd = 0; fd < hi && lc_load(&lingering) > 0; fd++)
 		finish(fd);
 }
 
 bool lc_linger_moved(int from, int to)
 {
-	return __atomic_compare_exchange_n(&epfd, &from, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	return lc_cas(&epfd, from, to);
 }
 
 void lc_linger_fork_child(void)

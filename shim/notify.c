@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/drain.h"
 #include "lastcall/log.h"
 #include "lastcall/notify.h"
@@ -55,7 +56,7 @@ static void send_message(const char *msg, size_t n)
 {
 	int s;
 
-	if (!__atomic_load_n(&addr_len, __ATOMIC_RELAXED) || lc_helper)
+	if (!lc_load(&addr_len) || lc_helper)
 		return;
 	/* Non-blocking: a stuck service manager must not hold up the drain. */
 	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -69,7 +70,7 @@ void lc_notify_listening(void)
 {
 	static const char msg[] = "READY=1\nSTATUS=listening (lastcall)";
 
-	if (lc_config.notify_ready && !__atomic_exchange_n(&ready_sent, 1, __ATOMIC_RELAXED))
+	if (lc_config.notify_ready && !lc_xchg(&ready_sent, 1))
 		send_message(msg, sizeof(msg) - 1);
 }
 

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/libc.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
@@ -151,7 +152,7 @@ LC_EARLY int lc_real_bind_signals(void)
 	static int bound;
 
 	/* Racing threads store the same pointers: harmless, and no lock is needed. */
-	if (__atomic_load_n(&bound, __ATOMIC_ACQUIRE))
+	if (lc_acquire(&bound))
 		return 0;
 	lc_real.sigaction = (__typeof__(lc_real.sigaction))dlsym(RTLD_NEXT, "sigaction");
 	lc_real.signal = (__typeof__(lc_real.signal))dlsym(RTLD_NEXT, "signal");
@@ -162,7 +163,7 @@ LC_EARLY int lc_real_bind_signals(void)
 	if (!lc_real.sigaction || !lc_real.signal || !lc_real.bsd_signal || !lc_real.sysv_signal ||
 	    !lc_real.sigset || !lc_real.siginterrupt)
 		return -1;
-	__atomic_store_n(&bound, 1, __ATOMIC_RELEASE);
+	lc_release(&bound, 1);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
 
@@ -88,10 +89,8 @@ static int find(uint64_t ino, int claim)
 	if (!page || !ino)
 		return -1;
 	for (i = 0; i < SLOTS; i++) {
-		seen = __atomic_load_n(&page[i].ino, __ATOMIC_ACQUIRE);
-		if (seen == 0 && claim &&
-		    __atomic_compare_exchange_n(&page[i].ino, &seen, ino, 0, __ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
+		seen = lc_acquire(&page[i].ino);
+		if (seen == 0 && claim && (seen = lc_cas_val(&page[i].ino, 0, ino)) == 0)
 			return (int)i;
 		/* seen is what the slot holds: this socket, another one, or 0 (not claiming) */
 		if (seen == ino)
@@ -107,7 +106,7 @@ void lc_share_reset(int fd)
 	int i = find(inode(fd), 0);
 
 	if (i >= 0)
-		__atomic_store_n(&page[i].acceptors, 0, __ATOMIC_RELEASE);
+		lc_release(&page[i].acceptors, 0);
 }
 
 int lc_share_join(int fd)
@@ -115,7 +114,7 @@ int lc_share_join(int fd)
 	int i = find(inode(fd), 1);
 
 	if (i >= 0)
-		__atomic_add_fetch(&page[i].acceptors, 1, __ATOMIC_ACQ_REL);
+		lc_add(&page[i].acceptors, 1);
 	return i;
 }
 
@@ -125,7 +124,7 @@ int lc_share_leave(int slot)
 
 	if (!page || slot < 0)
 		return 1;
-	left = __atomic_sub_fetch(&page[slot].acceptors, 1, __ATOMIC_ACQ_REL);
+	left = lc_add(&page[slot].acceptors, -1) - 1;
 	return left < 0 ? 0 : left;
 }
 
@@ -180,7 +179,7 @@ bool lc_share_has_worker(pid_t parent)
 		return false;
 	for (i = 0; i < PROCS; i++) {
 		pp = 0;
-		pid = __atomic_load_n(&procs[i].pid, __ATOMIC_ACQUIRE);
+		pid = lc_acquire(&procs[i].pid);
 		if (pid > 0 && procs[i].start == stat_fields(pid, &pp) && pp == parent)
 			return true;
 	}
@@ -196,10 +195,10 @@ void lc_share_accepting(int yes)
 	if (!procs)
 		return;
 	for (i = 0; i < PROCS; i++) {
-		was = __atomic_load_n(&procs[i].pid, __ATOMIC_ACQUIRE);
+		was = lc_acquire(&procs[i].pid);
 		if (!yes) {
 			if (was == me) {
-				__atomic_store_n(&procs[i].pid, 0, __ATOMIC_RELEASE);
+				lc_release(&procs[i].pid, 0);
 				return;
 			}
 			continue;
@@ -207,13 +206,12 @@ void lc_share_accepting(int yes)
 		/* A free slot, or one whose process ended without leaving it (killed). */
 		if (was < 0 || (was > 0 && procs[i].start == start_time(was)))
 			continue;
-		if (__atomic_compare_exchange_n(&procs[i].pid, &was, -1, 0, __ATOMIC_ACQ_REL,
-						__ATOMIC_RELAXED)) {
+		if (lc_cas(&procs[i].pid, was, -1)) {
 			/* Claimed with a placeholder (-1) first, so no reader sees our pid with
 			 * another process's start time. */
 			procs[i].start = start_time(me);
-			__atomic_store_n(&procs[i].drained, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&procs[i].pid, me, __ATOMIC_RELEASE);
+			lc_store(&procs[i].drained, 0);
+			lc_release(&procs[i].pid, me);
 			return;
 		}
 	}
@@ -226,7 +224,7 @@ int lc_share_accepts(pid_t pid)
 	if (!procs)
 		return 0;
 	for (i = 0; i < PROCS; i++)
-		if (__atomic_load_n(&procs[i].pid, __ATOMIC_ACQUIRE) == pid)
+		if (lc_acquire(&procs[i].pid) == pid)
 			return procs[i].start == start_time(pid);
 	return 0;
 }
@@ -238,7 +236,7 @@ static int mine(void)
 	size_t i;
 
 	for (i = 0; procs && i < PROCS; i++)
-		if (__atomic_load_n(&procs[i].pid, __ATOMIC_ACQUIRE) == me)
+		if (lc_acquire(&procs[i].pid) == me)
 			return (int)i;
 	return -1;
 }
@@ -248,7 +246,7 @@ void lc_share_drained(void)
 	int i = mine();
 
 	if (i >= 0)
-		__atomic_store_n(&procs[i].drained, 1, __ATOMIC_RELEASE);
+		lc_release(&procs[i].drained, 1);
 }
 
 int lc_share_undrained(pid_t parent)
@@ -259,8 +257,8 @@ int lc_share_undrained(pid_t parent)
 
 	for (i = 0; procs && i < PROCS; i++) {
 		pp = 0;
-		pid = __atomic_load_n(&procs[i].pid, __ATOMIC_ACQUIRE);
-		if (pid > 0 && !__atomic_load_n(&procs[i].drained, __ATOMIC_ACQUIRE) &&
+		pid = lc_acquire(&procs[i].pid);
+		if (pid > 0 && !lc_acquire(&procs[i].drained) &&
 		    procs[i].start == stat_fields(pid, &pp) && pp == parent)
 			n++;
 	}
@@ -276,22 +274,21 @@ void lc_share_master(enum lc_master_state state)
 	if (!masters)
 		return;
 	for (i = 0; i < MASTERS; i++) {
-		was = __atomic_load_n(&masters[i].pid, __ATOMIC_ACQUIRE);
+		was = lc_acquire(&masters[i].pid);
 		if (was == me) {
-			__atomic_store_n(&masters[i].state, state, __ATOMIC_RELEASE);
+			lc_release(&masters[i].state, state);
 			return;
 		}
 	}
 	for (i = 0; i < MASTERS; i++) {
 		/* A free entry, or one whose process ended without freeing it. */
-		was = __atomic_load_n(&masters[i].pid, __ATOMIC_ACQUIRE);
+		was = lc_acquire(&masters[i].pid);
 		if (was < 0 || (was > 0 && masters[i].start == start_time(was)))
 			continue;
-		if (__atomic_compare_exchange_n(&masters[i].pid, &was, -1, 0, __ATOMIC_ACQ_REL,
-						__ATOMIC_RELAXED)) {
+		if (lc_cas(&masters[i].pid, was, -1)) {
 			masters[i].start = start_time(me);
-			__atomic_store_n(&masters[i].state, state, __ATOMIC_RELEASE);
-			__atomic_store_n(&masters[i].pid, me, __ATOMIC_RELEASE);
+			lc_release(&masters[i].state, state);
+			lc_release(&masters[i].pid, me);
 			return;
 		}
 	}
@@ -302,9 +299,8 @@ enum lc_master_state lc_share_master_state(pid_t pid)
 	size_t i;
 
 	for (i = 0; masters && pid > 0 && i < MASTERS; i++)
-		if (__atomic_load_n(&masters[i].pid, __ATOMIC_ACQUIRE) == pid &&
+		if (lc_acquire(&masters[i].pid) == pid &&
 		    masters[i].start == start_time(pid))
-			return (enum lc_master_state)__atomic_load_n(&masters[i].state,
-								      __ATOMIC_ACQUIRE);
+			return (enum lc_master_state)lc_acquire(&masters[i].state);
 	return LC_MASTER_NONE;
 }

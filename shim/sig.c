@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/config.h"
 #include "lastcall/drain.h"
 #include "lastcall/init.h"
@@ -108,15 +109,15 @@ LC_EARLY static bool handled(int sig)
 
 LC_EARLY static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 {
-	int saved = errno, none = 0;
+	int saved = errno;
 
 	(void)uc;
-	if (__atomic_load_n(&handing_back, __ATOMIC_ACQUIRE) == sig) {
+	if (lc_acquire(&handing_back) == sig) {
 		/* Our relay passes the first signal on; one sent meanwhile by someone else
 		 * joins it, as it would have joined it pending during the drain. */
 		if (is_relay(info)) {
-			__atomic_store_n(&relayed_tid, gettid(), __ATOMIC_RELEASE);
-			__atomic_store_n(&handing_back, 0, __ATOMIC_RELEASE);
+			lc_release(&relayed_tid, gettid());
+			lc_release(&handing_back, 0);
 			pass_now(sig, &handback_info);
 		}
 		errno = saved;
@@ -124,29 +125,28 @@ LC_EARLY static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 	}
 	/* Handed back already (one caught on its way in while the relay restored the program's
 	 * disposition), or no cleanup thread in this process: the program's, now. */
-	if ((__atomic_load_n(&handed, __ATOMIC_ACQUIRE) >> sig & 1) ||
-	    __atomic_load_n(&lc_thread_pid, __ATOMIC_ACQUIRE) != getpid()) {
+	if ((lc_acquire(&handed) >> sig & 1) ||
+	    lc_acquire(&lc_thread_pid) != getpid()) {
 		pass_now(sig, info);
 		errno = saved;
 		return;
 	}
 	/* A master holds its workers at once, before any of them can end (see drain.h). */
-	if (!__atomic_load_n(&pending_sig, __ATOMIC_ACQUIRE) && handled(sig))
+	if (!lc_acquire(&pending_sig) && handled(sig))
 		lc_drain_master();
-	__atomic_add_fetch(&counts[sig], 1, __ATOMIC_RELAXED);
-	if (__atomic_compare_exchange_n(&pending_sig, &none, sig, 0, __ATOMIC_ACQ_REL,
-					__ATOMIC_RELAXED)) {
+	lc_add(&counts[sig], 1);
+	if (lc_cas(&pending_sig, 0, sig)) {
 		/* Handed back since the look above (this thread was held up on its way here, and
 		 * the drain ended meanwhile): the signal is the program's, not a second drain's. */
-		if (__atomic_load_n(&handed, __ATOMIC_ACQUIRE) >> sig & 1) {
-			__atomic_store_n(&pending_sig, 0, __ATOMIC_RELEASE);
+		if (lc_acquire(&handed) >> sig & 1) {
+			lc_release(&pending_sig, 0);
 			pass_now(sig, info);
 			errno = saved;
 			return;
 		}
 		pending_info = *info;
 		pending_tid = gettid();
-		__atomic_store_n(&pending_ready, 1, __ATOMIC_RELEASE);
+		lc_release(&pending_ready, 1);
 	}
 	lc_drain_poke();
 	errno = saved;
@@ -276,7 +276,7 @@ sighandler_t lc_sig_signal(int sig, sighandler_t handler, enum lc_sig_style styl
 		/* glibc's signal(): the signal is blocked in its handler, and restarts calls
 		 * unless siginterrupt() said otherwise. */
 		sigaddset(&act.sa_mask, sig);
-		act.sa_flags = (__atomic_load_n(&intr, __ATOMIC_RELAXED) >> sig & 1) ? 0 : SA_RESTART;
+		act.sa_flags = (lc_load(&intr) >> sig & 1) ? 0 : SA_RESTART;
 	} else if (style == LC_SIG_RESTART) {
 		act.sa_flags = SA_RESTART; /* musl's signal(), whatever siginterrupt() said */
 	} else {
@@ -292,10 +292,10 @@ int lc_sig_interrupt(int sig, int flag) /* AS-safe */
 	if (lc_sig_action(sig, 0, &act) < 0)
 		return -1;
 	if (flag) {
-		__atomic_or_fetch(&intr, 1ULL << sig, __ATOMIC_RELAXED);
+		lc_or(&intr, 1ULL << sig);
 		act.sa_flags &= ~SA_RESTART;
 	} else {
-		__atomic_and_fetch(&intr, ~(1ULL << sig), __ATOMIC_RELAXED);
+		lc_and(&intr, ~(1ULL << sig));
 		act.sa_flags |= SA_RESTART;
 	}
 	return lc_sig_action(sig, &act, 0);
@@ -343,9 +343,9 @@ void lc_sig_handback(int sig, const siginfo_t *info)
 	relay = (ours & bit) != 0;
 	if (relay) {
 		install_ours(sig, shadow[sig].sa_flags & SA_RESTART);
-		__atomic_store_n(&handing_back, sig, __ATOMIC_RELEASE);
+		lc_release(&handing_back, sig);
 	}
-	__atomic_or_fetch(&handed, bit, __ATOMIC_RELEASE);
+	lc_or(&handed, bit);
 	unlock(&mask);
 	if (!relay) { /* the program took SIG_IGN meanwhile: its disposition decides */
 		kill(getpid(), sig);
@@ -363,7 +363,7 @@ void lc_sig_handback(int sig, const siginfo_t *info)
 	if ((!pending_tid ||
 	     syscall(SYS_rt_tgsigqueueinfo, getpid(), pending_tid, sig, &relay_info) < 0) &&
 	    syscall(SYS_rt_sigqueueinfo, getpid(), sig, &relay_info) < 0) {
-		__atomic_store_n(&handing_back, 0, __ATOMIC_RELEASE);
+		lc_release(&handing_back, 0);
 		kill(getpid(), sig); /* cannot happen; if it did, a plain signal still ends it */
 	}
 }
@@ -389,11 +389,11 @@ bool lc_sig_handed_over(int sig)
 	ssize_t n;
 	int fd;
 
-	if (__atomic_load_n(&handing_back, __ATOMIC_ACQUIRE))
+	if (lc_acquire(&handing_back))
 		return false;
 	/* Still pending on that thread (SigPnd): the program blocks it until it is ready. */
 	lc_format(path, sizeof(path), "/proc/self/task/%d/status",
-		  (int)__atomic_load_n(&relayed_tid, __ATOMIC_ACQUIRE));
+		  (int)lc_acquire(&relayed_tid));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return true; /* the thread has ended */
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -426,26 +426,26 @@ bool lc_sig_interrupts(void)
 
 bool lc_sig_held(void)
 {
-	return __atomic_load_n(&pending_sig, __ATOMIC_ACQUIRE) != 0;
+	return lc_acquire(&pending_sig) != 0;
 }
 
 int lc_sig_pending(siginfo_t *info)
 {
-	if (!__atomic_load_n(&pending_ready, __ATOMIC_ACQUIRE))
+	if (!lc_acquire(&pending_ready))
 		return 0;
 	*info = pending_info;
-	return __atomic_load_n(&pending_sig, __ATOMIC_RELAXED);
+	return lc_load(&pending_sig);
 }
 
 void lc_sig_clear(void)
 {
-	__atomic_store_n(&pending_ready, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&pending_sig, 0, __ATOMIC_RELEASE);
+	lc_store(&pending_ready, 0);
+	lc_release(&pending_sig, 0);
 }
 
 unsigned lc_sig_count(int sig)
 {
-	return sig > 0 && sig < 64 ? __atomic_load_n(&counts[sig], __ATOMIC_RELAXED) : 0;
+	return sig > 0 && sig < 64 ? lc_load(&counts[sig]) : 0;
 }
 
 void lc_sig_fork_child(void)

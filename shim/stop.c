@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/fds.h"
 #include "lastcall/gen.h"
 #include "lastcall/intake.h"
@@ -113,7 +114,7 @@ static int parse_tfd(const char *line, int *tfd, struct epoll_event *ev, unsigne
 static int epoll_detach(int fd, unsigned long ino, struct reg *regs)
 {
 	char path[48], buf[4096], *line, *nl;
-	int epfd, hi = __atomic_load_n(&lc_fds_hi, __ATOMIC_ACQUIRE), n = 0, tfd, in, got;
+	int epfd, hi = lc_acquire(&lc_fds_hi), n = 0, tfd, in, got;
 	struct epoll_event ev;
 	unsigned long tino;
 	ssize_t r;
@@ -192,13 +193,13 @@ static int last_acceptor(struct lc_listener *l)
 {
 	int slot = lc_intake_quit(l);
 
-	if (!__atomic_load_n(&l->owned, __ATOMIC_RELAXED)) {
+	if (!lc_load(&l->owned)) {
 		if (slot >= 0)
 			lc_share_leave(slot);
 		return 0;
 	}
 	if (slot < 0)
-		return !__atomic_load_n(&l->shared, __ATOMIC_RELAXED);
+		return !lc_load(&l->shared);
 	return lc_share_leave(slot) == 0;
 }
 
@@ -238,7 +239,7 @@ static int stop_one(uint16_t li, bool stash)
 		filter = lc_tcp_drop_syns(real);
 	nregs = epoll_detach(fd, (unsigned long)st.st_ino, regs);
 	/* Mark first: an accept() that finds the stand-in must know what it is. */
-	__atomic_store_n(&lc_fds[fd].kind, LC_FD_STOPPED, __ATOMIC_RELEASE);
+	lc_release(&lc_fds[fd].kind, LC_FD_STOPPED);
 	lc_real.dup3(standin, fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ? O_CLOEXEC : 0);
 	lc_real.close(standin);
 	for (i = 0; i < nregs; i++)
@@ -281,7 +282,7 @@ int lc_stop_intake(bool stash)
 		struct lc_listener *l = &lc_listeners[li];
 
 		if (lc_listener_live(li) &&
-		    __atomic_load_n(&l->acceptor, __ATOMIC_ACQUIRE) == LC_ACC_YES &&
+		    lc_acquire(&l->acceptor) == LC_ACC_YES &&
 		    lc_fd_kind(l->fd) == LC_FD_LISTEN && lc_fds[l->fd].li == li)
 			n += stop_one((uint16_t)li, stash);
 	}

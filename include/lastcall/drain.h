@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "lastcall/atomic.h"
+
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
 extern int lc_draining;	    /* a drain runs in this process: closes must poke the thread */
@@ -27,7 +29,7 @@ static inline int lc_server(void)
 {
 	extern int lc_armed;
 
-	return __builtin_expect(__atomic_load_n(&lc_armed, __ATOMIC_ACQUIRE), 1) ? 0 : lc_arm();
+	return __builtin_expect(lc_acquire(&lc_armed), 1) ? 0 : lc_arm();
 }
 
 /* At start-up (the constructor), before main: a process started with connected TCP sockets

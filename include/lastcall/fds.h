@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/drain.h"
 #include "lastcall/real.h"
 
@@ -89,7 +90,7 @@ static inline int lc_fd_kind(int fd)
 {
 	struct lc_fd *e = lc_fd_get(fd);
 
-	return e ? __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) : LC_FD_NONE;
+	return e ? lc_acquire(&e->kind) : LC_FD_NONE;
 }
 
 /* Reserves the table, sized from RLIMIT_NOFILE capped by LASTCALL_MAX_FDS. Returns 0 or -1.
@@ -106,13 +107,13 @@ static inline __attribute__((always_inline)) void lc_fds_add_conn(int fd)
 	extern pid_t lc_pid;
 
 	if (__builtin_expect(!lc_fd_tracked(fd) ||
-				     fd >= __atomic_load_n(&lc_fds_hi, __ATOMIC_RELAXED),
+				     fd >= lc_load(&lc_fds_hi),
 			     0)) {
 		lc_fds_note(fd);
 		if (!lc_fd_tracked(fd))
 			return;
 	}
-	__atomic_store_n(&lc_fds[fd].word, lc_fd_word(LC_FD_CONN, 0, 0, lc_pid), __ATOMIC_RELEASE);
+	lc_release(&lc_fds[fd].word, lc_fd_word(LC_FD_CONN, 0, 0, lc_pid));
 }
 
 /* Records fd as a connection this process started with (not one of its own). */
@@ -145,14 +146,14 @@ static inline __attribute__((always_inline)) int lc_fds_close(int fd)
 
 	if (!lc_fd_tracked(fd))
 		return lc_real.close(fd);
-	v.word = __atomic_load_n(&lc_fds[fd].word, __ATOMIC_ACQUIRE);
+	v.word = lc_acquire(&lc_fds[fd].word);
 	if (v.kind == LC_FD_NONE)
 		return lc_real.close(fd);
 	/* A connection, no drain running: forget it (a full barrier). A drain that started
 	 * meanwhile is told: lc_draining is read again after the entry changed; see drain(). */
-	if (v.kind == LC_FD_CONN && !v.flags && !__atomic_load_n(&lc_draining, __ATOMIC_RELAXED) &&
-	    __sync_val_compare_and_swap(&lc_fds[fd].word, v.word, 0) == v.word) {
-		if (__builtin_expect(__atomic_load_n(&lc_draining, __ATOMIC_SEQ_CST), 0))
+	if (v.kind == LC_FD_CONN && !v.flags && !lc_load(&lc_draining) &&
+	    lc_cas(&lc_fds[fd].word, v.word, 0)) {
+		if (__builtin_expect(lc_load_full(&lc_draining), 0))
 			lc_drain_poke();
 		return lc_real.close(fd);
 	}

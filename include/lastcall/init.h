@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include "lastcall/atomic.h"
+
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
 extern int lc_ready;  /* lc_init() has finished */
@@ -23,7 +25,7 @@ void lc_init_slow(void);
 
 static inline void lc_init(void)
 {
-	if (__builtin_expect(!__atomic_load_n(&lc_ready, __ATOMIC_ACQUIRE), 0))
+	if (__builtin_expect(!lc_acquire(&lc_ready), 0))
 		lc_init_slow();
 }
 
@@ -31,7 +33,7 @@ static inline void lc_init(void)
 static inline bool lc_active(void)
 {
 	lc_init();
-	return !__atomic_load_n(&lc_off, __ATOMIC_RELAXED);
+	return !lc_load(&lc_off);
 }
 
 /* An internal failure lastcall cannot work around: log why (and errno err, if not 0) in one

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/fds.h"
 #include "lastcall/real.h"
 #include "lastcall/sig.h"
@@ -45,7 +46,7 @@ extern struct lc_listener lc_listeners[LC_MAX_LISTENERS];
 /* Whether record li is in use. Any thread. */
 static inline bool lc_listener_live(int li)
 {
-	return __atomic_load_n(&lc_listeners[li].used, __ATOMIC_ACQUIRE) == LC_REC_LIVE;
+	return lc_acquire(&lc_listeners[li].used) == LC_REC_LIVE;
 }
 
 
@@ -71,16 +72,15 @@ static inline __attribute__((always_inline)) int lc_intake_accept(int fd, struct
 	if (__builtin_expect(!lc_fd_tracked(fd), 0))
 		return lc_intake_accept_slow(fd, addr, len, flags, four);
 	e = &lc_fds[fd];
-	if (__builtin_expect(__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != LC_FD_LISTEN ||
-				     __atomic_load_n(&lc_listeners[e->li].acceptor,
-						     __ATOMIC_RELAXED) != LC_ACC_YES,
+	if (__builtin_expect(lc_acquire(&e->kind) != LC_FD_LISTEN ||
+				     lc_load(&lc_listeners[e->li].acceptor) != LC_ACC_YES,
 			     0))
 		return lc_intake_accept_slow(fd, addr, len, flags, four);
 	passed = lc_sig_passed;
 	r = four ? lc_real.accept4(fd, addr, len, flags) : lc_real.accept(fd, addr, len);
 	if (r >= 0)
 		lc_fds_add_conn(r);
-	if (__builtin_expect(__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != LC_FD_LISTEN, 0))
+	if (__builtin_expect(lc_acquire(&e->kind) != LC_FD_LISTEN, 0))
 		return lc_intake_accepted(fd, e, LC_FD_LISTEN, r, addr, len, flags, passed);
 	return r;
 }

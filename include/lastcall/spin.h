@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/real.h"
 
 /* The lock is taken in code ThreadSanitizer does not instrument (LC_EARLY), so a TSan build
@@ -32,7 +33,7 @@ LC_EARLY static inline __attribute__((always_inline)) void lc_spin_lock(int *wor
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, old);
-	while (__atomic_exchange_n(word, 1, __ATOMIC_ACQUIRE))
+	while (lc_xchg(word, 1))
 		sched_yield();
 	LC_TSAN_ACQUIRE(word);
 }
@@ -41,7 +42,7 @@ LC_EARLY static inline __attribute__((always_inline)) void lc_spin_unlock(int *w
 									  const sigset_t *old)
 {
 	LC_TSAN_RELEASE(word);
-	__atomic_store_n(word, 0, __ATOMIC_RELEASE);
+	lc_release(word, 0);
 	pthread_sigmask(SIG_SETMASK, old, 0);
 }
 
