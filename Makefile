@@ -27,9 +27,10 @@ SHIM_CFLAGS += $(SAN_FLAGS)
 SHIM_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-MODULES := log config real init sig fds intake stop tcp linger share children notify drain elf \
-	exec environ gen scm
-SHIM_OBJS := $(MODULES:%=$(B)/shim/%.o) $(B)/shim/hooks.o $(B)/shim/libc.o
+# In the order of the layer table (docs/design.md, "Modules"): each may use only those before it.
+MODULES := libc log real util config tcp elf scm state wake fds sig share notify off private gen \
+	intake children linger stop master drain thread arm exec environ init hooks
+SHIM_OBJS := $(MODULES:%=$(B)/shim/%.o)
 HEADERS := $(wildcard include/lastcall/*.h)
 
 .DELETE_ON_ERROR:

@@ -22,6 +22,7 @@
 #include "lastcall/log.h"
 #include "lastcall/real.h"
 #include "lastcall/share.h"
+#include "lastcall/util.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -51,6 +52,8 @@ static bool enabled; /* lc_children_setup() ran: kids[] is initialised */
 static int64_t last_end; /* when a child was last seen to end */
 /* The cleanup thread's entry points and lc_children_moved() (a program thread's dup2). */
 static pthread_mutex_t kids_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void moved(int from, int to);
 
 /* Says once that children may go unwaited for: an fd lastcall needed for them (an epoll set,
  * a pidfd, a /proc file) could not be had. A child that is gone already is no loss. */
@@ -85,7 +88,7 @@ static int children_epoll(void)
 		unwatched("create an epoll set", errno);
 		return -1;
 	}
-	lc_fds_set(fd, LC_FD_PRIVATE, 0);
+	lc_fds_private(fd, moved);
 	epfd = fd;
 	return 0;
 }
@@ -126,7 +129,7 @@ static void watch(pid_t pid)
 		unwatched("open a pidfd", errno);
 		return;
 	}
-	lc_fds_set(fd, LC_FD_PRIVATE, 0);
+	lc_fds_private(fd, moved);
 	ev.data.u32 = (uint32_t)i;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		lc_fds_release(fd);
@@ -167,18 +170,10 @@ static void scan_task(int tid)
 	lc_real.close(fd);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void end_kid(struct kid *k, const char *how)
 {
 	lc_log(LC_DEBUG, "child %d %s", (int)k->pid, how);
-	last_end = now_ms();
+	last_end = lc_now_ms();
 	epoll_ctl(epfd, EPOLL_CTL_DEL, k->pidfd, 0);
 	k->ended = 1;
 	running--;
@@ -191,7 +186,7 @@ static void end_kid(struct kid *k, const char *how)
 static void collect(void)
 {
 	struct epoll_event evs[64], none = { .events = 0 };
-	int64_t now = now_ms();
+	int64_t now = lc_now_ms();
 	int n, i;
 
 	if (epfd < 0)
@@ -221,30 +216,23 @@ static void collect(void)
 
 int lc_children_scan(void)
 {
-	char buf[1024];
-	struct dirent64 *d;
-	ssize_t n = 1, off;
-	int dir, r, tids[SCAN_TIDS], ntids, i;
+	struct lc_dir dir;
+	const char *name = "";
+	int r, tids[SCAN_TIDS], ntids, i;
 
 	if (!enabled)
 		return 0;
 	pthread_mutex_lock(&kids_mu);
 	collect();
-	if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if (lc_dir_open(&dir, "/proc/self/task") < 0) {
 		unwatched("read the list of children", errno);
 		goto out;
 	}
-	while (n > 0) {
-		/* A batch of thread ids (a dirent is 24 bytes or more), then their children. */
-		for (ntids = 0; ntids + (int)sizeof(buf) / 24 <= SCAN_TIDS &&
-				(n = getdents64(dir, (void *)buf, sizeof(buf))) > 0;)
-			for (off = 0; off < n; off += d->d_reclen) {
-				d = (struct dirent64 *)(buf + off);
-				if (d->d_name[0] != '.')
-					tids[ntids++] = (int)strtol(d->d_name, 0, 10);
-			}
-		if (n <= 0)
-			lc_real.close(dir);
+	while (name) {
+		/* A batch of thread ids, then their children (the directory closed by then, unless
+		 * the batch is full). */
+		for (ntids = 0; ntids < SCAN_TIDS && (name = lc_dir_next(&dir, 0));)
+			tids[ntids++] = (int)strtol(name, 0, 10);
 		for (i = 0; i < ntids; i++)
 			scan_task(tids[i]);
 	}
@@ -284,9 +272,9 @@ int lc_children_kill_held(pid_t pid, int64_t until)
 	if ((p.fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
 		return lc_real.kill(pid, SIGKILL);
 	lc_log(LC_DEBUG, "SIGKILL to pid %d held while it drains (%lld ms at most)", (int)pid,
-	       (long long)(until - now_ms()));
+	       (long long)(until - lc_now_ms()));
 	/* A handler of the program's that interrupts the wait does not end it. */
-	while ((left = until - now_ms()) > 0 && poll(&p, 1, (int)left) <= 0)
+	while ((left = until - lc_now_ms()) > 0 && poll(&p, 1, (int)left) <= 0)
 		;
 	if (!(p.revents & POLLIN) && syscall(SYS_pidfd_send_signal, p.fd, SIGKILL, 0, 0) < 0)
 		err = errno;
@@ -318,57 +306,53 @@ static bool child_has(pid_t pid, int fd, const int *idx, int n)
 
 bool lc_children_share(int fd)
 {
-	char path[64], buf[1024], list[4096], *p, *end;
-	int dir, f, idx[4] = { fd, 0, 1, 2 };
-	struct dirent64 *d;
-	ssize_t n, off, len;
+	char path[64], list[4096], *p, *end;
+	int f, idx[4] = { fd, 0, 1, 2 };
+	struct lc_dir dir;
+	const char *tid;
 	bool shared = false;
+	ssize_t len;
 	long pid;
 
-	if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (lc_dir_open(&dir, "/proc/self/task") < 0)
 		return true;
-	while (!shared && (n = getdents64(dir, buf, sizeof(buf))) > 0)
-		for (off = 0; off < n && !shared; off += d->d_reclen) {
-			d = (struct dirent64 *)(buf + off);
-			lc_format(path, sizeof(path), "/proc/self/task/%s/children", d->d_name);
-			if (d->d_name[0] == '.' || (f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-				continue;
-			len = read(f, list, sizeof(list) - 1);
-			lc_real.close(f);
-			list[len > 0 ? len : 0] = '\0';
-			for (p = list; !shared && (pid = strtol(p, &end, 10)) > 0; p = end)
-				shared = child_has((pid_t)pid, fd, idx, 4);
-		}
-	lc_real.close(dir);
+	while (!shared && (tid = lc_dir_next(&dir, 0))) {
+		lc_format(path, sizeof(path), "/proc/self/task/%s/children", tid);
+		if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		len = read(f, list, sizeof(list) - 1);
+		lc_real.close(f);
+		list[len > 0 ? len : 0] = '\0';
+		for (p = list; !shared && (pid = strtol(p, &end, 10)) > 0; p = end)
+			shared = child_has((pid_t)pid, fd, idx, 4);
+	}
+	lc_dir_close(&dir);
 	return shared;
 }
 
 /* Whether a thread of process pid is named name (with its newline, as comm reads). */
 static bool has_thread(pid_t pid, const char *name)
 {
-	char path[64], comm[32], buf[1024];
+	char path[64], comm[32];
 	size_t want = strlen(name);
-	struct dirent64 *d;
-	ssize_t n, off, len;
-	int dir, fd;
+	struct lc_dir dir;
+	const char *tid;
 	bool found = false;
+	ssize_t len;
+	int fd;
 
 	lc_format(path, sizeof(path), "/proc/%d/task", (int)pid);
-	if ((dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (lc_dir_open(&dir, path) < 0)
 		return false;
-	while (!found && (n = getdents64(dir, (void *)buf, sizeof(buf))) > 0)
-		for (off = 0; off < n && !found; off += d->d_reclen) {
-			d = (struct dirent64 *)(buf + off);
-			if (d->d_name[0] == '.')
-				continue;
-			lc_format(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, d->d_name);
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-				continue;
-			len = read(fd, comm, sizeof(comm) - 1);
-			lc_real.close(fd);
-			found = len == (ssize_t)want && memcmp(comm, name, want) == 0;
-		}
-	lc_real.close(dir);
+	while (!found && (tid = lc_dir_next(&dir, 0))) {
+		lc_format(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, tid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		len = read(fd, comm, sizeof(comm) - 1);
+		lc_real.close(fd);
+		found = len == (ssize_t)want && memcmp(comm, name, want) == 0;
+	}
+	lc_dir_close(&dir);
 	return found;
 }
 
@@ -423,7 +407,10 @@ void lc_children_reset(void)
 	pthread_mutex_unlock(&kids_mu);
 }
 
-bool lc_children_moved(int from, int to)
+/* from, one of ours (the set or a pidfd), now also answers as to: the program's dup2() is
+ * about to take from. A pidfd's registration is re-keyed (an epoll item is keyed by fd number
+ * too). A program thread. */
+static void moved(int from, int to)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	bool ours = false;
@@ -448,7 +435,6 @@ bool lc_children_moved(int from, int to)
 		ours = true;
 	}
 	pthread_mutex_unlock(&kids_mu);
-	return ours;
 }
 
 void lc_children_fork_child(void)

@@ -14,8 +14,8 @@
 
 #include "lastcall/atomic.h"
 #include "lastcall/exec.h"
-#include "lastcall/init.h"
 #include "lastcall/real.h"
+#include "lastcall/state.h"
 
 /* Several threads may be in such calls at once: the first makes the copy, the last puts the
  * program's environ back. The lock word holds its holder's pid, so a child forked while another

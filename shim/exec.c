@@ -16,11 +16,11 @@
 #include <unistd.h>
 
 #include "lastcall/atomic.h"
-#include "lastcall/drain.h"
 #include "lastcall/elf.h"
 #include "lastcall/exec.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
+#include "lastcall/thread.h"
 
 #define PRELOAD "LD_PRELOAD="
 #define PRELOAD_LEN (sizeof(PRELOAD) - 1)
@@ -495,26 +495,26 @@ static char *const *merged(const struct lc_exec_set *set, char *const envp[], ch
 
 int lc_exec_execve(const char *path, char *const argv[], char *const envp[])
 {
-	lc_drain_exec();
+	lc_thread_exec();
 	WITH_ENV(set_for(false, AT_FDCWD, path, 0), envp, lc_real.execve(path, argv, env));
 }
 
 int lc_exec_execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	lc_drain_exec();
+	lc_thread_exec();
 	WITH_ENV(set_for(true, AT_FDCWD, file, 0), envp, lc_real.execvpe(file, argv, env));
 }
 
 int lc_exec_fexecve(int fd, char *const argv[], char *const envp[])
 {
-	lc_drain_exec();
+	lc_thread_exec();
 	WITH_ENV(set_for(false, fd, "", AT_EMPTY_PATH), envp, lc_real.fexecve(fd, argv, env));
 }
 
 int lc_exec_execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 		     int flags)
 {
-	lc_drain_exec();
+	lc_thread_exec();
 	WITH_ENV(set_for(false, dirfd, path, flags), envp,
 		 lc_real.execveat(dirfd, path, argv, env, flags));
 }

@@ -14,19 +14,21 @@
 
 #include "lastcall/atomic.h"
 #include "lastcall/config.h"
-#include "lastcall/drain.h"
 #include "lastcall/fds.h"
-#include "lastcall/init.h"
-#include "lastcall/intake.h"
-#include "lastcall/linger.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
+#include "lastcall/state.h"
+#include "lastcall/wake.h"
 
 struct lc_fd *lc_fds;
 int lc_fds_n;
 int lc_fds_hi;
 
 static int warned_full;
+
+static const struct lc_fd_owner *owners[LC_FD_KINDS];
+#define MAX_MOVERS 8
+static void (*movers[MAX_MOVERS])(int from, int to);
 
 /* The program's epoll fds, for lc_fds_epoll_forget(); past MAX_EPOLLS the table is scanned. */
 #define MAX_EPOLLS 64
@@ -163,7 +165,7 @@ enum lc_kind lc_fds_forget(int fd) /* AS-safe */
 		forget_epoll(fd);
 	/* A drain counts what is left when woken (see lc_fds_close). */
 	if (old.kind == LC_FD_CONN && lc_load_full(&lc_draining))
-		lc_drain_poke();
+		lc_wake_poke();
 	return old.kind;
 }
 
@@ -175,28 +177,65 @@ void lc_fds_release(int fd)
 		lc_release(&e->kind, LC_FD_NONE);
 }
 
+void lc_fds_own(enum lc_kind kind, const struct lc_fd_owner *owner)
+{
+	owners[kind] = owner;
+}
+
+void lc_fds_private(int fd, void (*moved)(int from, int to))
+{
+	void (*f)(int, int);
+	int i;
+
+	for (i = 0; i < MAX_MOVERS; i++)
+		if ((f = lc_acquire(&movers[i])) == moved ||
+		    (!f && (lc_cas(&movers[i], 0, moved) || lc_acquire(&movers[i]) == moved)))
+			break;
+	lc_fds_set(fd, LC_FD_PRIVATE, i < MAX_MOVERS ? (uint16_t)(i + 1) : 0);
+}
+
+/* fd, one of lastcall's private fds, has a number the program's dup2() wants: copied above
+ * it, its owner told, the old number given up. */
+static void move_private(int fd, uint16_t owner)
+{
+	int moved;
+
+	if ((moved = fcntl(fd, F_DUPFD_CLOEXEC, fd + 1)) < 0)
+		return;
+	lc_fds_set(moved, LC_FD_PRIVATE, owner);
+	if (owner > 0 && owner <= MAX_MOVERS && movers[owner - 1])
+		movers[owner - 1](fd, moved);
+	lc_fds_release(fd);
+}
+
+/* The owner of kind k, told that the program closes or replaces fd (its entry is forgotten
+ * already, and was of kind k with record li). */
+static void tell_closed(int fd, int k, uint16_t li)
+{
+	if (owners[k] && owners[k]->closed)
+		owners[k]->closed(fd, li);
+}
+
 int lc_fds_close_slow(int fd)
 {
 	struct lc_fd *e = lc_fd_get(fd);
 	uint16_t li;
 	int k;
 
-	if (!e || lc_acquire(&e->kind) == LC_FD_NONE)
+	if (!e || (k = lc_acquire(&e->kind)) == LC_FD_NONE)
 		return lc_real.close(fd);
 	li = lc_load(&e->li);
 	/* During a drain a connection is not just closed: it lingers (see linger.h). The linger
 	 * starts before the entry goes, as forgetting the last connection wakes the drain, which
 	 * must then find the linger to wait for rather than end the process under it. */
-	if (lc_acquire(&e->kind) == LC_FD_CONN &&
-	    lc_load_full(&lc_draining))
-		lc_linger_adopt(fd);
+	if (owners[k] && owners[k]->closing)
+		owners[k]->closing(fd);
 	k = lc_fds_forget(fd);
 	if (lc_fds_ours(k)) {
 		errno = EBADF; /* not the program's: as if lastcall were not there */
 		return -1;
 	}
-	if (k == LC_FD_LISTEN || k == LC_FD_STOPPED)
-		lc_intake_closed(fd, li);
+	tell_closed(fd, k, li);
 	return lc_real.close(fd);
 }
 
@@ -212,13 +251,11 @@ int lc_fds_dup(int oldfd, int newfd, int flags, bool three)
 		li = lc_load(&e->li);
 		k = lc_fds_forget(newfd);
 		if (k == LC_FD_PRIVATE)
-			lc_drain_move_private(newfd);
-		else if (k == LC_FD_STASHED)
-			lc_intake_move_stashed(newfd);
-		else if (k == LC_FD_LINGER)
-			lc_linger_release(newfd);
-		else if (k == LC_FD_LISTEN || k == LC_FD_STOPPED)
-			lc_intake_closed(newfd, li);
+			move_private(newfd, li);
+		else if (lc_fds_ours(k) && owners[k] && owners[k]->replaced)
+			owners[k]->replaced(newfd);
+		else
+			tell_closed(newfd, k, li);
 	}
 	return three ? lc_real.dup3(oldfd, newfd, flags) : lc_real.dup2(oldfd, newfd);
 }
@@ -252,8 +289,8 @@ int lc_fds_close_range(unsigned first, unsigned last, int flags)
 			if (close_span(start, fd - 1, flags) < 0)
 				return -1;
 			start = fd + 1;
-		} else if (k == LC_FD_LISTEN || k == LC_FD_STOPPED) {
-			lc_intake_closed((int)fd, li);
+		} else {
+			tell_closed((int)fd, k, li);
 		}
 	}
 	return start <= last ? close_span(start, last, flags) : 0;
@@ -303,9 +340,4 @@ int lc_fds_count(bool own_only)
 		    (!own_only || lc_load(&lc_fds[fd].aux) == lc_pid))
 			n++;
 	return n;
-}
-
-void lc_fds_fork_child(void)
-{
-	/* Nothing to reset: a connection's entry names the process that accepted it. */
 }

@@ -20,12 +20,12 @@
 
 #include "lastcall/atomic.h"
 #include "lastcall/config.h"
-#include "lastcall/drain.h"
 #include "lastcall/fds.h"
 #include "lastcall/gen.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
 #include "lastcall/scm.h"
+#include "lastcall/util.h"
 
 /* How long bind() waits for the parent's answer. The parent answers from its poll loop at
  * once; this only bounds a parent that is gone or stuck. */
@@ -55,19 +55,31 @@ static int parse(const char *s, long v[5])
 	return 0;
 }
 
-void lc_gen_startup(lc_getenv_fn get)
+static long v[5]; /* LC_GEN_ENV's fields, read by lc_gen_claim() */
+
+bool lc_gen_claim(lc_getenv_fn get)
 {
 	const char *s = get(LC_GEN_ENV);
 	struct stat st;
-	long v[5];
+
+	if (!s || parse(s, v) < 0 || v[0] != (long)getpid() || v[1] < 0 || v[2] < 0)
+		return false; /* not the generation: a program it executed carries the variable on */
+	return fstat((int)v[1], &st) == 0 && S_ISSOCK(st.st_mode) && fstat((int)v[2], &st) == 0 &&
+	       S_ISREG(st.st_mode);
+}
+
+/* The control socket's number is wanted by the program's dup2(): it answers as to now. */
+static void moved(int from, int to)
+{
+	if (from == lc_load(&ctl))
+		lc_release(&ctl, to);
+}
+
+void lc_gen_startup(void)
+{
 	void *map;
 	int fd;
 
-	if (!s || parse(s, v) < 0 || v[0] != (long)getpid() || v[1] < 0 || v[2] < 0)
-		return; /* not the generation: a program it executed carries the variable on */
-	if (fstat((int)v[1], &st) < 0 || !S_ISSOCK(st.st_mode) || fstat((int)v[2], &st) < 0 ||
-	    !S_ISREG(st.st_mode) || lc_arm() < 0)
-		return;
 	map = mmap(0, LC_GEN_OWNERS * sizeof(struct lc_gen_owner), PROT_READ, MAP_SHARED,
 		   (int)v[2], 0);
 	if (map == MAP_FAILED) {
@@ -80,8 +92,8 @@ void lc_gen_startup(lc_getenv_fn get)
 	 * and the server finds them as the script did. A program the generation forks and
 	 * executes (a CGI script) inherits them and, with another pid, leaves them alone. */
 	fd = (int)v[1];
-	lc_fds_set(fd, LC_FD_PRIVATE, 0);
-	lc_fds_set((int)v[2], LC_FD_PRIVATE, 0);
+	lc_fds_private(fd, moved);
+	lc_fds_private((int)v[2], moved);
 	gen = (int32_t)v[3];
 	inherits = v[4] > 0;
 	lc_release(&ctl, fd);
@@ -255,29 +267,25 @@ static void interrupt(const char *tid, int sig)
  * accept() on fd is interrupted with sig. Returns whether one was on a CPU. */
 static bool unblock_pass(int fd, int sig)
 {
-	char buf[1024];
-	struct dirent64 *d;
-	ssize_t n, off;
 	long me = (long)syscall(SYS_gettid);
+	struct lc_dir dir;
+	const char *tid;
 	bool on_cpu = false;
-	int dir, what;
+	int what;
 
-	if ((dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (lc_dir_open(&dir, "/proc/self/task") < 0)
 		return false;
-	while ((n = getdents64(dir, (void *)buf, sizeof(buf))) > 0)
-		for (off = 0; off < n; off += d->d_reclen) {
-			d = (struct dirent64 *)(buf + off);
-			if (d->d_name[0] == '.' || strtol(d->d_name, 0, 10) == me)
-				continue;
-			what = in_accept(d->d_name, fd);
-			on_cpu |= what == ON_CPU;
-			if (what == IN_ACCEPT) {
-				interrupt(d->d_name, sig);
-				lc_log(LC_DEBUG, "thread %s was in accept() on fd %d: moved to the "
-						 "stand-in", d->d_name, fd);
-			}
+	while ((tid = lc_dir_next(&dir, 0))) {
+		if (strtol(tid, 0, 10) == me)
+			continue;
+		what = in_accept(tid, fd);
+		on_cpu |= what == ON_CPU;
+		if (what == IN_ACCEPT) {
+			interrupt(tid, sig);
+			lc_log(LC_DEBUG, "thread %s was in accept() on fd %d: moved to the stand-in",
+			       tid, fd);
 		}
-	lc_real.close(dir);
+	}
 	return on_cpu;
 }
 

@@ -10,15 +10,17 @@
 #include <unistd.h>
 
 #include "lastcall/atomic.h"
-#include "lastcall/drain.h"
+#include "lastcall/arm.h"
 #include "lastcall/exec.h"
 #include "lastcall/fds.h"
 #include "lastcall/gen.h"
 #include "lastcall/init.h"
 #include "lastcall/intake.h"
 #include "lastcall/libc.h"
+#include "lastcall/master.h"
 #include "lastcall/real.h"
 #include "lastcall/sig.h"
+#include "lastcall/thread.h"
 
 #define LC_EXPORT __attribute__((visibility("default")))
 
@@ -38,7 +40,7 @@ LC_EXPORT int accept(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len)
 {
 	if (__builtin_expect(lc_acquire(&lc_hot), 1))
 		return lc_intake_accept(fd, LC_SOCKADDR(addr), len, 0, false);
-	if (!lc_active() || lc_server() < 0)
+	if (!lc_active() || lc_ensure_armed() < 0)
 		return lc_real.accept(fd, LC_SOCKADDR(addr), len);
 	return lc_intake_accept(fd, LC_SOCKADDR(addr), len, 0, false);
 }
@@ -47,7 +49,7 @@ LC_EXPORT int accept4(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len, int
 {
 	if (__builtin_expect(lc_acquire(&lc_hot), 1))
 		return lc_intake_accept(fd, LC_SOCKADDR(addr), len, flags, true);
-	if (!lc_active() || lc_server() < 0)
+	if (!lc_active() || lc_ensure_armed() < 0)
 		return lc_real.accept4(fd, LC_SOCKADDR(addr), len, flags);
 	return lc_intake_accept(fd, LC_SOCKADDR(addr), len, flags, true);
 }
@@ -63,7 +65,7 @@ LC_EXPORT int bind(int fd, LC_CONST_SOCKADDR_ARG addr, socklen_t len)
 
 LC_EXPORT int listen(int fd, int backlog)
 {
-	if (!lc_active() || lc_server() < 0)
+	if (!lc_active() || lc_ensure_armed() < 0)
 		return lc_real.listen(fd, backlog);
 	return lc_intake_listen(fd, backlog);
 }
@@ -121,33 +123,33 @@ LC_EXPORT pid_t fork(void)
 {
 	if (!lc_active())
 		return lc_real.fork();
-	return lc_drain_fork();
+	return lc_arm_fork();
 }
 
-/* A master's SIGKILL to a worker while the worker drains waits for the drain (drain.h). Every
+/* A master's SIGKILL to a worker while the worker drains waits for the drain (master.h). Every
  * other kill() passes straight through. */
 LC_EXPORT int kill(pid_t pid, int sig)
 {
 	if (sig != SIGKILL || pid <= 0 || !lc_active())
 		return lc_real.kill(pid, sig);
-	return lc_drain_kill(pid);
+	return lc_master_kill(pid);
 }
 
 /* The signal functions: a signal that can never be a trigger (SEGV, CHLD...) goes straight to
  * libc without even reading the configuration, so that a runtime preloaded ahead of lastcall (a
  * sanitizer's) can install its handlers while it starts, before it can serve the C library
- * calls lastcall's initialisation makes. */
-/* The signal functions: a signal that can never be a trigger (SEGV, CHLD...) goes straight to
- * libc without even reading the configuration, so that a runtime preloaded ahead of lastcall (a
- * sanitizer's) can install its handlers while it starts, before it can serve the C library
- * calls lastcall's initialisation makes. */
+ * calls lastcall's initialisation makes. Any signal goes there while lastcall is off or when it
+ * is not a trigger. */
+LC_EARLY static bool straight_to_libc(int sig)
+{
+	if (lc_sig_never_trigger(sig) && (lc_real_bind_signals() == 0 || lc_real_bind() == 0))
+		return true;
+	return !lc_active() || !lc_sig_is_trigger(sig);
+}
+
 LC_EXPORT LC_EARLY int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-	if (lc_sig_never_trigger(sig) && lc_real_bind_signals() == 0)
-		return lc_real.sigaction(sig, act, old);
-	if (lc_sig_never_trigger(sig) && lc_real_bind() == 0)
-		return lc_real.sigaction(sig, act, old);
-	if (!lc_active() || !lc_sig_is_trigger(sig))
+	if (straight_to_libc(sig))
 		return lc_real.sigaction(sig, act, old);
 	return lc_sig_action(sig, act, old);
 }
@@ -159,22 +161,14 @@ LC_EXPORT LC_EARLY int __sigaction(int sig, const struct sigaction *act, struct 
 
 LC_EXPORT LC_EARLY sighandler_t signal(int sig, sighandler_t handler)
 {
-	if (lc_sig_never_trigger(sig) && lc_real_bind_signals() == 0)
-		return lc_real.signal(sig, handler);
-	if (lc_sig_never_trigger(sig) && lc_real_bind() == 0)
-		return lc_real.signal(sig, handler);
-	if (!lc_active() || !lc_sig_is_trigger(sig))
+	if (straight_to_libc(sig))
 		return lc_real.signal(sig, handler);
 	return lc_sig_signal(sig, handler, LC_LIBC_SIGNAL);
 }
 
 LC_EXPORT LC_EARLY sighandler_t bsd_signal(int sig, sighandler_t handler)
 {
-	if (lc_sig_never_trigger(sig) && lc_real_bind_signals() == 0)
-		return lc_real.bsd_signal(sig, handler);
-	if (lc_sig_never_trigger(sig) && lc_real_bind() == 0)
-		return lc_real.bsd_signal(sig, handler);
-	if (!lc_active() || !lc_sig_is_trigger(sig))
+	if (straight_to_libc(sig))
 		return lc_real.bsd_signal(sig, handler);
 	return lc_sig_signal(sig, handler, LC_LIBC_SIGNAL);
 }
@@ -186,11 +180,7 @@ LC_EXPORT LC_EARLY sighandler_t ssignal(int sig, sighandler_t handler)
 
 LC_EXPORT LC_EARLY sighandler_t sysv_signal(int sig, sighandler_t handler)
 {
-	if (lc_sig_never_trigger(sig) && lc_real_bind_signals() == 0)
-		return lc_real.sysv_signal(sig, handler);
-	if (lc_sig_never_trigger(sig) && lc_real_bind() == 0)
-		return lc_real.sysv_signal(sig, handler);
-	if (!lc_active() || !lc_sig_is_trigger(sig))
+	if (straight_to_libc(sig))
 		return lc_real.sysv_signal(sig, handler);
 	return lc_sig_signal(sig, handler, LC_LIBC_SYSV_SIGNAL);
 }
@@ -202,22 +192,14 @@ LC_EXPORT LC_EARLY sighandler_t __sysv_signal(int sig, sighandler_t handler)
 
 LC_EXPORT LC_EARLY sighandler_t sigset(int sig, sighandler_t disp)
 {
-	if (lc_sig_never_trigger(sig) && lc_real_bind_signals() == 0)
-		return lc_real.sigset(sig, disp);
-	if (lc_sig_never_trigger(sig) && lc_real_bind() == 0)
-		return lc_real.sigset(sig, disp);
-	if (!lc_active() || !lc_sig_is_trigger(sig))
+	if (straight_to_libc(sig))
 		return lc_real.sigset(sig, disp);
 	return lc_sig_signal(sig, disp, LC_SIG_SET);
 }
 
 LC_EXPORT LC_EARLY int siginterrupt(int sig, int flag)
 {
-	if (lc_sig_never_trigger(sig) && lc_real_bind_signals() == 0)
-		return lc_real.siginterrupt(sig, flag);
-	if (lc_sig_never_trigger(sig) && lc_real_bind() == 0)
-		return lc_real.siginterrupt(sig, flag);
-	if (!lc_active() || !lc_sig_is_trigger(sig))
+	if (straight_to_libc(sig))
 		return lc_real.siginterrupt(sig, flag);
 	return lc_sig_interrupt(sig, flag);
 }
@@ -225,7 +207,7 @@ LC_EXPORT LC_EARLY int siginterrupt(int sig, int flag)
 LC_EXPORT void exit(int status)
 {
 	if (lc_active() && !exiting++)
-		lc_drain_exit();
+		lc_thread_exit();
 	lc_real.exit(status);
 }
 
@@ -237,7 +219,7 @@ static int main_then_drain(int argc, char **argv, char **envp)
 	int status = program_main(argc, argv, envp);
 
 	if (lc_active() && !exiting++)
-		lc_drain_exit();
+		lc_thread_exit();
 	return status;
 }
 

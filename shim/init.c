@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* init.c: lc_init() (configuration, real functions, inherited signal dispositions), the
- * constructor that forces it before main, turning lastcall off, and the fork handlers. */
+ * constructor that forces it before main, and the fork handlers. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "lastcall/atomic.h"
+#include "lastcall/arm.h"
 #include "lastcall/children.h"
 #include "lastcall/config.h"
 #include "lastcall/drain.h"
@@ -19,16 +19,13 @@
 #include "lastcall/intake.h"
 #include "lastcall/linger.h"
 #include "lastcall/log.h"
+#include "lastcall/master.h"
 #include "lastcall/notify.h"
+#include "lastcall/private.h"
 #include "lastcall/real.h"
 #include "lastcall/sig.h"
 #include "lastcall/stop.h"
-
-int lc_ready;
-int lc_off;
-pid_t lc_pid;
-int lc_armed;
-int lc_hot;
+#include "lastcall/thread.h"
 
 static int init_claimed;
 
@@ -49,13 +46,18 @@ static void atfork_parent(void)
 	lc_intake_fork(false);
 }
 
-/* Runs in the child of a possibly multi-threaded parent: only AS-safe work. */
+/* Runs in the child of a possibly multi-threaded parent: only AS-safe work. The thread did not
+ * survive the fork and the wake pipe is the parent's: a signal in the child must neither wake
+ * the parent nor wait for a thread that is not there. */
 static void atfork_child(void)
 {
 	lc_pid = getpid();
-	lc_drain_atfork_child();
+	lc_private_fork_child();
+	lc_drain_fork_child();
+	lc_master_fork_child();
+	lc_thread_fork_child();
+	lc_arm_fork_child();
 	lc_sig_fork_child();
-	lc_fds_fork_child();
 	lc_stop_fork_done(true);
 	lc_intake_fork(true);
 	lc_linger_fork_child();
@@ -86,33 +88,12 @@ void lc_init_slow(void)
 	}
 	lc_release(&lc_ready, 1);
 	if (!lc_off)
-		lc_drain_startup();
-	if (!lc_off)
-		lc_gen_startup(env);
+		lc_arm_startup();
+	if (!lc_off && lc_gen_claim(env) && lc_arm() == 0)
+		lc_gen_startup();
 }
 
 __attribute__((constructor)) static void lc_constructor(void)
 {
 	lc_init();
-}
-
-void lc_turn_off(const char *why, int err)
-{
-	lc_release(&lc_hot, 0);
-	if (lc_xchg(&lc_off, 1))
-		return;
-	if (err)
-		lc_log(LC_ERROR, "%s: errno %d (%s): lastcall is off, the program runs as without it",
-		       why, err, lc_errno_name(err));
-	else
-		lc_log(LC_ERROR, "%s: lastcall is off, the program runs as without it", why);
-	lc_sig_disarm();
-}
-
-void lc_block_triggers(sigset_t *old)
-{
-	sigset_t set;
-
-	lc_sig_trigger_set(&set);
-	pthread_sigmask(SIG_BLOCK, &set, old);
 }

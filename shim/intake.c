@@ -20,7 +20,6 @@
 #include "lastcall/atomic.h"
 #include "lastcall/fds.h"
 #include "lastcall/gen.h"
-#include "lastcall/init.h"
 #include "lastcall/intake.h"
 #include "lastcall/log.h"
 #include "lastcall/notify.h"
@@ -28,6 +27,7 @@
 #include "lastcall/share.h"
 #include "lastcall/sig.h"
 #include "lastcall/spin.h"
+#include "lastcall/state.h"
 
 struct lc_listener lc_listeners[LC_MAX_LISTENERS];
 static pthread_mutex_t stash_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -505,3 +505,6 @@ void lc_intake_fork(bool child)
 		accepting = 0; /* the parent's entry; the child makes its own on its first accept */
 	}
 }
+
+const struct lc_fd_owner lc_intake_listener_owner = { .closed = lc_intake_closed };
+const struct lc_fd_owner lc_intake_stash_owner = { .replaced = lc_intake_move_stashed };

@@ -16,19 +16,19 @@
 #include "lastcall/fds.h"
 #include "lastcall/linger.h"
 #include "lastcall/real.h"
+#include "lastcall/state.h"
 #include "lastcall/tcp.h"
+#include "lastcall/util.h"
 
 static int epfd = -1;
 static int lingering;
 static int64_t base;	    /* linger ends are kept as ms since base */
 static int64_t ended_until; /* when the lingers of connections ended in place stop */
 
-static int64_t now_ms(void)
+/* The epoll set's number is wanted by the program's dup2(): it answers as to now. */
+static void moved(int from, int to)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	lc_cas(&epfd, from, to);
 }
 
 int lc_linger_setup(void)
@@ -37,10 +37,10 @@ int lc_linger_setup(void)
 
 	if (epfd >= 0)
 		return 0;
-	base = now_ms();
+	base = lc_now_ms();
 	if ((fd = lc_real.epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return -1;
-	lc_fds_set(fd, LC_FD_PRIVATE, 0);
+	lc_fds_private(fd, moved);
 	lc_release(&epfd, fd);
 	return 0;
 }
@@ -62,7 +62,7 @@ static int start(int fd)
 		return -1;
 	shutdown(fd, SHUT_WR);
 	if (lc_fd_kind(fd) == LC_FD_LINGER)
-		lc_store(&e->aux, (int32_t)(now_ms() - base + LC_LINGER_MS));
+		lc_store(&e->aux, (int32_t)(lc_now_ms() - base + LC_LINGER_MS));
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -1;
 	lc_add(&lingering, 1);
@@ -77,7 +77,7 @@ void lc_linger_end(int fd)
 	if (!e || (lc_or(&e->flags, LC_FDF_ENDED) & LC_FDF_ENDED))
 		return;
 	if (!ended_until)
-		ended_until = now_ms() - base + LC_LINGER_MS;
+		ended_until = lc_now_ms() - base + LC_LINGER_MS;
 	start(fd);
 }
 
@@ -155,7 +155,7 @@ void lc_linger_release(int fd)
 int lc_linger_service(void)
 {
 	struct epoll_event evs[64];
-	int64_t now = now_ms() - base;
+	int64_t now = lc_now_ms() - base;
 	int n, i, fd, hi = lc_acquire(&lc_fds_hi);
 	int ep = lc_acquire(&epfd); /* a program's dup2() may move it */
 
@@ -192,10 +192,15 @@ void lc_linger_drop_all(void)
 		finish(fd);
 }
 
-bool lc_linger_moved(int from, int to)
+/* The program closes connection fd: during a drain, it lingers. */
+static void closing(int fd)
 {
-	return lc_cas(&epfd, from, to);
+	if (lc_load_full(&lc_draining))
+		lc_linger_adopt(fd);
 }
+
+const struct lc_fd_owner lc_linger_conn_owner = { .closing = closing };
+const struct lc_fd_owner lc_linger_owner = { .replaced = lc_linger_release };
 
 void lc_linger_fork_child(void)
 {

@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "lastcall/atomic.h"
-#include "lastcall/drain.h"
 #include "lastcall/log.h"
 #include "lastcall/notify.h"
 #include "lastcall/real.h"
+#include "lastcall/state.h"
 
 static struct sockaddr_un addr;
 static socklen_t addr_len; /* 0: no NOTIFY_SOCKET, or not ours to use */

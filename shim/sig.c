@@ -15,12 +15,12 @@
 
 #include "lastcall/atomic.h"
 #include "lastcall/config.h"
-#include "lastcall/drain.h"
-#include "lastcall/init.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
 #include "lastcall/sig.h"
 #include "lastcall/spin.h"
+#include "lastcall/state.h"
+#include "lastcall/wake.h"
 
 /* The kernel's flag for a libc-supplied return trampoline; glibc sets it on every sigaction()
  * and reports it back, but does not define it for programs. Same value on x86 and arm. */
@@ -37,6 +37,7 @@ static unsigned long long ours;	    /* bit n: lastcall's handler holds signal n 
 static unsigned long long handed;   /* bit n: given back to the program for good */
 static unsigned long long intr;	    /* bit n: siginterrupt(n, 1): signal() omits SA_RESTART */
 static int armed;		    /* the process is a server: install ours on new handlers */
+static bool (*master_check)(void); /* lc_sig_arm()'s: whether this process holds as a master */
 static void (*restorer)(void);	    /* libc's sa_restorer, as the kernel reports it */
 static int lock_word;
 
@@ -132,8 +133,8 @@ LC_EARLY static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 		return;
 	}
 	/* A master holds its workers at once, before any of them can end (see drain.h). */
-	if (!lc_acquire(&pending_sig) && handled(sig))
-		lc_drain_master();
+	if (!lc_acquire(&pending_sig) && handled(sig) && master_check)
+		master_check();
 	lc_add(&counts[sig], 1);
 	if (lc_cas(&pending_sig, 0, sig)) {
 		/* Handed back since the look above (this thread was held up on its way here, and
@@ -148,7 +149,7 @@ LC_EARLY static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 		pending_tid = gettid();
 		lc_release(&pending_ready, 1);
 	}
-	lc_drain_poke();
+	lc_wake_poke();
 	errno = saved;
 }
 
@@ -301,12 +302,13 @@ int lc_sig_interrupt(int sig, int flag) /* AS-safe */
 	return lc_sig_action(sig, &act, 0);
 }
 
-void lc_sig_arm(void)
+void lc_sig_arm(bool (*master)(void))
 {
 	sigset_t mask;
 	int sig;
 
 	lock(&mask);
+	master_check = master;
 	armed = 1;
 	for (sig = 1; sig < 64; sig++) {
 		if (!lc_sig_is_trigger(sig) || (ours | handed) >> sig & 1)
@@ -456,4 +458,12 @@ void lc_sig_fork_child(void)
 	pending_tid = 0;
 	handing_back = 0;
 	memset(counts, 0, sizeof(counts));
+}
+
+void lc_sig_block_triggers(sigset_t *old)
+{
+	sigset_t set;
+
+	lc_sig_trigger_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, old);
 }

@@ -28,6 +28,7 @@
 #include "lastcall/share.h"
 #include "lastcall/stop.h"
 #include "lastcall/tcp.h"
+#include "lastcall/util.h"
 
 /* Held while listeners are being stopped, and across fork(): a child must never inherit a
  * listener half swapped (marked stopped while its fd still holds the real socket). */
@@ -39,14 +40,6 @@ struct reg {
 	int epfd;
 	struct epoll_event ev;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* "127.0.0.1:8080", "[::]:8080" or "unix" for the log. */
 static const char *where(struct sockaddr_storage a, char *buf, size_t n)
@@ -175,10 +168,10 @@ static int take_queue(uint16_t li, int real)
 static int settle(uint16_t li, int real)
 {
 	struct pollfd p = { .fd = real, .events = POLLIN };
-	int64_t end = now_ms() + LC_SETTLE_MS;
+	int64_t end = lc_now_ms() + LC_SETTLE_MS;
 	int n = 0;
 
-	while (lc_tcp_handshakes(real) > 0 && now_ms() < end) {
+	while (lc_tcp_handshakes(real) > 0 && lc_now_ms() < end) {
 		poll(&p, 1, 10);
 		n += take_queue(li, real);
 	}

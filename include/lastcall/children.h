@@ -59,11 +59,6 @@ bool lc_children_draining(pid_t pid);
 /* Forgets every child (after a drain, and in a fork child). */
 void lc_children_reset(void);
 
-/* from, one of ours (the set or a pidfd), now also answers as to: the program's dup2()/dup3()
- * is about to take from. Re-keys a pidfd's registration (an epoll item is keyed by fd number
- * too). Returns whether from was ours. Any thread. */
-bool lc_children_moved(int from, int to);
-
 /* In a child after fork. */
 void lc_children_fork_child(void);
 

@@ -1,73 +1,69 @@
 /* SPDX-License-Identifier: MIT */
-/* drain.h: the cleanup thread. It sleeps on a wake pipe; a trigger signal or an exit with
- * connections open wakes it, and it stops intake, waits for the connections (to a deadline),
- * then hands the end of the process back to the program. */
+/* drain.h: one drain, run by the cleanup thread (thread.h): stop intake, wait for the
+ * connections to close, close the idle ones, end what is left at the deadline, say what
+ * happened. Its decisions are functions of their own (lc_drain_idle_due, lc_drain_done), for
+ * the unit tests. */
 #ifndef LASTCALL_DRAIN_H
 #define LASTCALL_DRAIN_H
 
 #include <stdbool.h>
-#include <sys/types.h>
+#include <stdint.h>
 
-#include "lastcall/atomic.h"
+#include "lastcall/tcp.h"
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
-extern int lc_draining;	    /* a drain runs in this process: closes must poke the thread */
-extern pid_t lc_thread_pid; /* pid of the process whose cleanup thread is running */
-extern int lc_helper;	    /* this process was exec'd by a server under lastcall */
-extern pid_t lc_helper_parent; /* that server */
+/* After the last child ends, the program gets this long to finish its own SIGCHLD handling (it
+ * may be between its waitpid() and its bookkeeping when the hand-back would land there). */
+#define LC_CHILD_SETTLE_MS 20
 
-/* Wakes the cleanup thread. AS-safe; errno is preserved. */
-void lc_drain_poke(void);
+/* One drain: sig is the trigger signal, or 0 for exit() (then only this process's own
+ * connections are waited for, and queued ones are not taken, as no one will accept them). */
+struct lc_drain {
+	int sig;
+	bool own;     /* only this process's own connections count */
+	bool helper;  /* this process is a server's helper: it holds the signal to the deadline */
+	bool kids;    /* children are waited for */
+	bool ending;  /* the deadline has passed (or the user insisted): finishing up */
+	bool hurry;   /* the user insisted: no lingering, no waiting for children */
+	bool exiting; /* the program called exit() meanwhile: its own connections only */
+	bool master;  /* a master: done when its workers' drains are, its own stop comes after */
+	bool quiet;   /* a master's exit after its stop, waiting for its workers to end: said at
+		       * debug level, the stop's own summary having said it all */
+	unsigned ints;
+	int64_t deadline, linger_until, kill_at;
+	int64_t idle_look, idle_check; /* the last look for idle connections, and the next */
+	int n0, idle, ended, forwarded, termed, killed;
+};
 
-/* The process becomes a server: fd table, private fds, cleanup thread, then lastcall's
- * handlers. Returns 0, or -1 if lastcall is off. Any thread, not AS-safe. */
-int lc_arm(void);
+/* Runs a drain for trigger signal sig (0: for exit()). Returns false if the program called
+ * exit() meanwhile (its exit then waits for the hand-back). Cleanup thread. */
+bool lc_drain_run(int sig);
 
-/* Hooks call this first: a load and a branch once the process is armed. */
-static inline int lc_server(void)
-{
-	extern int lc_armed;
+/* Waits up to timeout ms (-1: forever) for a poke, a lingering connection's news or a child's
+ * end; a wake pipe the program closed is made again. Cleanup thread. */
+void lc_drain_wait(int64_t timeout);
 
-	return __builtin_expect(lc_acquire(&lc_armed), 1) ? 0 : lc_arm();
-}
+/* The program calls exit() (or exec) while the thread drains or holds a signal: set by the
+ * program's thread, read by the cleanup thread. */
+void lc_drain_request_exit(void);
+bool lc_drain_exit_requested(void);
 
-/* At start-up (the constructor), before main: a process started with connected TCP sockets
- * (inetd style) tracks them as connections; a process exec'd by a server under lastcall is its
- * helper. Either becomes a server at once. */
-void lc_drain_startup(void);
+/* Connections still to finish: those queued in stashes, then the table's (all, or only this
+ * process's own). Any thread. */
+int lc_drain_remaining(bool own);
 
-/* exit() or return from main: if connections this process accepted are open, stop intake and
- * wait for them (to the deadline) before returning. A process that has none is not delayed.
- * Program thread; must not be called twice on one thread (the exit hook guards recursion). */
-void lc_drain_exit(void);
+/* How long a connection in state s, quiet for quiet ms, must still stay quiet to count as
+ * idle: 0 if it is idle now, -1 if it cannot be (not an established TCP connection). Reads
+ * LASTCALL_IDLE. Cleanup thread (and the unit tests). */
+int64_t lc_drain_idle_due(enum lc_conn_state s, int64_t quiet);
 
-/* exec() while a drain holds a trigger signal: as for exit(), the signal's disposition comes
- * first (a server's wrapper script that would exec the server once its own child ends must not
- * start it after being told to stop). Returns at once otherwise. Program thread. */
-void lc_drain_exec(void);
+/* Whether drain d has nothing left to wait for at time t (monotonic ms), with n connections,
+ * lingering closes and kids children still open. Cleanup thread (and the unit tests). */
+bool lc_drain_done(const struct lc_drain *d, int n, int lingering, int kids, int64_t t);
 
-/* fork() with the trigger signals blocked; the child becomes a server at once if it inherited
- * connections or listeners, so a signal can never find it half set up. */
-pid_t lc_drain_fork(void);
-
-/* A trigger signal reached this process, whose program has a handler of its own for it: whether
- * it is a master (children that accept or did, none itself, nothing to drain). If so its workers
- * are held at once, to wait for its own handler, which runs once they have drained
- * (docs/design.md, "Masters"), and its exit() will wait for its children. Signal handler,
- * AS-safe. */
-bool lc_drain_master(void);
-
-/* kill(pid, SIGKILL): a SIGKILL to a process that is draining under lastcall waits for that
- * process to end on its own, at most as long as a drain can last here; any other is sent at
- * once. Returns as kill(). Program thread. */
-int lc_drain_kill(pid_t pid);
-
-/* fd is one of lastcall's private fds and the program wants its number (dup2): move ours. */
-void lc_drain_move_private(int fd);
-
-/* pthread_atfork handlers. */
-void lc_drain_atfork_child(void);
+/* In a child after fork. */
+void lc_drain_fork_child(void);
 
 #pragma GCC visibility pop
 

@@ -10,8 +10,9 @@
 #include <sys/types.h>
 
 #include "lastcall/atomic.h"
-#include "lastcall/drain.h"
 #include "lastcall/real.h"
+#include "lastcall/state.h"
+#include "lastcall/wake.h"
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
@@ -34,8 +35,10 @@ enum lc_kind {
 	/* lastcall's copy of a connection the program closed during a drain, kept until the
 	 * client closes its side (see linger.h). */
 	LC_FD_LINGER,
-	/* lastcall's own fd (wake pipe, log copy): the program's close() cannot take it. */
+	/* lastcall's own fd (wake pipe, log copy, epoll sets, pidfds): the program's close()
+	 * cannot take it, and its dup2() onto it moves it first (lc_fds_private). */
 	LC_FD_PRIVATE,
+	LC_FD_KINDS
 };
 
 /* lc_fd.flags, for CONN entries and the lingering ones. */
@@ -52,7 +55,8 @@ struct lc_fd {
 		struct {
 			uint8_t kind;  /* enum lc_kind; written with atomic operations */
 			uint8_t flags; /* LC_FDF_* */
-			uint16_t li;   /* LISTEN, STOPPED, STASHED: the listener record */
+			uint16_t li;   /* LISTEN, STOPPED, STASHED: the listener record;
+					* PRIVATE: its owner (lc_fds_private) */
 			int32_t aux;   /* CONN: pid of the process that accepted it; STASHED: next
 					* stashed fd; LINGER: when its linger ends, in ms */
 		};
@@ -104,8 +108,6 @@ void lc_fds_note(int fd);
  * on this path; a drain counts the entries (lc_fds_count). Any thread; errno is preserved. */
 static inline __attribute__((always_inline)) void lc_fds_add_conn(int fd)
 {
-	extern pid_t lc_pid;
-
 	if (__builtin_expect(!lc_fd_tracked(fd) ||
 				     fd >= lc_load(&lc_fds_hi),
 			     0)) {
@@ -135,6 +137,26 @@ enum lc_kind lc_fds_forget(int fd);
 /* lastcall is done with one of its own fds. */
 void lc_fds_release(int fd);
 
+/* Marks fd as one of lastcall's own. If the program's dup2()/dup3() wants its number, fd is
+ * first copied to a higher number and moved(fd, copy) tells its owner (before the old number
+ * is replaced). Any thread; up to 8 distinct owners. */
+void lc_fds_private(int fd, void (*moved)(int from, int to));
+
+/* What the module that owns a kind of entry does when the program closes or replaces such an
+ * fd (close(), dup2()/dup3() onto it, close_range()); any member may be 0. Each runs on the
+ * program's thread that made the call. */
+struct lc_fd_owner {
+	/* close() of the fd, before its entry is forgotten (a connection during a drain) */
+	void (*closing)(int fd);
+	/* the entry is forgotten: the fd is being closed or replaced; li was its record */
+	void (*closed)(int fd, uint16_t li);
+	/* dup2()/dup3() is about to replace one of lastcall's own fds of this kind: move it */
+	void (*replaced)(int fd);
+};
+
+/* Registers the owner of a kind: once, when arming, before any such entry exists. */
+void lc_fds_own(enum lc_kind kind, const struct lc_fd_owner *owner);
+
 /* close() of anything but an idle connection outside a drain. */
 int lc_fds_close_slow(int fd);
 
@@ -154,7 +176,7 @@ static inline __attribute__((always_inline)) int lc_fds_close(int fd)
 	if (v.kind == LC_FD_CONN && !v.flags && !lc_load(&lc_draining) &&
 	    lc_cas(&lc_fds[fd].word, v.word, 0)) {
 		if (__builtin_expect(lc_load_full(&lc_draining), 0))
-			lc_drain_poke();
+			lc_wake_poke();
 		return lc_real.close(fd);
 	}
 	return lc_fds_close_slow(fd);
@@ -185,8 +207,6 @@ void lc_fds_each(enum lc_kind kind, void (*fn)(int fd, void *arg), void *arg);
  * counters and by the tests. */
 int lc_fds_count(bool own_only);
 
-/* In a child after fork: connections are now inherited, none is the child's own. */
-void lc_fds_fork_child(void);
 
 #pragma GCC visibility pop
 

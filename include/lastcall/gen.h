@@ -42,10 +42,12 @@ struct lc_gen_owner {
 	int32_t unused;
 };
 
-/* At start-up (lc_init), after lc_drain_startup: a process the parent executed as a generation
- * takes its control socket and owner map, and becomes a server at once, so the control socket
- * is a private fd before the program runs. Any other process: nothing. */
-void lc_gen_startup(lc_getenv_fn get);
+/* At start-up (lc_init), after lc_arm_startup: whether this process is a generation the parent
+ * executed (LC_GEN_ENV names its pid, a socket and a file). If so it arms at once, then
+ * lc_gen_startup() takes its control socket and owner map, so the control socket is a private
+ * fd before the program runs. Program thread, before main. */
+bool lc_gen_claim(lc_getenv_fn get);
+void lc_gen_startup(void);
 
 /* Whether this process belongs to a generation that inherited listeners: bind() must ask. */
 bool lc_gen_inherits(void);

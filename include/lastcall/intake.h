@@ -122,6 +122,11 @@ int lc_intake_drop_stash(bool all);
 /* dup2 is about to take the number of stashed connection fd: move the connection. */
 void lc_intake_move_stashed(int fd);
 
+/* What the program's close of a listener, and its dup2() onto a stashed connection's number,
+ * do (fds.h): lc_intake_closed(), lc_intake_move_stashed(). */
+extern const struct lc_fd_owner lc_intake_listener_owner;
+extern const struct lc_fd_owner lc_intake_stash_owner;
+
 /* Listener records in use. */
 int lc_intake_listeners(void);
 

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "lastcall/fds.h"
+
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
 #define LC_LINGER_MS 1000
@@ -44,9 +46,10 @@ void lc_linger_drop_all(void);
 /* In a child after fork: the linger set is the parent's. */
 void lc_linger_fork_child(void);
 
-/* from, our epoll set, now also answers as to (the program's dup2() takes from). Returns
- * whether from was ours. Any thread. */
-bool lc_linger_moved(int from, int to);
+/* What the program's close of a connection (during a drain: it lingers) and its dup2() onto
+ * a lingering fd (finished first) do (fds.h). */
+extern const struct lc_fd_owner lc_linger_conn_owner;
+extern const struct lc_fd_owner lc_linger_owner;
 
 #pragma GCC visibility pop
 

@@ -10,22 +10,23 @@
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
-/* Whether sig is one of LASTCALL_SIGNALS. Any context. */
 /* The signals LASTCALL_SIGNALS may name (config.c's table): any other never starts a drain. */
 #define LC_SIG_CANDIDATES                                                                   \
 	((1ULL << SIGHUP) | (1ULL << SIGINT) | (1ULL << SIGQUIT) | (1ULL << SIGUSR1) |       \
 	 (1ULL << SIGUSR2) | (1ULL << SIGALRM) | (1ULL << SIGTERM) | (1ULL << SIGPWR))
 
-/* Whether sig can never be a trigger, known before any configuration is read. */
+/* LASTCALL_SIGNALS, bit n for signal n: written once by lc_sig_init(). */
+extern unsigned long long lc_sig_triggers;
+
+/* Whether sig can never be a trigger, known before any configuration is read. Any context. */
 static inline bool lc_sig_never_trigger(int sig)
 {
 	return sig <= 0 || sig >= 64 || !(LC_SIG_CANDIDATES >> sig & 1);
 }
 
+/* Whether sig is one of LASTCALL_SIGNALS. Any context. */
 static inline bool lc_sig_is_trigger(int sig)
 {
-	extern unsigned long long lc_sig_triggers;
-
 	return sig > 0 && sig < 64 && (lc_sig_triggers >> sig & 1);
 }
 
@@ -59,8 +60,13 @@ sighandler_t lc_sig_signal(int sig, sighandler_t handler, enum lc_sig_style styl
 int lc_sig_interrupt(int sig, int flag);
 
 /* Installs lastcall's handler on every trigger signal the program does not ignore. Called once
- * the cleanup thread runs. Any thread. */
-void lc_sig_arm(void);
+ * the cleanup thread runs. master, called by the handler on the first trigger signal for which
+ * the program has a handler of its own, says whether the process holds its stop as a master
+ * (master.h); the handler then wakes the cleanup thread. Arming. */
+void lc_sig_arm(bool (*master)(void));
+
+/* Blocks the trigger signals in the calling thread (around fork); *old gets the mask before. */
+void lc_sig_block_triggers(sigset_t *old);
 
 /* Gives sig back to the program: its disposition is restored and the signal re-delivered to
  * the process with its original siginfo, so the program's handler runs in signal context (or

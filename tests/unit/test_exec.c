@@ -27,8 +27,8 @@ struct lc_real lc_real;
 pid_t lc_pid;
 static int exec_stops;
 
-/* The drain's side of an exec (drain.h): every exec hook asks it first. */
-void lc_drain_exec(void)
+/* The cleanup thread's side of an exec (thread.h): every exec hook asks it first. */
+void lc_thread_exec(void)
 {
 	exec_stops++;
 }

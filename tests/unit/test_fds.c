@@ -16,12 +16,11 @@
 #include <cmocka.h>
 
 #include "lastcall/config.h"
-#include "lastcall/drain.h"
 #include "lastcall/fds.h"
-#include "lastcall/init.h"
-#include "lastcall/intake.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
+#include "lastcall/state.h"
+#include "lastcall/wake.h"
 
 /* Fakes for what fds.c calls outside itself. */
 struct lc_real lc_real;
@@ -32,41 +31,34 @@ int lc_off;
 
 static int pokes;
 static int closed_listener = -1;
-static int moved_private = -1;
+static int moved_from = -1, moved_to = -1;
+static int adopted = -1;
 
-void lc_drain_poke(void)
+void lc_wake_poke(void)
 {
 	pokes++;
 }
 
-void lc_intake_closed(int fd, uint16_t li)
+/* The owners of the kinds, as linger.c and intake.c register them. */
+static void listener_closed(int fd, uint16_t li)
 {
 	(void)li;
 	closed_listener = fd;
 }
 
-void lc_drain_move_private(int fd)
+static void conn_closing(int fd)
 {
-	moved_private = fd;
-	lc_fds[fd].kind = LC_FD_NONE;
+	if (lc_draining)
+		adopted = fd;
 }
 
-void lc_intake_move_stashed(int fd)
-{
-	(void)fd;
-}
+static const struct lc_fd_owner listener_owner = { .closed = listener_closed };
+static const struct lc_fd_owner conn_owner = { .closing = conn_closing };
 
-static int adopted = -1;
-
-int lc_linger_adopt(int fd)
+static void private_moved(int from, int to)
 {
-	adopted = fd;
-	return 0;
-}
-
-void lc_linger_release(int fd)
-{
-	(void)fd;
+	moved_from = from;
+	moved_to = to;
 }
 
 static int fake_close(int fd)
@@ -96,7 +88,9 @@ static int setup(void **state)
 	lc_fds_hi = 0;
 	lc_draining = pokes = nspans = 0;
 	lc_pid = 1000;
-	closed_listener = moved_private = adopted = -1;
+	closed_listener = moved_from = moved_to = adopted = -1;
+	lc_fds_own(LC_FD_CONN, &conn_owner);
+	lc_fds_own(LC_FD_LISTEN, &listener_owner);
 	lc_real.close = fake_close;
 	lc_real.close_range = fake_close_range;
 	return 0;
@@ -126,7 +120,6 @@ static void test_fds_counts_own_and_inherited(void **state)
 	assert_int_equal(lc_fds_hi, 10);
 	/* As in a fork child: the same connections, none of them its own. */
 	lc_pid = 2000;
-	lc_fds_fork_child();
 	assert_int_equal(lc_fds_count(true), 0);
 	assert_int_equal(lc_fds_count(false), 2);
 	assert_int_equal(lc_fds_count(true), 0);
@@ -251,9 +244,14 @@ static void test_fds_dup2_moves_private(void **state)
 	(void)state;
 	assert_int_equal(pipe(p), 0);
 	lc_real.dup2 = dup2;
-	lc_fds_set(p[1], LC_FD_PRIVATE, 0);
+	lc_fds_private(p[1], private_moved);
 	assert_int_equal(lc_fds_dup(p[0], p[1], 0, false), p[1]);
-	assert_int_equal(moved_private, p[1]);
+	/* Moved above its old number and still private; the owner was told where. */
+	assert_int_equal(moved_from, p[1]);
+	assert_true(moved_to > p[1]);
+	assert_int_equal(lc_fds[moved_to].kind, LC_FD_PRIVATE);
+	assert_int_equal(lc_fds[p[1]].kind, LC_FD_NONE);
+	close(moved_to);
 	lc_fds_add_conn(p[1]);
 	assert_int_equal(lc_fds_dup(p[0], p[1], 0, false), p[1]);
 	assert_int_equal(lc_fds_count(false), 0); /* replaced by dup2: forgotten */

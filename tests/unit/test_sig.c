@@ -15,10 +15,10 @@
 
 #include <cmocka.h>
 
-#include "lastcall/drain.h"
-#include "lastcall/init.h"
 #include "lastcall/real.h"
 #include "lastcall/sig.h"
+#include "lastcall/state.h"
+#include "lastcall/wake.h"
 
 struct lc_real lc_real;
 pid_t lc_pid;
@@ -28,14 +28,14 @@ int lc_draining;
 
 static int pokes, master_asks;
 
-void lc_drain_poke(void)
+void lc_wake_poke(void)
 {
 	pokes++;
 }
 
 /* Asked by the handler whether the process is a master: only for the first signal, and only
  * when the program has a handler of its own. */
-bool lc_drain_master(void)
+static bool master(void)
 {
 	master_asks++;
 	return false;
@@ -118,7 +118,7 @@ static void test_sig_arm_installs_ours_and_keeps_shadow(void **state)
 
 	(void)state;
 	lc_sig_action(SIGTERM, &act, NULL);
-	lc_sig_arm();
+	lc_sig_arm(master);
 	assert_true(is_ours(SIGTERM));
 	assert_true(is_ours(SIGINT));
 	assert_true(kernel[SIGTERM].sa_flags & SA_RESTART); /* the program's calls restart */
@@ -145,7 +145,7 @@ static void test_sig_ignore_is_respected(void **state)
 	struct sigaction old;
 
 	(void)state;
-	lc_sig_arm();
+	lc_sig_arm(master);
 	assert_true(is_ours(SIGTERM));
 	/* The program ignores SIGTERM: so does the kernel, and no drain can start from it. */
 	assert_ptr_equal(lc_sig_signal(SIGTERM, SIG_IGN, LC_SIG_BSD), SIG_DFL);
@@ -164,7 +164,7 @@ static void test_sig_inherited_ignore_not_armed(void **state)
 	(void)state;
 	kernel[SIGINT].sa_handler = SIG_IGN; /* as nohup or a shell's "&" leaves it */
 	lc_sig_init((1ULL << SIGTERM) | (1ULL << SIGINT));
-	lc_sig_arm();
+	lc_sig_arm(master);
 	assert_ptr_equal(kernel[SIGINT].sa_handler, SIG_IGN);
 	assert_true(is_ours(SIGTERM));
 }
@@ -175,7 +175,7 @@ static void test_sig_signal_styles(void **state)
 	sigset_t mask;
 
 	(void)state;
-	lc_sig_arm();
+	lc_sig_arm(master);
 	lc_sig_signal(SIGTERM, handler_a, LC_SIG_BSD);
 	lc_sig_action(SIGTERM, NULL, &old);
 	assert_true(old.sa_flags & SA_RESTART);
@@ -210,7 +210,7 @@ static void test_sig_signal_restart_style(void **state)
 	struct sigaction old;
 
 	(void)state;
-	lc_sig_arm();
+	lc_sig_arm(master);
 	assert_int_equal(lc_sig_interrupt(SIGTERM, 1), 0);
 	assert_ptr_equal(lc_sig_signal(SIGTERM, handler_a, LC_SIG_RESTART), SIG_DFL);
 	lc_sig_action(SIGTERM, NULL, &old);
@@ -229,7 +229,7 @@ static void test_sig_errno_preserved(void **state)
 	errno = 1234;
 	assert_int_equal(lc_sig_action(SIGTERM, &act, NULL), 0);
 	assert_int_equal(errno, 1234);
-	lc_sig_arm();
+	lc_sig_arm(master);
 	assert_int_equal(lc_sig_action(SIGTERM, &act, NULL), 0);
 	assert_int_equal(errno, 1234);
 }
@@ -252,7 +252,7 @@ static void test_sig_handler_records_first_and_counts(void **state)
 	siginfo_t info;
 
 	(void)state;
-	lc_sig_arm();
+	lc_sig_arm(master);
 	errno = 77;
 	deliver(SIGTERM, 4242);
 	assert_int_equal(errno, 77);
@@ -277,7 +277,7 @@ static void test_sig_handler_asks_master_once(void **state)
 
 	(void)state;
 	lc_sig_action(SIGTERM, &act, NULL);
-	lc_sig_arm();
+	lc_sig_arm(master);
 	deliver(SIGTERM, 4242);
 	deliver(SIGTERM, 4343);
 	assert_int_equal(master_asks, 1);
@@ -303,7 +303,7 @@ static void test_sig_handback_restores_and_redelivers(void **state)
 	(void)state;
 	act.sa_flags = SA_RESETHAND; /* and no SA_RESTART */
 	lc_sig_action(SIGTERM, &act, NULL);
-	lc_sig_arm();
+	lc_sig_arm(master);
 	memset(&info, 0, sizeof(info));
 	info.si_signo = SIGTERM;
 	info.si_code = SI_USER;
@@ -344,7 +344,7 @@ static void test_sig_without_thread_passes_at_once(void **state)
 
 	(void)state;
 	lc_sig_signal(SIGTERM, handler_a, LC_SIG_BSD);
-	lc_sig_arm();
+	lc_sig_arm(master);
 	lc_thread_pid = getpid() + 1; /* as in a fork child before its thread exists */
 	deliver(SIGTERM, 5151);
 	assert_int_equal(pokes, 0);

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/* private.c: the wake pipe's and the log's fds: placed, marked as lastcall's, renewed. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+
+#include "lastcall/fds.h"
+#include "lastcall/log.h"
+#include "lastcall/off.h"
+#include "lastcall/private.h"
+#include "lastcall/wake.h"
+
+static int wake_rd = -1, wake_wr = -1;
+static int renewed; /* the wake pipe had to be made again: said once */
+
+/* The kernel sizes a process's fd table to its highest fd, so an fd near a soft limit of
+ * 1048576 would cost 8 MB of table for one descriptor; and an fd above lastcall's table
+ * (LASTCALL_MAX_FDS) the program's close() would take. */
+int lc_private_min(void)
+{
+	struct rlimit rl;
+	int top = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 3;
+	if (rl.rlim_cur < (rlim_t)top)
+		top = (int)rl.rlim_cur;
+	if (top > lc_fds_n)
+		top = lc_fds_n;
+	return top > 128 ? top - 64 : 3;
+}
+
+static void wake_moved(int from, int to)
+{
+	if (from == wake_rd)
+		wake_rd = to;
+	else if (from == wake_wr)
+		wake_wr = to;
+	lc_wake_moved(from, to);
+}
+
+static void log_moved(int from, int to)
+{
+	(void)from;
+	lc_log_reset(to);
+}
+
+static int make_wake(void)
+{
+	if (lc_wake_open(lc_private_min(), &wake_rd, &wake_wr) < 0)
+		return -1;
+	lc_fds_private(wake_rd, wake_moved);
+	lc_fds_private(wake_wr, wake_moved);
+	return 0;
+}
+
+static void open_log(void)
+{
+	if (lc_log_open(lc_private_min()) >= 0)
+		lc_fds_private(lc_log_fd(), log_moved);
+}
+
+int lc_private_open(void)
+{
+	if (wake_rd >= 0)
+		return 0;
+	if (make_wake() < 0)
+		return -1;
+	open_log();
+	return 1;
+}
+
+void lc_private_renew(int how)
+{
+	int old_rd = wake_rd, old_wr = wake_wr, err;
+
+	lc_fds_release(old_rd);
+	lc_fds_release(old_wr);
+	/* The numbers the program closed are the program's now: only ours are closed. */
+	lc_wake_close(how == LC_WAKE_HALF, 0);
+	wake_rd = wake_wr = -1;
+	if (fcntl(lc_log_fd(), F_GETFD) < 0 && errno == EBADF) {
+		lc_fds_release(lc_log_fd());
+		lc_log_reset(2);
+		open_log();
+	}
+	if (make_wake() < 0) {
+		err = errno;
+		lc_turn_off("the program closed the wake pipe, and a new one cannot be made", err);
+		return;
+	}
+	if (!renewed++)
+		lc_log(LC_WARN, "the program closed lastcall's wake pipe (fds %d, %d) without "
+				"close(): made a new one", old_rd, old_wr);
+}
+
+void lc_private_fork_child(void)
+{
+	if (wake_rd < 0)
+		return;
+	lc_fds_release(wake_rd);
+	lc_fds_release(wake_wr);
+	lc_wake_close(1, 1);
+	wake_rd = wake_wr = -1;
+}
