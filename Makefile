@@ -29,7 +29,7 @@ endif
 
 # In the order of the layer table (docs/design.md, "Modules"): each may use only those before it.
 MODULES := libc log real util config tcp elf scm state wake fds sig share notify off private gen \
-	intake children linger stop master drain thread arm exec environ init hooks
+	listener stash intake children linger stop master drain thread arm exec run environ init hooks
 SHIM_OBJS := $(MODULES:%=$(B)/shim/%.o)
 HEADERS := $(wildcard include/lastcall/*.h)
 
@@ -166,7 +166,7 @@ $(B)/unit/test_sig: $(B)/shim/sig.o $(B)/shim/log.o $(B)/shim/config.o
 $(B)/unit/test_tcp: $(B)/shim/tcp.o
 $(B)/unit/test_share: $(B)/shim/share.o $(B)/shim/log.o
 $(B)/unit/test_notify: $(B)/shim/notify.o $(B)/shim/log.o $(B)/shim/config.o
-$(B)/unit/test_exec: $(B)/shim/exec.o $(B)/shim/environ.o $(B)/shim/elf.o $(B)/shim/log.o
+$(B)/unit/test_exec: $(B)/shim/exec.o $(B)/shim/run.o $(B)/shim/environ.o $(B)/shim/elf.o $(B)/shim/log.o
 
 # CMOCKA: what the tests link for cmocka (the musl build's own, musl.mk).
 CMOCKA ?= -lcmocka

@@ -15,6 +15,8 @@
 #include "lastcall/children.h"
 #include "lastcall/fds.h"
 #include "lastcall/intake.h"
+#include "lastcall/listener.h"
+#include "lastcall/stash.h"
 #include "lastcall/linger.h"
 #include "lastcall/log.h"
 #include "lastcall/master.h"
@@ -56,7 +58,7 @@ static void own_kinds(void)
 	lc_fds_own(LC_FD_LINGER, &lc_linger_owner);
 	lc_fds_own(LC_FD_LISTEN, &lc_intake_listener_owner);
 	lc_fds_own(LC_FD_STOPPED, &lc_intake_listener_owner);
-	lc_fds_own(LC_FD_STASHED, &lc_intake_stash_owner);
+	lc_fds_own(LC_FD_STASHED, &lc_stash_owner);
 }
 
 /* With the lock held. Returns 0, or -1 having turned lastcall off. */
@@ -161,7 +163,7 @@ pid_t lc_arm_fork(void)
 	if (pid == 0 && lc_helper)
 		lc_helper_parent = getppid();
 	if (pid == 0 && lc_fds &&
-	    (lc_fds_count(false) > 0 || lc_intake_listeners() > 0 || lc_helper))
+	    (lc_fds_count(false) > 0 || lc_listeners_count() > 0 || lc_helper))
 		lc_arm();
 	else if (pid > 0 && lc_fds)
 		lc_fds_each(LC_FD_CONN, mark_forked, 0);

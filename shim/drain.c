@@ -16,7 +16,8 @@
 #include "lastcall/config.h"
 #include "lastcall/drain.h"
 #include "lastcall/fds.h"
-#include "lastcall/intake.h"
+#include "lastcall/listener.h"
+#include "lastcall/stash.h"
 #include "lastcall/linger.h"
 #include "lastcall/log.h"
 #include "lastcall/master.h"
@@ -83,7 +84,7 @@ bool lc_drain_exit_requested(void)
  * intake.c), so it is counted at least once. */
 int lc_drain_remaining(bool own)
 {
-	int stashed = lc_intake_stashed();
+	int stashed = lc_stash_count();
 
 	return stashed + lc_fds_count(own);
 }
@@ -232,7 +233,7 @@ static void end_all(struct lc_drain *d, int64_t t)
 		d->hurry = true;
 	}
 	lc_fds_each(LC_FD_CONN, end_conn, d);
-	d->ended += lc_intake_drop_stash(true);
+	d->ended += lc_stash_drop(true);
 	if (d->kids && !d->hurry && !d->master)
 		d->termed = lc_children_signal(SIGTERM);
 	d->ending = true;
@@ -246,7 +247,7 @@ static void step(struct lc_drain *d, int64_t t, int *n, int *lingering, int *kid
 {
 	int64_t looked;
 
-	lc_intake_drop_stash(false);
+	lc_stash_drop(false);
 	if (!d->ending && lc_config.idle_ms >= 0 && t >= d->idle_check) {
 		/* A connection that joins later (from the stash) is looked at within the time
 		 * a busy one needs. */

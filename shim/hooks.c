@@ -19,6 +19,7 @@
 #include "lastcall/libc.h"
 #include "lastcall/master.h"
 #include "lastcall/real.h"
+#include "lastcall/run.h"
 #include "lastcall/sig.h"
 #include "lastcall/thread.h"
 
@@ -243,35 +244,35 @@ LC_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	if (!lc_active())
 		return lc_real.execve(path, argv, envp);
-	return lc_exec_execve(path, argv, envp);
+	return lc_run_execve(path, argv, envp);
 }
 
 LC_EXPORT int execv(const char *path, char *const argv[])
 {
 	if (!lc_active())
 		return lc_real.execve(path, argv, environ);
-	return lc_exec_execve(path, argv, environ);
+	return lc_run_execve(path, argv, environ);
 }
 
 LC_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	if (!lc_active())
 		return lc_real.execvpe(file, argv, envp);
-	return lc_exec_execvpe(file, argv, envp);
+	return lc_run_execvpe(file, argv, envp);
 }
 
 LC_EXPORT int execvp(const char *file, char *const argv[])
 {
 	if (!lc_active())
 		return lc_real.execvpe(file, argv, environ);
-	return lc_exec_execvpe(file, argv, environ);
+	return lc_run_execvpe(file, argv, environ);
 }
 
 LC_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	if (!lc_active())
 		return lc_real.fexecve(fd, argv, envp);
-	return lc_exec_fexecve(fd, argv, envp);
+	return lc_run_fexecve(fd, argv, envp);
 }
 
 LC_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
@@ -279,7 +280,7 @@ LC_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
 {
 	if (!lc_active())
 		return lc_real.execveat(dirfd, path, argv, envp, flags);
-	return lc_exec_execveat(dirfd, path, argv, envp, flags);
+	return lc_run_execveat(dirfd, path, argv, envp, flags);
 }
 
 LC_EXPORT int execl(const char *path, const char *arg, ...)
@@ -288,7 +289,7 @@ LC_EXPORT int execl(const char *path, const char *arg, ...)
 	int r;
 
 	va_start(ap, arg);
-	r = lc_exec_list(LC_EXECL, lc_active(), path, arg, ap);
+	r = lc_run_list(LC_RUN_EXECL, lc_active(), path, arg, ap);
 	va_end(ap);
 	return r;
 }
@@ -299,7 +300,7 @@ LC_EXPORT int execle(const char *path, const char *arg, ...)
 	int r;
 
 	va_start(ap, arg);
-	r = lc_exec_list(LC_EXECLE, lc_active(), path, arg, ap);
+	r = lc_run_list(LC_RUN_EXECLE, lc_active(), path, arg, ap);
 	va_end(ap);
 	return r;
 }
@@ -310,7 +311,7 @@ LC_EXPORT int execlp(const char *file, const char *arg, ...)
 	int r;
 
 	va_start(ap, arg);
-	r = lc_exec_list(LC_EXECLP, lc_active(), file, arg, ap);
+	r = lc_run_list(LC_RUN_EXECLP, lc_active(), file, arg, ap);
 	va_end(ap);
 	return r;
 }
@@ -320,7 +321,7 @@ LC_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
 {
 	if (!lc_active())
 		return lc_real.posix_spawn(pid, path, acts, attr, argv, envp);
-	return lc_exec_spawn(false, pid, path, acts, attr, argv, envp);
+	return lc_run_spawn(false, pid, path, acts, attr, argv, envp);
 }
 
 LC_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *acts,
@@ -328,7 +329,7 @@ LC_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
 {
 	if (!lc_active())
 		return lc_real.posix_spawnp(pid, file, acts, attr, argv, envp);
-	return lc_exec_spawn(true, pid, file, acts, attr, argv, envp);
+	return lc_run_spawn(true, pid, file, acts, attr, argv, envp);
 }
 
 LC_EXPORT int system(const char *cmd)

@@ -8,7 +8,8 @@
 #include "lastcall/children.h"
 #include "lastcall/config.h"
 #include "lastcall/fds.h"
-#include "lastcall/intake.h"
+#include "lastcall/listener.h"
+#include "lastcall/stash.h"
 #include "lastcall/linger.h"
 #include "lastcall/log.h"
 #include "lastcall/master.h"
@@ -34,7 +35,7 @@ int64_t lc_master_longest_drain_ms(void) /* AS-safe */
 bool lc_master_check(void) /* AS-safe */
 {
 	if (lc_helper || !lc_config.wait_children || lc_share_accepts(lc_pid) ||
-	    lc_intake_stashed() + lc_fds_count(false) > 0 || !lc_share_has_worker(lc_pid))
+	    lc_stash_count() + lc_fds_count(false) > 0 || !lc_share_has_worker(lc_pid))
 		return false;
 	lc_share_master(LC_MASTER_HOLDING);
 	lc_cas(&master_until, 0, lc_now_ms() + lc_master_longest_drain_ms());

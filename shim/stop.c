@@ -22,7 +22,8 @@
 #include "lastcall/atomic.h"
 #include "lastcall/fds.h"
 #include "lastcall/gen.h"
-#include "lastcall/intake.h"
+#include "lastcall/listener.h"
+#include "lastcall/stash.h"
 #include "lastcall/log.h"
 #include "lastcall/real.h"
 #include "lastcall/share.h"
@@ -150,7 +151,7 @@ static int take_queue(uint16_t li, int real)
 	for (;;) {
 		c = lc_real.accept4(real, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (c >= 0 && lc_fd_get(c)) {
-			lc_intake_push(li, c);
+			lc_stash_push(li, c);
 			n++;
 		} else if (c >= 0) {
 			lc_real.close(c); /* beyond LASTCALL_MAX_FDS: cannot be kept */
@@ -184,7 +185,7 @@ static int settle(uint16_t li, int real)
  * holders are not counted. */
 static int last_acceptor(struct lc_listener *l)
 {
-	int slot = lc_intake_quit(l);
+	int slot = lc_listener_quit(l);
 
 	if (!lc_load(&l->owned)) {
 		if (slot >= 0)
@@ -225,7 +226,7 @@ static int stop_one(uint16_t li, bool stash)
 	 * generation's to accept, and the socket stays open and unfiltered for it. */
 	elsewhere = lc_gen_elsewhere(real);
 	if (elsewhere)
-		lc_intake_leave(l);
+		lc_listener_leave(l);
 	last = !elsewhere && last_acceptor(l);
 	/* First, so nothing new joins the queue while it is being moved. */
 	if (last)
@@ -246,7 +247,7 @@ static int stop_one(uint16_t li, bool stash)
 	if (last)
 		shutdown(real, SHUT_RD);
 	lc_real.close(real);
-	lc_intake_settle(li);
+	lc_stash_settle(li);
 	if (elsewhere)
 		how = "the next generation serves it: left open, its queue to it";
 	else if (!last)
@@ -279,7 +280,7 @@ int lc_stop_intake(bool stash)
 		    lc_fd_kind(l->fd) == LC_FD_LISTEN && lc_fds[l->fd].li == li)
 			n += stop_one((uint16_t)li, stash);
 	}
-	lc_intake_leave_listeners(); /* no longer accepting anywhere */
+	lc_listeners_leave(); /* no longer accepting anywhere */
 	pthread_mutex_unlock(&stop_mu);
 	return n;
 }

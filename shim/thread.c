@@ -14,7 +14,8 @@
 #include "lastcall/config.h"
 #include "lastcall/drain.h"
 #include "lastcall/fds.h"
-#include "lastcall/intake.h"
+#include "lastcall/listener.h"
+#include "lastcall/stash.h"
 #include "lastcall/log.h"
 #include "lastcall/master.h"
 #include "lastcall/sig.h"
@@ -79,12 +80,12 @@ static void *cleanup_main(void *arg)
 				lc_drain_run(0);
 		} else {
 			if (lc_load(&lc_draining) == 0)
-				lc_intake_drop_stash(false);
+				lc_stash_drop(false);
 			continue;
 		}
 		/* exit() meanwhile: the signal's disposition came first, as it would have; a handler
 		 * that returns lets the exit go on. */
-		lc_intake_leave_all();
+		lc_listeners_leave_all();
 		set_state(DONE);
 		return 0;
 	}
@@ -138,7 +139,7 @@ void lc_thread_exit(void)
 	if (!lc_acquire(&lc_armed) || lc_acquire(&lc_thread_pid) != lc_pid)
 		return;
 	if (lc_acquire(&state) == IDLE && lc_fds_count(true) == 0 && !lc_master_until()) {
-		lc_intake_leave_all(); /* nothing of ours in flight: exit is not delayed */
+		lc_listeners_leave_all(); /* nothing of ours in flight: exit is not delayed */
 		return;
 	}
 	end_as_exit();

@@ -6,11 +6,10 @@
 #ifndef LASTCALL_EXEC_H
 #define LASTCALL_EXEC_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <fcntl.h>
 #include <stdio.h>
-#include <spawn.h>
 #include <sys/types.h>
 
 #include "lastcall/libc.h"
@@ -40,12 +39,6 @@ extern struct lc_exec_set lc_exec_carry;
  * LIB/musl/liblastcall.so), or no library at all. */
 extern struct lc_exec_set lc_exec_cross;
 
-/* Environments whose merged copy would take more stack than this are passed unchanged. (The
- * caller's stack: a musl program's threads have 128 KiB, lastcall/libc.h.) */
-#define LC_EXEC_STACK_MAX LC_LIBC_EXEC_STACK_MAX
-/* execl, execle and execlp take at most this many arguments (more: E2BIG). */
-#define LC_EXEC_MAX_ARGS 65536
-
 /* Captures lc_exec_carry from the initial environment, and lc_exec_cross. Called once from
  * lc_init() when lastcall is on; reads nothing in secure execution. Not AS-safe. */
 void lc_exec_init(void);
@@ -66,26 +59,16 @@ bool lc_exec_missing(char *const envp[], const struct lc_exec_set *set, size_t *
 char **lc_exec_merge(char *const envp[], const struct lc_exec_set *set, char **out, size_t nout,
 		     char *buf, size_t nbuf);
 
-/* The hooks once lastcall is on: the real call with envp merged (on the stack: these may run
- * in a vfork child, where nothing may be allocated). Return values and errno are the real
- * call's. Any thread. */
-int lc_exec_execve(const char *path, char *const argv[], char *const envp[]);
-int lc_exec_execvpe(const char *file, char *const argv[], char *const envp[]);
-int lc_exec_fexecve(int fd, char *const argv[], char *const envp[]);
-int lc_exec_execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
-		     int flags);
-int lc_exec_spawn(bool search, pid_t *pid, const char *path,
-		  const posix_spawn_file_actions_t *acts, const posix_spawnattr_t *attr,
-		  char *const argv[], char *const envp[]);
+/* The set for running the program at path (relative to dirfd, with execveat()'s flags), or
+ * found for it in PATH if search: lc_exec_carry, or lc_exec_cross for a program of the other C
+ * library (said once). Any thread, AS-safe; errno is kept. */
+const struct lc_exec_set *lc_exec_set_find(bool search, int dirfd, const char *path, int flags);
 
-/* execl, execle, execlp: which one, and whether lastcall is on. */
-enum lc_exec_list { LC_EXECL, LC_EXECLE, LC_EXECLP };
-int lc_exec_list(enum lc_exec_list kind, bool on, const char *path, const char *arg, va_list ap);
-
-/* The set for running the program at path: lc_exec_carry, or lc_exec_cross for a program of
- * the other C library. Any thread, AS-safe; errno is kept. */
 #define LC_SHELL "/bin/sh"
-const struct lc_exec_set *lc_exec_set_for(const char *path);
+static inline const struct lc_exec_set *lc_exec_set_for(const char *path)
+{
+	return lc_exec_set_find(false, AT_FDCWD, path, 0);
+}
 
 /* system() and popen() take no environment: glibc's read environ. While the real call runs,
  * environ points to a merged copy if it lacks something (see docs/design.md for the race with
