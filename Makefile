@@ -151,7 +151,7 @@ demo: all
 
 # Unit tests: module objects linked with cmocka; lc_real and neighbouring modules are faked in
 # each test, so no LD_PRELOAD is involved.
-UNIT := config log fds sig tcp share notify exec elf linger children
+UNIT := config log fds sig tcp share notify exec elf linger children intake
 UNIT_BINS := $(UNIT:%=$(B)/unit/test_%)
 UNIT_CFLAGS := $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS)
 ifneq ($(SANITIZE),)
@@ -169,6 +169,7 @@ $(B)/unit/test_exec: $(B)/shim/exec.o $(B)/shim/environ.o $(B)/shim/elf.o $(B)/s
 $(B)/unit/test_elf: $(B)/shim/elf.o
 $(B)/unit/test_linger: $(B)/shim/linger.o
 $(B)/unit/test_children: $(B)/shim/children.o $(B)/shim/log.o
+$(B)/unit/test_intake: $(B)/shim/intake.o $(B)/shim/log.o
 
 # CMOCKA: what the tests link for cmocka (the musl build's own, musl.mk).
 CMOCKA ?= -lcmocka
