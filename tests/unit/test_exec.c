@@ -22,6 +22,7 @@
 #include "lastcall/elf.h"
 #include "lastcall/exec.h"
 #include "lastcall/real.h"
+#include "lastcall/run.h"
 
 struct lc_real lc_real;
 pid_t lc_pid;
@@ -276,36 +277,36 @@ static void test_exec_hook_passes_envp(void **state)
 	char *argv[] = { "x", NULL };
 	char *full[] = { "LD_PRELOAD=" LIB, "LASTCALL_TIMEOUT=1s", "LASTCALL_LOG=info", NULL };
 	char *bare[] = { "PATH=/bin", NULL };
-	size_t n = LC_EXEC_STACK_MAX / sizeof(char *) + 1, i;
+	size_t n = LC_RUN_STACK_MAX / sizeof(char *) + 1, i;
 	char **huge;
 
 	(void)state;
 	errno = 0;
 	exec_stops = 0;
-	assert_int_equal(lc_exec_execve("/bin/x", argv, full), -1);
+	assert_int_equal(lc_run_execve("/bin/x", argv, full), -1);
 	assert_int_equal(exec_stops, 1); /* a held stop comes before the exec */
 	assert_int_equal(errno, EACCES); /* the real call's errno */
 	assert_ptr_equal(seen_env, full);
 	assert_ptr_equal(seen_argv, argv);
-	assert_int_equal(lc_exec_execvpe("x", argv, bare), -1);
+	assert_int_equal(lc_run_execvpe("x", argv, bare), -1);
 	assert_string_equal(seen_text, "PATH=/bin\nLD_PRELOAD=" LIB "\n"
 				       "LASTCALL_TIMEOUT=20s\nLASTCALL_LOG=warn\n");
 	/* A copy too large for the stack is not made: the program's environment goes as it is. */
 	huge = calloc(n + 1, sizeof(char *));
 	for (i = 0; i < n; i++)
 		huge[i] = "A=1";
-	assert_int_equal(lc_exec_execve("/bin/x", argv, huge), -1);
+	assert_int_equal(lc_run_execve("/bin/x", argv, huge), -1);
 	assert_ptr_equal(seen_env, huge);
 	free(huge);
 }
 
-static int call_list(enum lc_exec_list kind, bool on, const char *path, const char *arg, ...)
+static int call_list(enum lc_run_list kind, bool on, const char *path, const char *arg, ...)
 {
 	va_list ap;
 	int r;
 
 	va_start(ap, arg);
-	r = lc_exec_list(kind, on, path, arg, ap);
+	r = lc_run_list(kind, on, path, arg, ap);
 	va_end(ap);
 	return r;
 }
@@ -315,7 +316,7 @@ static void test_exec_list(void **state)
 	char *envp[] = { "E=1", NULL };
 
 	(void)state;
-	assert_int_equal(call_list(LC_EXECL, false, "/bin/x", "x", "-a", "b", (char *)NULL), -1);
+	assert_int_equal(call_list(LC_RUN_EXECL, false, "/bin/x", "x", "-a", "b", (char *)NULL), -1);
 	assert_string_equal(seen_path, "/bin/x");
 	assert_string_equal(seen_args[0], "x");
 	assert_string_equal(seen_args[1], "-a");
@@ -323,16 +324,16 @@ static void test_exec_list(void **state)
 	assert_null(seen_args[3]);
 	assert_ptr_equal(seen_env, environ);
 	/* execle: the environment after the list's NULL, merged when lastcall is on. */
-	call_list(LC_EXECLE, false, "/bin/x", "x", (char *)NULL, envp);
+	call_list(LC_RUN_EXECLE, false, "/bin/x", "x", (char *)NULL, envp);
 	assert_ptr_equal(seen_env, envp);
-	call_list(LC_EXECLE, true, "/bin/x", "x", (char *)NULL, envp);
+	call_list(LC_RUN_EXECLE, true, "/bin/x", "x", (char *)NULL, envp);
 	assert_string_equal(seen_text, "E=1\nLD_PRELOAD=" LIB "\n"
 				       "LASTCALL_TIMEOUT=20s\nLASTCALL_LOG=warn\n");
 	/* An empty list (arg0 is NULL): the environment follows it. */
-	call_list(LC_EXECLE, false, "/bin/x", NULL, envp);
+	call_list(LC_RUN_EXECLE, false, "/bin/x", NULL, envp);
 	assert_null(seen_args[0]);
 	assert_ptr_equal(seen_env, envp);
-	call_list(LC_EXECLP, false, "x", "x", (char *)NULL);
+	call_list(LC_RUN_EXECLP, false, "x", "x", (char *)NULL);
 	assert_string_equal(seen_path, "x");
 }
 

@@ -110,24 +110,49 @@ static void test_fds_table_size(void **state)
 	assert_non_null(lc_fd_get(lc_fds_n - 1));
 }
 
+/* A connection this process started with (inetd style, or across exec) is a connection a drain
+ * waits for, but not one of this process's own: an exit() does not wait for it. */
 static void test_fds_counts_own_and_inherited(void **state)
 {
 	(void)state;
 	lc_fds_add_conn(5);
-	lc_fds_add_conn(9);
-	assert_int_equal(lc_fds_count(false), 2);
-	assert_int_equal(lc_fds_count(true), 2);
+	lc_fds_add_inherited(9);
+	assert_int_equal(lc_fds[9].kind, LC_FD_CONN);
+	assert_int_equal(lc_fds[9].aux, 0);
+	assert_int_equal(lc_fds[5].aux, 1000);
 	assert_int_equal(lc_fds_hi, 10);
-	/* As in a fork child: the same connections, none of them its own. */
+	assert_int_equal(lc_fds_count(false), 2);
+	assert_int_equal(lc_fds_count(true), 1);
+	/* Above every fd seen so far: the scans must reach it. */
+	lc_fds_add_inherited(40);
+	assert_int_equal(lc_fds_hi, 41);
+	assert_int_equal(lc_fds_count(false), 3);
+	assert_int_equal(lc_fds_count(true), 1);
+	/* Outside the table: not tracked, nothing written. */
+	lc_fds_add_inherited(lc_fds_n);
+	lc_fds_add_inherited(-1);
+	assert_int_equal(lc_fds_hi, 41);
+	assert_int_equal(lc_fds_count(false), 3);
+	assert_int_equal(lc_fds_forget(9), LC_FD_CONN);
+	assert_int_equal(lc_fds_count(false), 2);
+	assert_int_equal(lc_fds_count(true), 1);
+}
+
+/* In a fork child the same entries are no longer its own: each names the pid that accepted. */
+static void test_fds_fork_child_owns_none(void **state)
+{
+	(void)state;
+	lc_fds_add_conn(5);
+	lc_fds_add_conn(9);
+	assert_int_equal(lc_fds_count(true), 2);
 	lc_pid = 2000;
 	assert_int_equal(lc_fds_count(true), 0);
 	assert_int_equal(lc_fds_count(false), 2);
-	assert_int_equal(lc_fds_count(true), 0);
 	lc_fds_add_conn(12);
 	assert_int_equal(lc_fds_count(true), 1);
 	assert_int_equal(lc_fds_forget(5), LC_FD_CONN);
 	assert_int_equal(lc_fds_count(false), 2);
-	assert_int_equal(lc_fds_count(true), 1); /* 5 was inherited */
+	assert_int_equal(lc_fds_count(true), 1); /* 5 was the parent's */
 	assert_int_equal(lc_fds_forget(12), LC_FD_CONN);
 	assert_int_equal(lc_fds_count(true), 0);
 	assert_int_equal(lc_fds_forget(12), LC_FD_NONE); /* twice: counted once */
@@ -264,6 +289,7 @@ static void test_fds_beyond_table_untracked(void **state)
 	(void)state;
 	lc_fds_add_conn(lc_fds_n + 5);
 	lc_fds_add_conn(-1);
+	assert_int_equal(lc_fds_hi, 0); /* a scan never reaches past the table */
 	assert_int_equal(lc_fds_count(false), 0);
 	assert_int_equal(lc_fds_forget(lc_fds_n + 5), LC_FD_NONE);
 }
@@ -294,6 +320,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_fds_table_size, setup),
 		cmocka_unit_test_setup(test_fds_counts_own_and_inherited, setup),
+		cmocka_unit_test_setup(test_fds_fork_child_owns_none, setup),
 		cmocka_unit_test_setup(test_fds_close_during_a_drain_pokes, setup),
 		cmocka_unit_test_setup(test_fds_close_passes_through, setup),
 		cmocka_unit_test_setup(test_fds_close_during_drain_lingers, setup),
