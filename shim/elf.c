@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lastcall/elf.h"
@@ -104,6 +105,7 @@ enum lc_libc lc_elf_libc_search(const char *file)
 	const char *p = getenv("PATH"), *end, *dir;
 	char path[PATH_MAX];
 	size_t dlen, flen;
+	struct stat st;
 
 	if (!file || !*file)
 		return LC_LIBC_UNKNOWN;
@@ -119,7 +121,8 @@ enum lc_libc lc_elf_libc_search(const char *file)
 			memcpy(path, dir, dlen);
 			path[dlen] = '/';
 			memcpy(path + dlen + 1, file, flen + 1);
-			if (access(path, X_OK) == 0)
+			/* execvp() passes over what it cannot execute, a directory too (EACCES). */
+			if (access(path, X_OK) == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
 				return of_file(AT_FDCWD, path, 0, 0);
 		}
 		if (!*end)

@@ -206,12 +206,16 @@ void lc_linger_fork_child(void)
 {
 	int fd, hi = lc_fds ? lc_fds_hi : 0;
 
-	/* The parent's lingering sockets and epoll set are the parent's to finish. */
-	for (fd = 0; fd < hi; fd++)
+	/* The parent's lingering sockets and epoll set are the parent's to finish; none of the
+	 * child's entries lingers in the child (a stale flag would make its own drain count a
+	 * linger it never started, and finish it instead of its own). */
+	for (fd = 0; fd < hi; fd++) {
 		if (lc_fds[fd].kind == LC_FD_LINGER) {
 			lc_fds_release(fd);
 			lc_real.close(fd);
 		}
+		lc_fds[fd].flags &= (uint8_t)~LC_FDF_LINGERING;
+	}
 	if (epfd >= 0) {
 		lc_fds_release(epfd);
 		lc_real.close(epfd);

@@ -438,6 +438,9 @@ static void test_elf_search(void **state)
 	assert_int_equal(chmod(at("a/prog"), 0644), 0);
 	assert_int_equal(search_with(path, "prog"), LC_LIBC_GLIBC);
 	assert_int_equal(chmod(at("a/prog"), 0755), 0);
+	/* A directory of that name: execvp gets EACCES there and goes on, and so does the search. */
+	assert_int_equal(mkdir(at("a/other"), 0755), 0);
+	assert_int_equal(search_with(path, "other"), LC_LIBC_GLIBC);
 	/* A name with a slash is a path, PATH is not searched. */
 	assert_int_equal(search_with(path, at("b/prog")), LC_LIBC_GLIBC);
 	assert_int_equal(search_with("/nonexistent", "b/prog"), LC_LIBC_UNKNOWN);

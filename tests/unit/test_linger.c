@@ -502,6 +502,27 @@ static void test_linger_fork_child(void **state)
 	close(s[1]);
 }
 
+/* The child's own drain after a fork: the parent's lingers are not counted, not finished, and
+ * do not make the child's own linger look finished. */
+static void test_linger_fork_child_own_drain(void **state)
+{
+	int a[2], b[2];
+
+	(void)state;
+	conn(a);
+	assert_int_equal(lc_linger_adopt(a[0]), 0);
+	close(a[0]);
+	lc_linger_fork_child();
+	assert_int_equal(lc_linger_setup(), 0);
+	conn(b);
+	assert_int_equal(lc_linger_adopt(b[0]), 0);
+	close(b[0]);
+	assert_int_equal(lc_linger_service(), 1); /* b's copy, still lingering */
+	close(b[1]);
+	assert_int_equal(lc_linger_service(), 0);
+	close(a[1]);
+}
+
 /* The program's dup2() takes the set's number: the set answers at the new one. */
 static void test_linger_moved(void **state)
 {
@@ -538,6 +559,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_linger_adopt_without_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linger_drop_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linger_fork_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_linger_fork_child_own_drain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linger_moved, setup, teardown),
 	};
 
