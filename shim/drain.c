@@ -285,6 +285,31 @@ bool lc_drain_done(const struct lc_drain *d, int n, int lingering, int kids, int
 	       (kids == 0 || d->master || t >= d->kill_at + LC_LINGER_MS);
 }
 
+/* When the drain must look again at the latest, at time t: the soonest of its own times still
+ * ahead (a time already past would make the wait endless, and the SIGKILL at kill_at would
+ * never come for a child that ignores SIGTERM), and the next second's tick. */
+static int64_t next_look(const struct lc_drain *d, int64_t t, int n, int lingering, int kids,
+			 int64_t tick)
+{
+	int64_t next = tick;
+
+	if (!d->ending) {
+		next = min64(next, d->deadline);
+		if (n > 0 && lc_config.idle_ms >= 0)
+			next = min64(next, d->idle_check);
+	} else {
+		if (lingering && d->linger_until > t)
+			next = min64(next, d->linger_until);
+		if (kids && d->kill_at > t)
+			next = min64(next, d->kill_at);
+		else if (kids && d->kill_at + LC_LINGER_MS > t)
+			next = min64(next, d->kill_at + LC_LINGER_MS);
+	}
+	if (lingering || kids || d->kids)
+		next = min64(next, t + LC_CHILD_SETTLE_MS);
+	return max64(next, t);
+}
+
 /* "connection" or "connections", for the log lines. */
 static const char *conns(int n)
 {
@@ -370,11 +395,7 @@ bool lc_drain_run(int sig)
 			break;
 		busy = lc_now_us() + min64((lc_now_us() - busy) * (CPU_SHARE - 1), REST_MAX_US);
 		t = lc_now_ms();
-		lc_drain_wait(min64(min64(d.ending ? min64(d.linger_until, d.kill_at) : d.deadline, tick),
-				min64(lingering || kids || d.kids ? t + LC_CHILD_SETTLE_MS : INT64_MAX,
-				      !d.ending && n > 0 && lc_config.idle_ms >= 0 ? d.idle_check
-										  : INT64_MAX)) -
-			  t);
+		lc_drain_wait(next_look(&d, t, n, lingering, kids, tick) - t);
 		rest_until(busy);
 		if (lc_now_ms() >= tick) {
 			tick += 1000;
