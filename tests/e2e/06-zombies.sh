@@ -21,6 +21,7 @@ reaper() {
 	server "$name" "${cmd[@]}"
 	poll_until 5000 sh -c "[ \$(cat /proc/$PID/task/*/children | wc -w) -ge 3 ]" ||
 		fail "$name: no children"
+	T0=$(now_ms)
 	kill -TERM "$PID"
 	wait_status "$name" 15000
 	REAPED=$(grep -c '^reaped .* status 1[012]$' "$T/$name.log")
@@ -47,16 +48,19 @@ expect_eq "never reaps: left alive" "$TREE_ALIVE" 0
 expect_eq "never reaps: zombies kept for the program" "$TREE_ZOMBIES" 3
 pass "a program that never reaps keeps its 3 zombies: lastcall takes no exit status"
 
-# 3. Children that ignore SIGTERM: SIGTERM at the 1 s deadline, SIGKILL 1 s later.
-SETTINGS=(LASTCALL_TIMEOUT=1s LASTCALL_KILL_AFTER=1s)
+# 3. Children that ignore SIGTERM: SIGTERM at the 1 s deadline, SIGKILL 2 s later. (A
+#    LASTCALL_KILL_AFTER longer than the deadline's 1 s of lingering, as the default 5 s is: the
+#    drain must wake for the SIGKILL with nothing else to wake it.)
+SETTINGS=(LASTCALL_TIMEOUT=1s LASTCALL_KILL_AFTER=2s)
 reaper stubborn-1 1 --stubborn
 SETTINGS=()
 expect_eq "stubborn: left alive" "$TREE_ALIVE" 0
 expect_eq "stubborn: status" "$STATUS" "signal 15"
 grep -q "3 children ended (0 passed the signal), 3 sent SIGTERM at the deadline, 3 killed" \
 	"$T/stubborn-1.log" || fail "no kill in the summary: $(cat "$T/stubborn-1.log")"
-note "children ignoring SIGTERM: SIGTERM at the 1 s deadline, SIGKILL at 2 s; the program reaped" \
-	"$(grep -c 'status 137$' "$T/stubborn-1.log") of them as killed by SIGKILL"
+note "children ignoring SIGTERM: SIGTERM at the 1 s deadline, SIGKILL at 3 s; the program reaped" \
+	"$(grep -c 'status 137$' "$T/stubborn-1.log") of them as killed by SIGKILL; exit $((ENDED - T0)) ms" \
+	"after SIGTERM"
 pass "a child that never ends is killed at the deadline, and the summary says so"
 
 # 4. A daemon: the process started forks and exits at once; lastcall does not delay it (with
