@@ -13,15 +13,9 @@
 #include "lastcall/config.h"
 #include "lastcall/log.h"
 
-struct lc_config lc_config = {
-	.timeout_ms = 30000,
-	.idle_ms = 5000,
-	.kill_after_ms = 5000,
-	.wait_children = true,
-	.signals = (1ULL << SIGTERM) | (1ULL << SIGINT),
-	.log_level = LC_INFO,
-	.max_fds = 1 << 20,
-};
+/* Filled by lc_config_load(), from the defaults in settings[] below (the only place they are
+ * written) and the environment. */
+struct lc_config lc_config;
 
 enum type { T_BOOL, T_DURATION, T_DURATION_OFF, T_SIGNALS, T_LEVEL, T_COUNT, T_CHILDREN };
 
@@ -60,13 +54,11 @@ static const struct setting settings[] = {
 	  "a number of file descriptors from 64 to 67108864" },
 };
 
+#define TRIGGER_ENTRY(name) { SIG##name, #name },
 static const struct {
 	int sig;
 	const char *name;
-} triggers[] = {
-	{ SIGHUP, "HUP" },   { SIGINT, "INT" },	  { SIGQUIT, "QUIT" }, { SIGUSR1, "USR1" },
-	{ SIGUSR2, "USR2" }, { SIGALRM, "ALRM" }, { SIGTERM, "TERM" }, { SIGPWR, "PWR" },
-};
+} triggers[] = { LC_TRIGGER_CANDIDATES(TRIGGER_ENTRY) };
 
 const char *lc_signal_name(int sig)
 {

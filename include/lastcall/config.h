@@ -42,7 +42,13 @@ int lc_parse_level(const char *s, int64_t *out);	/* error|warn|info|debug */
 int lc_parse_count(const char *s, int64_t *out);	/* decimal integer >= 0 */
 int lc_parse_children(const char *s, bool *wait);	/* "wait" or "none" */
 
-/* "TERM" for 15, or NULL if the signal cannot be a trigger. */
+/* The signals LASTCALL_SIGNALS may name, by their names without SIG; any other never starts a
+ * drain. X(name) for each: the one list the names and the mask below are made from. */
+#define LC_TRIGGER_CANDIDATES(X) X(HUP) X(INT) X(QUIT) X(USR1) X(USR2) X(ALRM) X(TERM) X(PWR)
+#define LC_TRIGGER_BIT(name) | (1ULL << SIG##name)
+#define LC_TRIGGER_MASK (0 LC_TRIGGER_CANDIDATES(LC_TRIGGER_BIT))
+
+/* "TERM" for 15, or NULL if the signal cannot be a trigger. Any context, AS-safe. */
 const char *lc_signal_name(int sig);
 
 /* Formats a duration for messages ("30s", "1500ms"); buf needs 24 bytes. */

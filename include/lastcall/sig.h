@@ -8,12 +8,9 @@
 #include <signal.h>
 #include <stdbool.h>
 
-#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
+#include "lastcall/config.h"
 
-/* The signals LASTCALL_SIGNALS may name (config.c's table): any other never starts a drain. */
-#define LC_SIG_CANDIDATES                                                                   \
-	((1ULL << SIGHUP) | (1ULL << SIGINT) | (1ULL << SIGQUIT) | (1ULL << SIGUSR1) |       \
-	 (1ULL << SIGUSR2) | (1ULL << SIGALRM) | (1ULL << SIGTERM) | (1ULL << SIGPWR))
+#pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
 /* LASTCALL_SIGNALS, bit n for signal n: written once by lc_sig_init(). */
 extern unsigned long long lc_sig_triggers;
@@ -21,7 +18,7 @@ extern unsigned long long lc_sig_triggers;
 /* Whether sig can never be a trigger, known before any configuration is read. Any context. */
 static inline bool lc_sig_never_trigger(int sig)
 {
-	return sig <= 0 || sig >= 64 || !(LC_SIG_CANDIDATES >> sig & 1);
+	return sig <= 0 || sig >= 64 || !(LC_TRIGGER_MASK >> sig & 1);
 }
 
 /* Whether sig is one of LASTCALL_SIGNALS. Any context. */

@@ -277,18 +277,21 @@ static int log_pipe[2];
 static char log_text[8192];
 static size_t log_len;
 
+static const char *no_env(const char *name)
+{
+	(void)name;
+	return NULL;
+}
+
 static int setup(void **state)
 {
 	(void)state;
+	lc_config_load(&lc_config, no_env); /* the defaults, then each test's own */
 	memset(table, 0, sizeof(table));
 	memset(conn_state, 0, sizeof(conn_state));
 	memset(conn_quiet, 0, sizeof(conn_quiet));
 	nevents = next_event = waits = stops = ended_fds = sigterms = kids_running = 0;
 	start = now_ms = 100000;
-	lc_config.timeout_ms = 30000;
-	lc_config.idle_ms = 5000;
-	lc_config.grace_ms = 0;
-	lc_config.wait_children = true;
 	lc_helper = 0;
 	lc_drain_fork_child(); /* no exit() requested, not draining */
 	log_len = 0;
