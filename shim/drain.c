@@ -92,7 +92,7 @@ int lc_drain_remaining(bool own)
 /* A connection the drain waits for: all of them for a signal, this process's own for exit(). */
 static bool counts(const struct lc_drain *d, int fd)
 {
-	return !d->own || lc_load(&lc_fds[fd].aux) == lc_pid;
+	return !d->own || lc_load(&lc_fds[fd].owner) == lc_pid;
 }
 
 /* A connection the program closed through a path no hook sees (fclose, a raw syscall) would

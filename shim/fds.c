@@ -108,7 +108,7 @@ void lc_fds_add_inherited(int fd)
 
 	if (!e)
 		return;
-	/* aux 0: no process of ours accepted it */
+	/* owner 0: no process of ours accepted it */
 	lc_release(&e->word, lc_fd_word(LC_FD_CONN, 0, 0, 0));
 	note_fd(fd);
 }
@@ -240,7 +240,7 @@ int lc_fds_close_slow(int fd)
 }
 
 /* Forgets newfd before dup2/dup3 replaces it; lastcall's own fds move out of the way. */
-int lc_fds_dup(int oldfd, int newfd, int flags, bool three)
+int lc_fds_dup(int oldfd, int newfd, int flags, enum lc_dup_call call)
 {
 	struct lc_fd *e = lc_fd_get(newfd);
 	uint16_t li;
@@ -257,7 +257,7 @@ int lc_fds_dup(int oldfd, int newfd, int flags, bool three)
 		else
 			tell_closed(newfd, k, li);
 	}
-	return three ? lc_real.dup3(oldfd, newfd, flags) : lc_real.dup2(oldfd, newfd);
+	return call == LC_DUP3 ? lc_real.dup3(oldfd, newfd, flags) : lc_real.dup2(oldfd, newfd);
 }
 
 /* Closes a range with the real close_range, skipping lastcall's own fds. */
@@ -337,7 +337,7 @@ int lc_fds_count(bool own_only)
 
 	for (fd = 0; fd < hi; fd++)
 		if (lc_acquire(&lc_fds[fd].kind) == LC_FD_CONN &&
-		    (!own_only || lc_load(&lc_fds[fd].aux) == lc_pid))
+		    (!own_only || lc_load(&lc_fds[fd].owner) == lc_pid))
 			n++;
 	return n;
 }

@@ -40,19 +40,19 @@ LC_EXPORT int __libc_start_main(lc_main_fn main, int argc, char **argv, void (*i
 LC_EXPORT int accept(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len)
 {
 	if (__builtin_expect(lc_acquire(&lc_hot), 1))
-		return lc_intake_accept(fd, LC_SOCKADDR(addr), len, 0, false);
+		return lc_intake_accept(fd, LC_SOCKADDR(addr), len, 0, LC_ACCEPT);
 	if (!lc_active() || lc_ensure_armed() < 0)
 		return lc_real.accept(fd, LC_SOCKADDR(addr), len);
-	return lc_intake_accept(fd, LC_SOCKADDR(addr), len, 0, false);
+	return lc_intake_accept(fd, LC_SOCKADDR(addr), len, 0, LC_ACCEPT);
 }
 
 LC_EXPORT int accept4(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
 {
 	if (__builtin_expect(lc_acquire(&lc_hot), 1))
-		return lc_intake_accept(fd, LC_SOCKADDR(addr), len, flags, true);
+		return lc_intake_accept(fd, LC_SOCKADDR(addr), len, flags, LC_ACCEPT4);
 	if (!lc_active() || lc_ensure_armed() < 0)
 		return lc_real.accept4(fd, LC_SOCKADDR(addr), len, flags);
-	return lc_intake_accept(fd, LC_SOCKADDR(addr), len, flags, true);
+	return lc_intake_accept(fd, LC_SOCKADDR(addr), len, flags, LC_ACCEPT4);
 }
 
 /* bind(): in a generation restarted by lastcall-parent, an address the last generation
@@ -84,14 +84,14 @@ LC_EXPORT int dup2(int oldfd, int newfd)
 {
 	if (!lc_active())
 		return lc_real.dup2(oldfd, newfd);
-	return lc_fds_dup(oldfd, newfd, 0, false);
+	return lc_fds_dup(oldfd, newfd, 0, LC_DUP2);
 }
 
 LC_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	if (!lc_active())
 		return lc_real.dup3(oldfd, newfd, flags);
-	return lc_fds_dup(oldfd, newfd, flags, true);
+	return lc_fds_dup(oldfd, newfd, flags, LC_DUP3);
 }
 
 LC_EXPORT int close_range(unsigned first, unsigned last, int flags)

@@ -178,7 +178,8 @@ int lc_intake_accepted(int fd, struct lc_fd *e, int before, int r, struct sockad
 	return from_stash(fd, e, addr, len, flags, passed);
 }
 
-int lc_intake_accept_slow(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool four)
+int lc_intake_accept_slow(int fd, struct sockaddr *addr, socklen_t *len, int flags,
+			  enum lc_accept_call call)
 {
 	struct lc_fd *e = lc_fd_get(fd);
 	int k = e ? lc_acquire(&e->kind) : LC_FD_NONE;
@@ -190,7 +191,7 @@ int lc_intake_accept_slow(int fd, struct sockaddr *addr, socklen_t *len, int fla
 	if (k == LC_FD_LISTEN &&
 	    lc_load(&lc_listeners[e->li].acceptor) == LC_ACC_NO)
 		lc_listener_join(&lc_listeners[e->li]);
-	r = four ? lc_real.accept4(fd, addr, len, flags) : lc_real.accept(fd, addr, len);
+	r = call == LC_ACCEPT4 ? lc_real.accept4(fd, addr, len, flags) : lc_real.accept(fd, addr, len);
 	if (r >= 0)
 		lc_fds_add_conn(r);
 	if (e && __builtin_expect(k != LC_FD_LISTEN ||

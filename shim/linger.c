@@ -50,7 +50,7 @@ int lc_linger_fd(void)
 	return lc_acquire(&epfd);
 }
 
-/* Starts the linger of fd: ours (kind LINGER, its end in aux) or the program's (ended in
+/* Starts the linger of fd: ours (kind LINGER, its end in until) or the program's (ended in
  * place, all of them ending at ended_until). */
 static int start(int fd)
 {
@@ -62,7 +62,7 @@ static int start(int fd)
 		return -1;
 	shutdown(fd, SHUT_WR);
 	if (lc_fd_kind(fd) == LC_FD_LINGER)
-		lc_store(&e->aux, (int32_t)(lc_now_ms() - base + LC_LINGER_MS));
+		lc_store(&e->until, (int32_t)(lc_now_ms() - base + LC_LINGER_MS));
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -1;
 	lc_add(&lingering, 1);
@@ -174,10 +174,10 @@ int lc_linger_service(void)
 		if (!(lc_acquire(&e->flags) & LC_FDF_LINGERING))
 			continue;
 		ours = lc_acquire(&e->kind) == LC_FD_LINGER;
-		if ((ours ? lc_load(&e->aux) : ended_until) > now)
+		if ((ours ? lc_load(&e->until) : ended_until) > now)
 			continue;
 		if (ours && lc_tcp_delivering(fd, LC_LINGER_MS))
-			lc_store(&e->aux, (int32_t)(now + LC_LINGER_MS));
+			lc_store(&e->until, (int32_t)(now + LC_LINGER_MS));
 		else
 			finish(fd);
 	}

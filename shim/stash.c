@@ -82,10 +82,10 @@ static int settle_token(struct lc_listener *l)
 
 static void push(struct lc_listener *l, int c, uint16_t li)
 {
-	lc_fds[c].aux = -1;
+	lc_fds[c].next = -1;
 	lc_fds_set(c, LC_FD_STASHED, li);
 	if (l->tail >= 0)
-		lc_fds[l->tail].aux = c;
+		lc_fds[l->tail].next = c;
 	else
 		l->head = c;
 	l->tail = c;
@@ -102,7 +102,7 @@ static int pop(struct lc_listener *l, bool conn)
 
 	if (c < 0)
 		return -1;
-	l->head = lc_fds[c].aux;
+	l->head = lc_fds[c].next;
 	if (l->head < 0)
 		l->tail = -1;
 	l->queued--;
@@ -156,8 +156,8 @@ void lc_stash_move(int fd)
 	if (e->kind == LC_FD_STASHED && (moved = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0) {
 		l = &lc_listeners[e->li];
 		lc_fds_set(moved, LC_FD_STASHED, e->li);
-		lc_fds[moved].aux = e->aux;
-		for (link = &l->head; *link != fd; link = &lc_fds[*link].aux)
+		lc_fds[moved].next = e->next;
+		for (link = &l->head; *link != fd; link = &lc_fds[*link].next)
 			;
 		*link = moved;
 		if (l->tail == fd)

@@ -56,19 +56,23 @@ struct lc_fd {
 			uint8_t kind;  /* enum lc_kind; written with atomic operations */
 			uint8_t flags; /* LC_FDF_* */
 			uint16_t li;   /* LISTEN, STOPPED, STASHED: the listener record;
-					* PRIVATE: its owner (lc_fds_private) */
-			int32_t aux;   /* CONN: pid of the process that accepted it; STASHED: next
-					* stashed fd; LINGER: when its linger ends, in ms */
+					* PRIVATE: its move callback (lc_fds_private) */
+			union {	       /* by kind: */
+				int32_t owner; /* CONN: pid of the process that accepted it,
+						* 0 if none of ours did (inherited) */
+				int32_t next;  /* STASHED: the next fd in the stash, -1: none */
+				int32_t until; /* LINGER: when its linger ends, in ms */
+			};
 		};
 		uint64_t word;
 	};
 };
 
 /* The word of an entry with these fields. */
-static inline uint64_t lc_fd_word(int kind, int flags, int li, int32_t aux)
+static inline uint64_t lc_fd_word(int kind, int flags, int li, int32_t owner)
 {
 	struct lc_fd v = { .kind = (uint8_t)kind, .flags = (uint8_t)flags, .li = (uint16_t)li,
-			   .aux = aux };
+			   .owner = owner };
 
 	return v.word;
 }
@@ -182,9 +186,11 @@ static inline __attribute__((always_inline)) int lc_fds_close(int fd)
 	return lc_fds_close_slow(fd);
 }
 
-/* dup2() (three false) and dup3(): forgets newfd first, moving lastcall's own fd away if the
- * program wants its number. */
-int lc_fds_dup(int oldfd, int newfd, int flags, bool three);
+/* dup2() (LC_DUP2, flags 0) and dup3() (LC_DUP3): forgets newfd first, moving lastcall's own
+ * fd away if the program wants its number. Any thread; return value and errno are the real
+ * call's. */
+enum lc_dup_call { LC_DUP2, LC_DUP3 };
+int lc_fds_dup(int oldfd, int newfd, int flags, enum lc_dup_call call);
 
 /* close_range(): forgets the fds in the range, and closes it around lastcall's own fds. */
 int lc_fds_close_range(unsigned first, unsigned last, int flags);

@@ -17,34 +17,39 @@
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
+/* Which call the program made: the real one made is the same. */
+enum lc_accept_call { LC_ACCEPT, LC_ACCEPT4 };
+
 /* lc_intake_accept() for every case but the common one. */
-int lc_intake_accept_slow(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool four);
+int lc_intake_accept_slow(int fd, struct sockaddr *addr, socklen_t *len, int flags,
+			  enum lc_accept_call call);
 
 /* After the real accept on fd, which was a listener in use before the call (before) and is
  * no longer one: a stopped listener (hand out the stash) or a new one. */
 int lc_intake_accepted(int fd, struct lc_fd *e, int before, int r, struct sockaddr *addr,
 		       socklen_t *len, int flags, unsigned passed);
 
-/* accept() and accept4() (four selects which real function): passes through, records the new
+/* accept() and accept4() (call says which): passes through, records the new
  * connection, and on a stopped listener hands out stashed connections or parks the caller as an
  * idle listener would. Return value and errno are what the program would see. Inline for the
  * common case: a listener this process already accepts on, taking connections. */
 static inline __attribute__((always_inline)) int lc_intake_accept(int fd, struct sockaddr *addr,
-								  socklen_t *len, int flags, bool four)
+								  socklen_t *len, int flags,
+								  enum lc_accept_call call)
 {
 	struct lc_fd *e;
 	unsigned passed;
 	int r;
 
 	if (__builtin_expect(!lc_fd_tracked(fd), 0))
-		return lc_intake_accept_slow(fd, addr, len, flags, four);
+		return lc_intake_accept_slow(fd, addr, len, flags, call);
 	e = &lc_fds[fd];
 	if (__builtin_expect(lc_acquire(&e->kind) != LC_FD_LISTEN ||
 				     lc_load(&lc_listeners[e->li].acceptor) != LC_ACC_YES,
 			     0))
-		return lc_intake_accept_slow(fd, addr, len, flags, four);
+		return lc_intake_accept_slow(fd, addr, len, flags, call);
 	passed = lc_sig_passed;
-	r = four ? lc_real.accept4(fd, addr, len, flags) : lc_real.accept(fd, addr, len);
+	r = call == LC_ACCEPT4 ? lc_real.accept4(fd, addr, len, flags) : lc_real.accept(fd, addr, len);
 	if (r >= 0)
 		lc_fds_add_conn(r);
 	if (__builtin_expect(lc_acquire(&e->kind) != LC_FD_LISTEN, 0))

@@ -28,7 +28,7 @@ struct lc_listener {
 		       * stopped accepting, and will not be counted again */
 	int slot;     /* its acceptor count in the shared page (share.h), -1: none */
 	int closed;   /* the program closed the stopped fd; its stash is orphaned */
-	int head, tail, queued; /* the stash: a FIFO linked through lc_fds[].aux */
+	int head, tail, queued; /* the stash: a FIFO linked through lc_fds[].next */
 	int tokens;		/* wake-up connections queued on the stand-in */
 	struct sockaddr_storage standin;
 	socklen_t standin_len;

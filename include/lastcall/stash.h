@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* stash.h: connections queued on a listener when its intake stopped. lastcall takes them off
- * the real socket (stop.h) into a FIFO per listener, linked through lc_fds[].aux, and the
+ * the real socket (stop.h) into a FIFO per listener, linked through lc_fds[].next, and the
  * program's next accept() calls on the listener's fd get them (intake.h). While a stash holds
  * connections, one wake-up token (a connection to the stand-in) makes the fd readable, so
  * poll, select and epoll report it as they would a real listener, and only then. */

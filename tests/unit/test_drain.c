@@ -53,7 +53,7 @@ int lc_fds_count(bool own_only)
 	int fd, n = 0;
 
 	for (fd = 0; fd < TABLE; fd++)
-		n += table[fd].kind == LC_FD_CONN && (!own_only || table[fd].aux == lc_pid);
+		n += table[fd].kind == LC_FD_CONN && (!own_only || table[fd].owner == lc_pid);
 	return n;
 }
 
@@ -335,7 +335,7 @@ static int conn(pid_t owner, enum lc_conn_state s)
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
 	assert_true(sp[0] < TABLE && npeers < 15);
-	table[sp[0]] = (struct lc_fd){ .kind = LC_FD_CONN, .aux = owner };
+	table[sp[0]] = (struct lc_fd){ .kind = LC_FD_CONN, .owner = owner };
 	conn_state[sp[0]] = s;
 	peers[npeers++] = sp[0];
 	peers[npeers++] = sp[1];

@@ -118,8 +118,8 @@ static void test_fds_counts_own_and_inherited(void **state)
 	lc_fds_add_conn(5);
 	lc_fds_add_inherited(9);
 	assert_int_equal(lc_fds[9].kind, LC_FD_CONN);
-	assert_int_equal(lc_fds[9].aux, 0);
-	assert_int_equal(lc_fds[5].aux, 1000);
+	assert_int_equal(lc_fds[9].owner, 0);
+	assert_int_equal(lc_fds[5].owner, 1000);
 	assert_int_equal(lc_fds_hi, 10);
 	assert_int_equal(lc_fds_count(false), 2);
 	assert_int_equal(lc_fds_count(true), 1);
@@ -270,7 +270,7 @@ static void test_fds_dup2_moves_private(void **state)
 	assert_int_equal(pipe(p), 0);
 	lc_real.dup2 = dup2;
 	lc_fds_private(p[1], private_moved);
-	assert_int_equal(lc_fds_dup(p[0], p[1], 0, false), p[1]);
+	assert_int_equal(lc_fds_dup(p[0], p[1], 0, LC_DUP2), p[1]);
 	/* Moved above its old number and still private; the owner was told where. */
 	assert_int_equal(moved_from, p[1]);
 	assert_true(moved_to > p[1]);
@@ -278,7 +278,7 @@ static void test_fds_dup2_moves_private(void **state)
 	assert_int_equal(lc_fds[p[1]].kind, LC_FD_NONE);
 	close(moved_to);
 	lc_fds_add_conn(p[1]);
-	assert_int_equal(lc_fds_dup(p[0], p[1], 0, false), p[1]);
+	assert_int_equal(lc_fds_dup(p[0], p[1], 0, LC_DUP2), p[1]);
 	assert_int_equal(lc_fds_count(false), 0); /* replaced by dup2: forgotten */
 	close(p[0]);
 	close(p[1]);

@@ -186,7 +186,7 @@ static int listener(int *fd)
 static void join(int fd)
 {
 	errno = 0;
-	assert_int_equal(lc_intake_accept(fd, NULL, NULL, 0, false), -1);
+	assert_int_equal(lc_intake_accept(fd, NULL, NULL, 0, LC_ACCEPT), -1);
 	assert_int_equal(errno, EAGAIN);
 }
 
@@ -299,7 +299,7 @@ static void test_intake_accept_joins_once(void **state)
 	li = listener(&fd);
 	a = client(fd, 'a');
 	b = client(fd, 'b');
-	c1 = lc_intake_accept(fd, (struct sockaddr *)&peer, &len, 0, false);
+	c1 = lc_intake_accept(fd, (struct sockaddr *)&peer, &len, 0, LC_ACCEPT);
 	assert_true(c1 >= 0);
 	assert_int_equal(lc_listeners[li].acceptor, LC_ACC_YES);
 	assert_int_equal(lc_listeners[li].slot, SLOT);
@@ -307,9 +307,9 @@ static void test_intake_accept_joins_once(void **state)
 	assert_int_equal(accepting_calls, 1);
 	assert_int_equal(accepting_now, 1);
 	assert_int_equal(table[c1].kind, LC_FD_CONN);
-	assert_int_equal(table[c1].aux, lc_pid);
+	assert_int_equal(table[c1].owner, lc_pid);
 	assert_int_equal(peer.sin_family, AF_INET);
-	c2 = lc_intake_accept(fd, NULL, NULL, SOCK_CLOEXEC, true);
+	c2 = lc_intake_accept(fd, NULL, NULL, SOCK_CLOEXEC, LC_ACCEPT4);
 	assert_true(c2 >= 0);
 	assert_int_equal(joins, 1); /* joined once */
 	assert_int_equal(accepting_calls, 1);
@@ -334,7 +334,7 @@ static void test_intake_accept_inherited(void **state)
 	fd = tcp_socket();
 	assert_int_equal(listen(fd, 8), 0);
 	a = client(fd, 'a');
-	c = lc_intake_accept(fd, NULL, NULL, 0, false);
+	c = lc_intake_accept(fd, NULL, NULL, 0, LC_ACCEPT);
 	assert_true(c >= 0);
 	assert_int_equal(table[fd].kind, LC_FD_LISTEN);
 	assert_int_equal(lc_listeners[table[fd].li].owned, 0);
@@ -345,13 +345,13 @@ static void test_intake_accept_inherited(void **state)
 	other = tcp_socket();
 	assert_int_equal(listen(other, 8), 0);
 	errno = 0;
-	assert_int_equal(lc_intake_accept(other, NULL, NULL, 0, false), -1);
+	assert_int_equal(lc_intake_accept(other, NULL, NULL, 0, LC_ACCEPT), -1);
 	assert_int_equal(errno, EAGAIN);
 	assert_int_equal(table[other].kind, LC_FD_LISTEN);
 	/* Not a listener: EINVAL, no record. */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
 	errno = 0;
-	assert_int_equal(lc_intake_accept(pair[0], NULL, NULL, 0, false), -1);
+	assert_int_equal(lc_intake_accept(pair[0], NULL, NULL, 0, LC_ACCEPT), -1);
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(table[pair[0]].kind, LC_FD_NONE);
 	assert_int_equal(lc_listeners_count(), 2);
@@ -386,11 +386,11 @@ static void test_intake_stash_order(void **state)
 		assert_int_equal(table[cl[i]].kind, LC_FD_NONE); /* the clients: not ours */
 	/* accept(): blocking, no close-on-exec, whatever the stash made them. */
 	len = sizeof(peer);
-	c = lc_intake_accept(fd, (struct sockaddr *)&peer, &len, 0, false);
+	c = lc_intake_accept(fd, (struct sockaddr *)&peer, &len, 0, LC_ACCEPT);
 	assert_true(c >= 0);
 	assert_int_equal(tag_of(c), 'a');
 	assert_int_equal(table[c].kind, LC_FD_CONN);
-	assert_int_equal(table[c].aux, lc_pid);
+	assert_int_equal(table[c].owner, lc_pid);
 	assert_false(fcntl(c, F_GETFL) & O_NONBLOCK);
 	assert_false(fcntl(c, F_GETFD) & FD_CLOEXEC);
 	n = sizeof(mine);
@@ -401,14 +401,14 @@ static void test_intake_stash_order(void **state)
 	assert_true(readable(fd));
 	close(c);
 	/* accept4(SOCK_NONBLOCK | SOCK_CLOEXEC), without an address. */
-	c = lc_intake_accept(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC, true);
+	c = lc_intake_accept(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC, LC_ACCEPT4);
 	assert_int_equal(tag_of(c), 'b');
 	assert_true(fcntl(c, F_GETFL) & O_NONBLOCK);
 	assert_true(fcntl(c, F_GETFD) & FD_CLOEXEC);
 	close(c);
 	/* An address buffer too small: cut, as accept() cuts it. */
 	len = 4;
-	c = lc_intake_accept(fd, (struct sockaddr *)&peer, &len, 0, false);
+	c = lc_intake_accept(fd, (struct sockaddr *)&peer, &len, 0, LC_ACCEPT);
 	assert_int_equal(tag_of(c), 'c');
 	assert_int_equal(len, sizeof(peer));
 	close(c);
@@ -417,7 +417,7 @@ static void test_intake_stash_order(void **state)
 	assert_int_equal(lc_listeners[li].tokens, 0);
 	assert_false(readable(fd));
 	errno = 0;
-	assert_int_equal(lc_intake_accept(fd, NULL, NULL, 0, false), -1);
+	assert_int_equal(lc_intake_accept(fd, NULL, NULL, 0, LC_ACCEPT), -1);
 	assert_int_equal(errno, EAGAIN);
 	assert_int_equal(lc_listeners[li].head, -1);
 	assert_int_equal(lc_listeners[li].tail, -1);
@@ -581,16 +581,16 @@ static void test_intake_move_stashed(void **state)
 		cl[i] = client(fd, want[i]);
 	real = stop(fd);
 	head = lc_listeners[li].head;
-	mid = table[head].aux;
+	mid = table[head].next;
 	tail = lc_listeners[li].tail;
-	assert_int_equal(table[mid].aux, tail);
+	assert_int_equal(table[mid].next, tail);
 	lc_stash_move(mid);
 	assert_int_equal(table[mid].kind, LC_FD_NONE);
-	moved = table[head].aux;
+	moved = table[head].next;
 	assert_true(moved != mid);
 	assert_int_equal(table[moved].kind, LC_FD_STASHED);
 	assert_int_equal(table[moved].li, li);
-	assert_int_equal(table[moved].aux, tail);
+	assert_int_equal(table[moved].next, tail);
 	close(mid); /* what the program's dup2 does to our old copy */
 	lc_stash_move(tail);
 	assert_true(lc_listeners[li].tail != tail);
@@ -602,7 +602,7 @@ static void test_intake_move_stashed(void **state)
 	lc_stash_push((uint16_t)li, c);
 	assert_int_equal(lc_stash_count(), 4);
 	for (i = 0; i < 4; i++) {
-		c = lc_intake_accept(fd, NULL, NULL, 0, false);
+		c = lc_intake_accept(fd, NULL, NULL, 0, LC_ACCEPT);
 		assert_true(c >= 0);
 		assert_int_equal(tag_of(c), want[i]);
 		close(c);

@@ -322,7 +322,7 @@ static void test_linger_end_in_place(void **state)
 	closes = 0;
 	lc_linger_end(s[0]);
 	assert_int_equal(table[s[0]].kind, LC_FD_CONN);
-	assert_int_equal(table[s[0]].aux, 1000); /* still the connection of the process */
+	assert_int_equal(table[s[0]].owner, 1000); /* still the connection of the process */
 	assert_int_equal(table[s[0]].flags & (LC_FDF_ENDED | LC_FDF_LINGERING),
 			 LC_FDF_ENDED | LC_FDF_LINGERING);
 	assert_int_equal(copies(NULL), 0); /* no copy: the program's fd lingers */
