@@ -152,7 +152,7 @@ demo: all
 
 # Unit tests: module objects linked with cmocka; lc_real and neighbouring modules are faked in
 # each test, so no LD_PRELOAD is involved.
-UNIT := config log fds sig tcp share notify exec elf linger children intake drain
+UNIT := config log util fds sig tcp share notify exec elf linger children intake drain wake
 UNIT_BINS := $(UNIT:%=$(B)/unit/test_%)
 UNIT_CFLAGS := $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS)
 ifneq ($(SANITIZE),)
@@ -172,6 +172,8 @@ $(B)/unit/test_linger: $(B)/shim/linger.o $(B)/shim/util.o
 $(B)/unit/test_children: $(B)/shim/children.o $(B)/shim/util.o $(B)/shim/log.o
 $(B)/unit/test_intake: $(B)/shim/intake.o $(B)/shim/listener.o $(B)/shim/stash.o $(B)/shim/log.o
 $(B)/unit/test_drain: $(B)/shim/drain.o $(B)/shim/config.o $(B)/shim/log.o
+$(B)/unit/test_util: $(B)/shim/util.o
+$(B)/unit/test_wake: $(B)/shim/wake.o $(B)/shim/util.o
 
 # CMOCKA: what the tests link for cmocka (the musl build's own, musl.mk).
 CMOCKA ?= -lcmocka
