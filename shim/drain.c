@@ -16,7 +16,6 @@
 #include "lastcall/config.h"
 #include "lastcall/drain.h"
 #include "lastcall/fds.h"
-#include "lastcall/listener.h"
 #include "lastcall/stash.h"
 #include "lastcall/linger.h"
 #include "lastcall/log.h"

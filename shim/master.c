@@ -8,7 +8,6 @@
 #include "lastcall/children.h"
 #include "lastcall/config.h"
 #include "lastcall/fds.h"
-#include "lastcall/listener.h"
 #include "lastcall/stash.h"
 #include "lastcall/linger.h"
 #include "lastcall/log.h"
