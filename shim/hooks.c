@@ -141,7 +141,7 @@ LC_EXPORT int kill(pid_t pid, int sig)
  * sanitizer's) can install its handlers while it starts, before it can serve the C library
  * calls lastcall's initialisation makes. Any signal goes there while lastcall is off or when it
  * is not a trigger. */
-LC_EARLY static bool straight_to_libc(int sig)
+LC_EARLY static inline __attribute__((always_inline)) bool straight_to_libc(int sig)
 {
 	if (lc_sig_never_trigger(sig) && (lc_real_bind_signals() == 0 || lc_real_bind() == 0))
 		return true;
