@@ -346,44 +346,64 @@ static void summarise(const struct lc_drain *d, int64_t t0)
 	       d->idle, d->ended, d->kids ? ended : 0, d->forwarded, d->termed, d->killed);
 }
 
-/* Runs a drain; returns false if the program called exit() meanwhile (its exit then waits
- * for the hand-back, see cleanup_main). */
+/* The start of drain d, after the grace period: intake stopped, connections counted, children
+ * found and told, the deadline set and said. Returns the time it started from (monotonic ms). */
+static int64_t begin(struct lc_drain *d)
+{
+	int stopped;
+	int64_t t;
+	char tbuf[24];
+
+	lc_linger_setup();
+	/* Sequentially consistent, as the close() that counts the last connection reads it
+	 * after its count: one of the two sees the other (no lost wake-up). */
+	lc_store_full(&lc_draining, 1);
+	stopped = lc_stop_intake(!d->own);
+	d->n0 = lc_drain_remaining(d->own);
+	d->kids = lc_config.wait_children;
+	if (d->kids)
+		lc_children_setup();
+	if (d->kids && lc_children_scan() > 0 && d->sig)
+		d->forwarded = lc_children_forward(d->sig);
+	t = lc_now_ms();
+	d->deadline = t + lc_config.timeout_ms;
+	if (lc_master_until() && d->deadline > lc_master_until())
+		d->deadline = lc_master_until();
+	d->idle_check = t;
+	report(d, lc_config.timeout_ms,
+	       "draining on %s%s: %d %s stopped, %d %s in flight, deadline %s%s",
+	       d->sig ? "SIG" : "exit()", d->sig ? lc_signal_name(d->sig) : "", stopped,
+	       stopped == 1 ? "listener" : "listeners", d->n0, conns(d->n0),
+	       lc_format_ms(lc_config.timeout_ms, tbuf),
+	       d->master ? "; a master: its workers drain first, then its own handler runs" : "");
+	return t;
+}
+
+/* Once a second: connections closed behind libc's back forgotten, and progress said. */
+static void each_second(const struct lc_drain *d, int n, int kids)
+{
+	char tbuf[24];
+
+	lc_fds_each(LC_FD_CONN, forget_if_closed, 0);
+	if (!d->ending && (n > 0 || kids > 0))
+		report(d, d->deadline - lc_now_ms(), "draining: %d %s in flight, %d %s, %s left", n,
+		       conns(n), kids, children(kids),
+		       lc_format_ms((d->deadline - lc_now_ms() + 999) / 1000 * 1000, tbuf));
+}
+
 bool lc_drain_run(int sig)
 {
 	struct lc_drain d = { .sig = sig, .own = sig == 0, .helper = lc_helper && sig,
-			   .master = sig && lc_master_holding(),
-			   .quiet = !sig && lc_drain_remaining(true) == 0 };
+			      .master = sig && lc_master_holding(),
+			      .quiet = !sig && lc_drain_remaining(true) == 0 };
 	int64_t t0 = lc_now_ms(), tick, t, busy;
-	int stopped, n = 0, lingering, kids;
-	char tbuf[24];
+	int n = 0, lingering, kids;
 
 	d.ints = lc_sig_count(SIGINT);
 	/* A master's SIGKILL to this process waits while it drains (lc_master_kill). */
 	prctl(PR_SET_NAME, LC_THREAD_DRAINING);
 	d.hurry = !grace(&d);
-	lc_linger_setup();
-	/* Sequentially consistent, as the close() that counts the last connection reads it
-	 * after its count: one of the two sees the other (no lost wake-up). */
-	lc_store_full(&lc_draining, 1);
-	stopped = lc_stop_intake(!d.own);
-	d.n0 = lc_drain_remaining(d.own);
-	d.kids = lc_config.wait_children;
-	if (d.kids)
-		lc_children_setup();
-	if (d.kids && lc_children_scan() > 0 && sig)
-		d.forwarded = lc_children_forward(sig);
-	t = lc_now_ms();
-	d.deadline = t + lc_config.timeout_ms;
-	if (lc_master_until() && d.deadline > lc_master_until())
-		d.deadline = lc_master_until();
-	tick = t + 1000;
-	d.idle_check = t;
-	report(&d, lc_config.timeout_ms,
-	       "draining on %s%s: %d %s stopped, %d %s in flight, deadline %s%s",
-	       sig ? "SIG" : "exit()", sig ? lc_signal_name(sig) : "", stopped,
-	       stopped == 1 ? "listener" : "listeners", d.n0, conns(d.n0),
-	       lc_format_ms(lc_config.timeout_ms, tbuf),
-	       d.master ? "; a master: its workers drain first, then its own handler runs" : "");
+	tick = begin(&d) + 1000;
 	for (;;) {
 		busy = lc_now_us();
 		t = busy / 1000;
@@ -398,12 +418,7 @@ bool lc_drain_run(int sig)
 		rest_until(busy);
 		if (lc_now_ms() >= tick) {
 			tick += 1000;
-			lc_fds_each(LC_FD_CONN, forget_if_closed, 0);
-			if (!d.ending && (n > 0 || kids > 0))
-				report(&d, d.deadline - lc_now_ms(),
-				       "draining: %d %s in flight, %d %s, %s left", n, conns(n),
-				       kids, children(kids),
-				       lc_format_ms((d.deadline - lc_now_ms() + 999) / 1000 * 1000, tbuf));
+			each_second(&d, n, kids);
 		}
 	}
 	lc_linger_drop_all();

@@ -197,15 +197,46 @@ static int last_acceptor(struct lc_listener *l)
 	return lc_share_leave(slot) == 0;
 }
 
+/* The stand-in takes the listener's fd number, in the program's epoll sets too (registered on
+ * the socket of inode ino). */
+static void swap_in(int fd, int standin, bool cloexec, unsigned long ino)
+{
+	struct reg regs[MAX_REGS];
+	int nregs = epoll_detach(fd, ino, regs), i;
+
+	/* Mark first: an accept() that finds the stand-in must know what it is. */
+	lc_release(&lc_fds[fd].kind, LC_FD_STOPPED);
+	lc_real.dup3(standin, fd, cloexec ? O_CLOEXEC : 0);
+	lc_real.close(standin);
+	for (i = 0; i < nregs; i++)
+		epoll_ctl(regs[i].epfd, EPOLL_CTL_ADD, fd, &regs[i].ev);
+}
+
+/* What became of a stopped listener's socket, for the log. */
+static const char *how_stopped(bool elsewhere, bool last, int filter)
+{
+	if (elsewhere)
+		return "the next generation serves it: left open, its queue to it";
+	if (!last)
+		return "other processes may accept on it: left open";
+	if (filter == 0)
+		return "new handshakes dropped (SYN filter), then shut down";
+	if (filter == EPERM)
+		return "shut down without a SYN filter (EPERM: it needs CAP_NET_ADMIN)";
+	if (filter == EEXIST)
+		return "shut down without a SYN filter (the program has a filter of its own)";
+	if (filter == ENOTSUP)
+		return "shut down (not TCP)";
+	return "shut down without a SYN filter";
+}
+
 static int stop_one(uint16_t li, bool stash)
 {
 	struct lc_listener *l = &lc_listeners[li];
-	struct reg regs[MAX_REGS];
-	int fd = l->fd, real, standin, cloexec, nregs, i, fl, last, filter = -1, kept = 0;
+	int fd = l->fd, real, standin, cloexec, fl, last, filter = -1, kept = 0;
 	bool elsewhere;
 	struct sockaddr_storage real_addr;
 	socklen_t alen = sizeof(real_addr);
-	const char *how;
 	char addr[64];
 	struct stat st;
 
@@ -231,13 +262,7 @@ static int stop_one(uint16_t li, bool stash)
 	/* First, so nothing new joins the queue while it is being moved. */
 	if (last)
 		filter = lc_tcp_drop_syns(real);
-	nregs = epoll_detach(fd, (unsigned long)st.st_ino, regs);
-	/* Mark first: an accept() that finds the stand-in must know what it is. */
-	lc_release(&lc_fds[fd].kind, LC_FD_STOPPED);
-	lc_real.dup3(standin, fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ? O_CLOEXEC : 0);
-	lc_real.close(standin);
-	for (i = 0; i < nregs; i++)
-		epoll_ctl(regs[i].epfd, EPOLL_CTL_ADD, fd, &regs[i].ev);
+	swap_in(fd, standin, cloexec > 0 && (cloexec & FD_CLOEXEC), (unsigned long)st.st_ino);
 	if (elsewhere)
 		lc_gen_unblock(fd);
 	if (stash && !elsewhere)
@@ -248,22 +273,8 @@ static int stop_one(uint16_t li, bool stash)
 		shutdown(real, SHUT_RD);
 	lc_real.close(real);
 	lc_stash_settle(li);
-	if (elsewhere)
-		how = "the next generation serves it: left open, its queue to it";
-	else if (!last)
-		how = "other processes may accept on it: left open";
-	else if (filter == 0)
-		how = "new handshakes dropped (SYN filter), then shut down";
-	else if (filter == EPERM)
-		how = "shut down without a SYN filter (EPERM: it needs CAP_NET_ADMIN)";
-	else if (filter == EEXIST)
-		how = "shut down without a SYN filter (the program has a filter of its own)";
-	else if (filter == ENOTSUP)
-		how = "shut down (not TCP)";
-	else
-		how = "shut down without a SYN filter";
 	lc_log(LC_DEBUG, "intake stopped on fd %d (%s): %d queued connections kept; %s", fd,
-	       where(real_addr, addr, sizeof(addr)), kept, how);
+	       where(real_addr, addr, sizeof(addr)), kept, how_stopped(elsewhere, last, filter));
 	return 1;
 }
 
