@@ -65,13 +65,40 @@ static __thread unsigned stash_passed __attribute__((tls_model("initial-exec")))
  * have done; a handler of another signal that interrupts the wait ends it with EINTR if the
  * program has any handler without SA_RESTART. The trigger signals stay blocked outside
  * ppoll(), so one that is handed back between the check and the wait cannot be missed. */
+/* One wait of a parked accept() on stopped listener fd (entry e), with the trigger signals
+ * blocked but in ppoll() (old: the mask to wait with). Returns 0 to look at the stash again, or
+ * the errno the call ends with. *passed follows the program's handlers run on this thread. */
+static int park(int fd, struct lc_fd *e, const sigset_t *old, unsigned *passed)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int fl, r;
+
+	if (lc_sig_passed != *passed) {
+		*passed = lc_sig_passed;
+		if (!lc_sig_passed_restart)
+			return EINTR;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || (fl & O_NONBLOCK))
+		return fl < 0 ? errno : EAGAIN;
+	if ((r = ppoll(&p, 1, 0, old)) < 0 && errno != EINTR)
+		return errno;
+	/* A handler ran here. For one without SA_RESTART the kernel would have ended accept()
+	 * with EINTR, and the program may count on it (Python runs its own handlers only once
+	 * the call returns); which signal it was cannot be told, so any such handler of the
+	 * program's makes it EINTR: a program with one expects EINTR from accept() anyway. */
+	if (r < 0 && lc_sig_interrupts())
+		return EINTR;
+	if (lc_acquire(&e->kind) != LC_FD_STOPPED)
+		return EBADF; /* the program closed it meanwhile */
+	return 0;
+}
+
 static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t *len, int flags,
 		      unsigned passed)
 {
 	struct lc_listener *l = &lc_listeners[e->li];
-	struct pollfd p = { .fd = fd, .events = POLLIN };
 	sigset_t triggers, old;
-	int c = -1, err = 0, fl, foreign;
+	int c, err = 0, foreign;
 	bool first = true;
 
 	/* A handler handed back on this thread just before the call (the program looked for
@@ -83,10 +110,7 @@ static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t 
 		passed = stash_passed;
 	lc_sig_trigger_set(&triggers);
 	pthread_sigmask(SIG_BLOCK, &triggers, &old);
-	for (;;) {
-		c = lc_stash_take(l, &foreign);
-		if (c >= 0)
-			break;
+	while ((c = lc_stash_take(l, &foreign)) < 0) {
 		/* A stranger's connection, now closed, is what made the stand-in readable: the
 		 * caller was likely told by poll() that a connection waits, and may not expect to
 		 * block here. Fail as for a connection aborted in the queue. */
@@ -95,34 +119,8 @@ static int from_stash(int fd, struct lc_fd *e, struct sockaddr *addr, socklen_t 
 			break;
 		}
 		first = false;
-		if (lc_sig_passed != passed) {
-			passed = lc_sig_passed;
-			if (!lc_sig_passed_restart) {
-				err = EINTR;
-				break;
-			}
-		}
-		if ((fl = fcntl(fd, F_GETFL)) < 0 || (fl & O_NONBLOCK)) {
-			err = fl < 0 ? errno : EAGAIN;
+		if ((err = park(fd, e, &old, &passed)))
 			break;
-		}
-		if (ppoll(&p, 1, 0, &old) < 0 && errno != EINTR) {
-			err = errno;
-			break;
-		}
-		/* A handler ran here. For one without SA_RESTART the kernel would have ended
-		 * accept() with EINTR, and the program may count on it (Python runs its own
-		 * handlers only once the call returns); which signal it was cannot be told, so
-		 * any such handler of the program's makes it EINTR: a program with one expects
-		 * EINTR from accept() anyway. */
-		else if (errno == EINTR && lc_sig_interrupts()) {
-			err = EINTR;
-			break;
-		}
-		if (lc_acquire(&e->kind) != LC_FD_STOPPED) {
-			err = EBADF; /* the program closed it meanwhile */
-			break;
-		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 	stash_passed = lc_sig_passed;
