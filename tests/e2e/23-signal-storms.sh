@@ -110,7 +110,7 @@ for preload in 0 1; do
 	fi
 	expect_eq "$name: lost" "$LOST" 0
 	expect_eq "$name: drains" "$(drains "$name")" 1
-	expect_eq "$name: summaries" "$(grep -c 'info: drained in' "$T/$name.log")" 1
+	expect_eq "$name: summaries" "$(summaries "$T/$name.log")" 1
 	expect_eq "$name: SIGTERM handler calls" "$terms" 1
 	sender_only "$name" "$PID" || fail "${BUGS[-1]}"
 	if [ "$usr1" = 0 ] || [ "$hup" = 0 ]; then
@@ -292,7 +292,7 @@ startup() {
 	esac
 	[ "$(drains "$name")" -le 1 ] || fail "$name: $(drains "$name") drains"
 	if grep -q 'info: draining on' "$T/$name.log"; then
-		grep -q 'info: drained in' "$T/$name.log" || fail "$name: a drain without its end"
+		read_summary "$T/$name.log" || fail "$name: a drain without its end"
 		OUTCOME="drained, then the $([ -n "$marker" ] && echo handler || echo default action)"
 	elif [ -n "$marker" ]; then
 		OUTCOME="the handler"

@@ -65,7 +65,7 @@ run() {
 
 # drained NAME: lastcall drained (its summary line is there).
 drained() {
-	grep -q 'info: drained in' "$T/$1.log" || fail "$1: no drain: $(cat "$T/$1.log")"
+	read_summary "$T/$1.log" || fail "$1: no drain: $(cat "$T/$1.log")"
 }
 
 # sweep NAME WHEN: faultserver's line for that sweep, from "N of M".

@@ -62,7 +62,7 @@ else
 		kill -TERM "$PID"
 		wait_status "$name" 5000
 		expect_eq "$name: wait status" "$STATUS" "signal 15"
-		grep -q 'info: drained in' "$T/$name.log" || fail "$name: no drain: $(cat "$T/$name.log")"
+		read_summary "$T/$name.log" || fail "$name: no drain: $(cat "$T/$name.log")"
 		secure=$(sed -n 's/^secure \([0-9]\) LASTCALL_LOG=garbage$/\1/p' "$T/$name.log")
 		warning=$(grep -c 'warning: LASTCALL_LOG="garbage" invalid' "$T/$name.log")
 		deadline=$(sed -n 's/.*info: draining on SIGTERM: .*, deadline \(.*\)/\1/p' "$T/$name.log")
@@ -173,7 +173,7 @@ for preload in 0 1; do
 	fds "$name.parent" "$PID"
 	fds "$name.child" "$kid"
 	# Taken during the drain: it is still going.
-	[ "$preload" = 0 ] || ! grep -q 'info: drained in' "$T/$name.log" ||
+	[ "$preload" = 0 ] || ! read_summary "$T/$name.log" ||
 		fail "$name: the drain ended before the fds were read"
 	[ "$preload" = 1 ] || kill -TERM "$PID"
 	wait_status "$name" 10000
@@ -325,7 +325,7 @@ for max in none 1048576 64; do
 		note "LASTCALL_MAX_FDS=$max: ${BUGS[-1]#*: }"
 		continue
 	fi
-	grep -q 'info: drained in' "$T/$name.log" || fail "$name: no drain: $(cat "$T/$name.log")"
+	read_summary "$T/$name.log" || fail "$name: no drain: $(cat "$T/$name.log")"
 	note "LASTCALL_MAX_FDS=$max: lastcall's fds ($ours) still open after the program's" \
 		"close_range(); SIGTERM drained, signal 15"
 done
@@ -426,10 +426,10 @@ strangers() {
 		expect_eq "$name: the stranger" "$(cat "$T/$name.stranger")" \
 			"connected $n closed $n bytes 0 failed 0"
 		# lastcall closed them, not the process's end.
-		grep -q 'info: drained in' "$T/$name.log" &&
+		read_summary "$T/$name.log" &&
 			fail "$name: the drain ended before the stranger was done"
 	fi
-	poll_until 10000 grep -q 'info: drained in' "$T/$name.log" || fail "$name: drain not over"
+	poll_until 10000 read_summary "$T/$name.log" || fail "$name: drain not over"
 	if ! poll_until 3000 test -s "$T/$name.status"; then
 		used=$(($(cpu_ms "$PID") - before))
 		read -r call _ <"/proc/$PID/syscall"
