@@ -149,5 +149,5 @@ if command -v shellcheck >/dev/null; then
 	shellcheck "$ROOT/bin/lastcall" || fail "shellcheck bin/lastcall"
 	pass "bin/lastcall is shellcheck-clean"
 else
-	note "shellcheck not installed: bin/lastcall not linted"
+	skip "bin/lastcall not linted: shellcheck is not installed"
 fi

@@ -75,6 +75,21 @@ note() {
 	echo "   $*"
 }
 
+# skip REASON: a scenario of the test cannot run here, for REASON. Says so, and records it in
+# the file TEST_SKIPS names (set by tests/e2e/run, which counts and lists the skips), so that a
+# test that passes is not taken to have shown what it skipped.
+skip() {
+	echo "   skip: $*"
+	[ -z "${TEST_SKIPS:-}" ] || echo "$*" >>"$TEST_SKIPS"
+}
+
+# skip_test REASON: the whole test cannot run here: skip, then exit 77, which tests/e2e/run
+# reports as SKIPPED (automake's convention), never as passed.
+skip_test() {
+	skip "$@"
+	exit 77
+}
+
 now_ms() {
 	local t=${EPOCHREALTIME/./}
 	echo $((t / 1000))
@@ -372,10 +387,10 @@ receiver() {
 
 # glibc_only WHAT PROGRAM: whether scenario WHAT, which preloads the library into Debian's
 # PROGRAM (python3, node, lighttpd: Debian's programs are linked against glibc), can run
-# against this build; if not (a musl build), says that it is skipped.
+# against this build; if not (a musl build), skips it.
 glibc_only() {
 	[ "$LIBC" != musl ] && return 0
-	note "skip: $1: Debian's $2 is linked against glibc: a musl build cannot be loaded into it"
+	skip "$1: Debian's $2 is linked against glibc: a musl build cannot be loaded into it"
 	return 1
 }
 
