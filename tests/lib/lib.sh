@@ -328,7 +328,8 @@ summary_sum() {
 # DRAIN_MS, FINISHED (connections that finished on their own), IDLE_CLOSED (closed by lastcall
 # as idle) and CUT (closed at the deadline); fails if there is none.
 drain_summary() {
-	read_summary "$T/$1.log" "${2:-}" || fail "$1: no drain summary${2:+ from pid $2}: $(cat "$T/$1.log")"
+	read_summary "$T/$1.log" "${2:-}" ||
+		fail "$1: no drain summary${2:+ from pid $2}: $(cat "$T/$1.log")"
 	DRAIN_MS=${SUMMARY[ms]} FINISHED=${SUMMARY[finished]} IDLE_CLOSED=${SUMMARY[idle]}
 	CUT=${SUMMARY[deadline]}
 }
