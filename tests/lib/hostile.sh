@@ -19,6 +19,7 @@ for tool in atsecure handlerflip; do
 	[ -x "$TOOLS/$tool" ] || make -s -C "$ROOT" SANITIZE="${SANITIZE:-}" \
 		"${TEST_BUILD:-build}/tests/$tool" >/dev/null || fail "cannot build $TOOLS/$tool"
 done
+# shellcheck disable=SC2034 # used by the scenarios that source this
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups) # nobody, nogroup
 BUGS=()
 
