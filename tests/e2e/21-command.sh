@@ -120,7 +120,7 @@ done
 if [ -n "$setuid" ]; then
 	check 1 "setuid or setgid" "$setuid"
 else
-	note "--check: no setuid binary on this machine, not checked"
+	skip "--check of a setuid binary: there is none on this machine"
 fi
 # A Go binary, if this machine has one (Debian's base has none).
 go=""
@@ -131,7 +131,7 @@ done
 if [ -n "$go" ]; then
 	check 1 "a Go program" "$go"
 else
-	note "--check: no Go binary on this machine, not checked"
+	skip "--check of a Go program: there is none on this machine"
 fi
 # Scripts are judged by their interpreter.
 printf '#!/usr/bin/python3.11\nimport http.server\n' >"$T/server.py"
@@ -149,5 +149,5 @@ if command -v shellcheck >/dev/null; then
 	shellcheck "$ROOT/bin/lastcall" || fail "shellcheck bin/lastcall"
 	pass "bin/lastcall is shellcheck-clean"
 else
-	note "shellcheck not installed: bin/lastcall not linted"
+	skip "bin/lastcall not linted: shellcheck is not installed"
 fi

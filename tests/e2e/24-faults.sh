@@ -65,7 +65,7 @@ run() {
 
 # drained NAME: lastcall drained (its summary line is there).
 drained() {
-	grep -q 'info: drained in' "$T/$1.log" || fail "$1: no drain: $(cat "$T/$1.log")"
+	read_summary "$T/$1.log" || fail "$1: no drain: $(cat "$T/$1.log")"
 }
 
 # sweep NAME WHEN: faultserver's line for that sweep, from "N of M".
@@ -84,7 +84,7 @@ note "without lastcall: SIGTERM kills it: 2 of 2 in flight lost, signal 15, CPU 
 faults="thread:1 wake:1 dlsym:accept4:1"
 if [ "$LIBC" = musl ]; then
 	faults=${faults% dlsym:*}
-	note "skip: FAULT=dlsym:accept4: libfault.so cannot fail dlsym under musl (no dlvsym)"
+	skip "FAULT=dlsym:accept4: libfault.so cannot fail dlsym under musl (no dlvsym)"
 fi
 for fault in $faults; do
 	lines=${fault##*:} fault=${fault%:*} name=off-${fault%%:*}
@@ -115,7 +115,10 @@ pass "no thread, no wake pipe, no accept4: lastcall says so and is off; the prog
 #    (Not under ThreadSanitizer: its runtime needs fds of its own, to read the symbols a
 #    report names and to write the report, and at this limit gets none.)
 counts="5 7"
-[[ ${SANITIZE:-} = *thread* ]] && counts="" && note "a soft fd limit of 16: skipped under TSan"
+if [[ ${SANITIZE:-} = *thread* ]]; then
+	counts=""
+	skip "3: a soft fd limit of 16, under ThreadSanitizer: its runtime needs fds of its own"
+fi
 for count in $counts; do
 	run "fd16-$count-0" "$count" 1000 "${LIMIT[@]}" 16 "$FS"
 	expect_eq "fd16-$count-0: wait status" "$STATUS" "signal 15"
@@ -195,7 +198,7 @@ pass "a table smaller than the fds in use: one warning, no crash, the tracked fd
 methods="loop close_range closefrom syscall"
 if [ "$LIBC" = musl ]; then
 	methods="loop syscall"
-	note "skip: close_range(), closefrom(): musl has neither, so a musl program never calls them"
+	skip "5: close_range(), closefrom(): musl has neither, so a musl program never calls them"
 fi
 for method in $methods; do
 	for preload in 0 1; do
@@ -255,7 +258,7 @@ for how in signalfd sigwait; do
 	done
 done
 pass "SIGTERM by signalfd and sigwaitinfo, every signal blocked: exit() drains, nothing lost"
-[ "$LIBC" != musl ] || { note "skip: 7a: musl has no close_range() and closefrom() to miss"; exit 0; }
+[ "$LIBC" != musl ] || { skip "7a: musl has no close_range() and closefrom() to miss"; exit 0; }
 
 # 7a. dlsym finds no close_range and closefrom (as with a libc older than 2.34): lastcall's
 #     hooks make the system call themselves, so the program's calls still work (the kernel's

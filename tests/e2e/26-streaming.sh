@@ -36,11 +36,10 @@ model() {
 # master of a SO_REUSEPORT pre-fork server, which never listens, has none): the longest
 # (DRAIN_MS), and the connections closed as idle (IDLE_CLOSED) and at the deadline (CUT).
 drained() {
-	grep -q 'info: drained in' "$T/$1.log" || fail "$1: no drain summary: $(cat "$T/$1.log")"
-	read -r DRAIN_MS IDLE_CLOSED CUT < <(sed -n \
-		's/.*drained in \([0-9]*\) ms: [0-9]* connections\{0,1\} finished, \([0-9]*\) closed as idle, \([0-9]*\) closed at the deadline.*/\1 \2 \3/p' \
-		"$T/$1.log" | awk '$1 > d { d = $1 } { i += $2; c += $3; n++ } END { print n ? d : "-", i + 0, c + 0 }')
-	[ "$DRAIN_MS" != - ] || fail "$1: unreadable summary: $(grep 'info: drained in' "$T/$1.log")"
+	[ "$(summaries "$T/$1.log")" -gt 0 ] || fail "$1: no drain summary: $(cat "$T/$1.log")"
+	DRAIN_MS=$(summary_values "$T/$1.log" ms | sort -n | tail -n 1)
+	IDLE_CLOSED=$(summary_sum "$T/$1.log" idle) CUT=$(summary_sum "$T/$1.log" deadline)
+	[ -n "$DRAIN_MS" ] || fail "$1: unreadable summary: $(grep 'summary: ' "$T/$1.log")"
 }
 
 # round G MODE PRELOAD: every model started, two /stream/CHUNKS/G requests each; once the

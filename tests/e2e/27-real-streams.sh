@@ -206,8 +206,7 @@ collect() {
 	expect_eq "$name: status" "$STATUS" "${IDLE_STATUS[$kind]:-${BARE_STATUS[$kind]}}"
 	idle=$(idle_closed "$name")
 	expect_eq "$name: connections closed as idle" "$idle" 0
-	grep "^lastcall\[${MAIN[$name]}\]" "$T/$name.log" >"$T/$name.main.log"
-	drain_summary "$name.main"
+	drain_summary "$name" "${MAIN[$name]}"
 	for item in "${tails[@]}"; do
 		IFS=: read -r label end paused <<<"$item"
 		note "$(printf '%-13s %-9s %-7s %-36s -> 0 lost (%s); paused %4d ms; drain %4d ms, replies ended %4d ms after SIGTERM' \

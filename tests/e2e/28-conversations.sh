@@ -102,8 +102,7 @@ collect() {
 	expect_eq "$name: status as without lastcall" "$STATUS" "${BARE_STATUS[$server]}"
 	idle=$(idle_closed "$name")
 	expect_eq "$name: connections closed as idle" "$idle" 0
-	grep "^lastcall\[${MAIN[$name]}\]" "$T/$name.log" >"$T/$name.main.log"
-	drain_summary "$name.main"
+	drain_summary "$name" "${MAIN[$name]}"
 	[ "$ENDED" -ge "$end" ] || fail "$name: the server ended before the last conversation"
 	printf '   %-10s %-9s with:    0 of %d cut, %3d/%d exchanges, 0 left running (%s); drain %d ms, last conversation ended %d ms after SIGTERM\n' \
 		"$server" "$mode" "$COUNT" "$exch" $((COUNT * EXCHANGES)) "$STATUS" "$DRAIN_MS" \

@@ -84,7 +84,7 @@ run() {
 	poll_until 20000 eval "! kill -0 $SPAWN_PID 2>/dev/null" || fail "$name: scripts still running"
 	ENDS=$( (wc -l <"$T/$name.ends") 2>/dev/null || echo 0)
 	# The server's own drain (its helpers log theirs to the same file).
-	DRAIN_MS=$(sed -n "s/^lastcall\[$PID\]: info: drained in \([0-9]*\) ms.*/\1/p" "$T/$name.log")
+	DRAIN_MS=$(summary_get "$T/$name.log" ms "$PID")
 }
 
 printf '   %-7s %-9s %-38s %s\n' run stop without with

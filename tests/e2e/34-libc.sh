@@ -10,9 +10,8 @@
 . "$(dirname "$0")/../lib/lib.sh"
 
 if [ -n "${SANITIZE:-}" ]; then
-	note "skip: the command with a musl program: a sanitizer build's runtime, preloaded into" \
+	skip_test "the command with a musl program: a sanitizer build's runtime, preloaded into" \
 		"every program of the tests, cannot be loaded into a musl program"
-	exit 0
 fi
 MB=$BUILD/musl
 [ -f "$MB/liblastcall.so" ] && [ -x "$MB/lastcall-parent" ] && [ -x "$MB/examples/threaded" ] ||
@@ -212,7 +211,7 @@ pass "a program whose C library has no build: refused in one line (status 1), ru
 # BusyBox's tr -c mistakes [:print:]).
 BUSYBOX=$(command -v busybox || true)
 if [ -z "$BUSYBOX" ]; then
-	note "skip: the command under BusyBox: busybox is not installed (Debian: busybox)"
+	skip "the command under BusyBox: busybox is not installed (Debian: busybox)"
 else
 	mkdir -p "$T/bb"
 	for applet in $("$BUSYBOX" --list); do

@@ -36,7 +36,7 @@ pass "USR1, HUP (not the restart signal) and INT passed on; the server's exit st
 # Process 1 of a pid namespace: orphans of the generation are reaped.
 NS=(unshare --pid --fork --mount-proc)
 if ! "${NS[@]}" true 2>"$T/unshare.err"; then
-	note "skip: process 1: unshare --pid cannot run here: $(head -c 200 "$T/unshare.err")"
+	skip "process 1: unshare --pid cannot run here: $(head -c 200 "$T/unshare.err")"
 else
 	# orphans: a loop, orphaned at once, that leaves a short sleep behind every 100 ms, 10
 	# times: all of them become process 1's children.

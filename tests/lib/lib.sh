@@ -75,6 +75,21 @@ note() {
 	echo "   $*"
 }
 
+# skip REASON: a scenario of the test cannot run here, for REASON. Says so, and records it in
+# the file TEST_SKIPS names (set by tests/e2e/run, which counts and lists the skips), so that a
+# test that passes is not taken to have shown what it skipped.
+skip() {
+	echo "   skip: $*"
+	[ -z "${TEST_SKIPS:-}" ] || echo "$*" >>"$TEST_SKIPS"
+}
+
+# skip_test REASON: the whole test cannot run here: skip, then exit 77, which tests/e2e/run
+# reports as SKIPPED (automake's convention), never as passed.
+skip_test() {
+	skip "$@"
+	exit 77
+}
+
 now_ms() {
 	local t=${EPOCHREALTIME/./}
 	echo $((t / 1000))
@@ -256,27 +271,73 @@ drains() {
 	grep -c 'info: draining on' "$T/$1.log"
 }
 
-# drain_summary NAME: reads lastcall's summary line from $T/NAME.log into DRAIN_MS, FINISHED
-# (connections that finished on their own), IDLE_CLOSED (closed by lastcall as idle) and CUT
-# (closed at the deadline); fails if there is none.
-drain_summary() {
+# read_summary LOG [PID]: reads lastcall's key=value drain summary from the file LOG (the first
+# one, or PID's) into the associative array SUMMARY: SUMMARY[on] (SIGTERM, ..., or exit), [ms],
+# [finished] (connections that finished on their own), [idle] (closed as idle), [deadline]
+# (closed at the deadline), [children] (children that ended), [passed] (passed the signal),
+# [termed] (sent SIGTERM at the deadline), [killed]. Returns 1, SUMMARY empty, if there is none.
+declare -A SUMMARY=()
+SUMMARY_KEYS="on ms finished idle deadline children passed termed killed"
+read_summary() {
 	local line
-	line=$(grep -m1 'info: drained in' "$T/$1.log") || fail "$1: no drain summary: $(cat "$T/$1.log")"
-	read -r DRAIN_MS FINISHED IDLE_CLOSED CUT < <(echo "$line" | sed -n \
-		's/.*drained in \([0-9]*\) ms: \([0-9]*\) connections\{0,1\} finished, \([0-9]*\) closed as idle, \([0-9]*\) closed at the deadline.*/\1 \2 \3 \4/p')
-	[ -n "${CUT:-}" ] || fail "$1: unreadable summary: $line"
+	line=$(grep -m1 "lastcall\[${2:-[0-9]*}\]: [a-z]*: summary: " "$1" 2>/dev/null)
+	parse_summary "$1" "$line"
+}
+
+# parse_summary WHERE LINE: SUMMARY from one summary line (for read_summary, summary_sum); fails,
+# naming WHERE, if a key is missing; returns 1 if LINE is empty.
+parse_summary() {
+	local kv key
+	SUMMARY=()
+	[ -n "$2" ] || return 1
+	for kv in ${2#*: summary: }; do
+		[[ $kv =~ ^[a-z]+=[A-Za-z0-9]+$ ]] && SUMMARY[${kv%%=*}]=${kv#*=}
+	done
+	for key in $SUMMARY_KEYS; do
+		[ -n "${SUMMARY[$key]:-}" ] || fail "$1: unreadable summary (no $key): $2"
+	done
+}
+
+# summary_get LOG KEY [PID]: one value of the summary read_summary reads; nothing, and status 1,
+# if there is none.
+summary_get() {
+	read_summary "$1" "${3:-}" && echo "${SUMMARY[$2]}"
+}
+
+# summaries LOG: how many drain summaries the file LOG has (one per drain that ended, in each
+# process that logs to it).
+summaries() {
+	grep -c 'lastcall\[[0-9]*\]: [a-z]*: summary: ' "$1"
+}
+
+# summary_values LOG KEY: KEY of every summary in LOG, one a line.
+summary_values() {
+	local line
+	while read -r line; do
+		parse_summary "$1" "$line"
+		echo "${SUMMARY[$2]}"
+	done < <(grep 'lastcall\[[0-9]*\]: [a-z]*: summary: ' "$1")
+}
+
+# summary_sum LOG KEY: KEY summed over every summary in LOG (0 if there is none).
+summary_sum() {
+	summary_values "$1" "$2" | awk '{n += $1} END {print n + 0}'
+}
+
+# drain_summary NAME [PID]: reads lastcall's summary (the first, or PID's) from $T/NAME.log into
+# DRAIN_MS, FINISHED (connections that finished on their own), IDLE_CLOSED (closed by lastcall
+# as idle) and CUT (closed at the deadline); fails if there is none.
+drain_summary() {
+	read_summary "$T/$1.log" "${2:-}" ||
+		fail "$1: no drain summary${2:+ from pid $2}: $(cat "$T/$1.log")"
+	DRAIN_MS=${SUMMARY[ms]} FINISHED=${SUMMARY[finished]} IDLE_CLOSED=${SUMMARY[idle]}
+	CUT=${SUMMARY[deadline]}
 }
 
 # idle_closed NAME: connections lastcall closed as idle, summed over every process of NAME's log
 # that drained (a process tree logs one summary per process).
 idle_closed() {
-	local pid sum=0
-	while read -r pid; do
-		grep "^lastcall\[$pid\]" "$T/$1.log" >"$T/$1.$pid.log"
-		drain_summary "$1.$pid"
-		sum=$((sum + IDLE_CLOSED))
-	done < <(sed -n 's/^lastcall\[\([0-9]*\)\]: info: drained in.*/\1/p' "$T/$1.log")
-	echo "$sum"
+	summary_sum "$T/$1.log" idle
 }
 
 # scripts_running PID N: whether N of PID's descendants are CGI scripts in their sleep. A script
@@ -327,10 +388,10 @@ receiver() {
 
 # glibc_only WHAT PROGRAM: whether scenario WHAT, which preloads the library into Debian's
 # PROGRAM (python3, node, lighttpd: Debian's programs are linked against glibc), can run
-# against this build; if not (a musl build), says that it is skipped.
+# against this build; if not (a musl build), skips it.
 glibc_only() {
 	[ "$LIBC" != musl ] && return 0
-	note "skip: $1: Debian's $2 is linked against glibc: a musl build cannot be loaded into it"
+	skip "$1: Debian's $2 is linked against glibc: a musl build cannot be loaded into it"
 	return 1
 }
 

@@ -183,15 +183,13 @@ replies() {
 accounted() {
 	local log=$T/$NAME.log starts sums got cut
 	starts=$(grep -c 'info: draining on SIGTERM' "$log")
-	sums=$(grep -c 'info: drained in' "$log")
+	sums=$(summaries "$log")
 	if [ "$ACCOUNT" = children ]; then
-		got=$(sed -n 's/.*drained in .*; \([0-9]*\) children ended.*/\1/p' "$log")
+		got=$(summary_sum "$log" children)
 	else
-		got=$(sed -n 's/.*drained in [0-9]* ms: \([0-9]*\) connections\{0,1\} finished, \([0-9]*\) closed as idle.*/\1 \2/p' "$log" |
-			awk '{n += $1 + $2} END {print n + 0}')
+		got=$(($(summary_sum "$log" finished) + $(summary_sum "$log" idle)))
 	fi
-	cut=$(sed -n 's/.* \([0-9]*\) closed at the deadline.*/\1/p' "$log" |
-		awk '{n += $1} END {print n + 0}')
+	cut=$(summary_sum "$log" deadline)
 	WHY="drains $starts (want $DRAINS), summaries $sums, accounted ${got:-none} of $K, cut $cut"
 	[ "$starts" = "$DRAINS" ] && [ "$sums" = "$DRAINS" ] && [ "${got:-0}" = "$K" ] &&
 		[ "$cut" = 0 ]
