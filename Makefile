@@ -34,7 +34,7 @@ SHIM_OBJS := $(MODULES:%=$(B)/shim/%.o)
 HEADERS := $(wildcard include/lastcall/*.h)
 
 .DELETE_ON_ERROR:
-.PHONY: all check check-unit check-memcheck check-e2e clean install uninstall lint deps demo
+.PHONY: all check check-unit check-memcheck check-e2e check-layers clean install uninstall deps demo
 
 all: $(B)/liblastcall.so
 
@@ -127,12 +127,18 @@ endif
 E2E := $(sort $(wildcard tests/e2e/[0-9]*.sh))
 
 check: deps
+	$(MAKE) check-layers
 	$(MAKE) check-unit
 	$(if $(SANITIZE),,$(MAKE) check-memcheck)
 	$(MAKE) check-fuzz
 	$(MAKE) check-e2e
 	$(if $(SANITIZE),,$(MAKE) check-musl)
 	$(MAKE) check-soak
+
+# The house rules: modules include only modules before them in docs/design.md's layer table,
+# no file over 500 lines, each .c file says what it owns (tests/layers.sh).
+check-layers:
+	tests/layers.sh
 
 # Installs missing build and test packages (apt-get, as root); a no-op once they are there.
 deps:

@@ -247,7 +247,7 @@ finish_requests() {
 	LOST=$(($(grep -c '^request ' "$T/$1.client") - OK))
 }
 
-# established PORT: server-side connections on PORT that the program has accepted (all
+# accepted_count PORT: server-side connections on PORT that the program has accepted (all
 # established ones, the listener's accept queue being empty).
 accepted_count() {
 	local queued
