@@ -30,9 +30,9 @@ int lc_intake_listen(int fd, int backlog)
 	int r = lc_real.listen(fd, backlog);
 	struct lc_fd *e = lc_fd_get(fd);
 
-	if (r == 0 && e && e->kind == LC_FD_LISTEN) {
+	if (r == 0 && e && lc_acquire(&e->kind) == LC_FD_LISTEN) {
 		lc_store(&lc_listeners[e->li].owned, 1);
-	} else if (r == 0 && e && e->kind == LC_FD_NONE) {
+	} else if (r == 0 && e && lc_acquire(&e->kind) == LC_FD_NONE) {
 		lc_share_reset(fd);
 		lc_listener_new(fd, 1);
 	}

@@ -153,7 +153,7 @@ void lc_stash_move(int fd)
 	int moved, *link;
 
 	pthread_mutex_lock(&stash_mu);
-	if (e->kind == LC_FD_STASHED && (moved = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0) {
+	if (lc_acquire(&e->kind) == LC_FD_STASHED && (moved = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0) {
 		l = &lc_listeners[e->li];
 		lc_fds_set(moved, LC_FD_STASHED, e->li);
 		lc_fds[moved].next = e->next;
