@@ -58,5 +58,6 @@ for f in shim/*.c; do
 	sed -n 2p "$f" | grep -q "^/\* $(basename "$f"): " ||
 		err "$f: line 2 must say what it owns: /* $(basename "$f"): ... */"
 done
-[ $bad = 0 ] && echo "layers: ${#order[@]} modules in order, no include out of order, no file over $MAX_LINES lines"
+[ $bad = 0 ] && echo "layers: ${#order[@]} modules in order, no include out of order," \
+	"no file over $MAX_LINES lines"
 exit $bad

@@ -14,8 +14,8 @@
 int lc_scm_send(int s, const void *buf, size_t n, int fd);
 
 /* Receives one message into buf (at most n bytes) and the fd attached to it, close-on-exec,
- * in *fd (-1 if none; more are dropped by the kernel). Returns the message's length, 0 at end of file,
- * or -1 with errno. flags are recvmsg's (MSG_DONTWAIT). Any thread. */
+ * in *fd (-1 if none; more are dropped by the kernel). Returns the message's length, 0 at end
+ * of file, or -1 with errno. flags are recvmsg's (MSG_DONTWAIT). Any thread. */
 ssize_t lc_scm_recv(int s, void *buf, size_t n, int *fd, int flags);
 
 #pragma GCC visibility pop
