@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* children.c: finding a process's children (/proc/self/task/TID/children covers every way of
- * creating one), holding each by a pidfd, and learning of its end from the pidfd becoming
- * readable: whether the program reaps it, ignores SIGCHLD (automatic reaping) or never reaps
- * (a zombie), lastcall never calls wait() and so never takes an exit status from the program. */
+/* children.c: a process's children, found in /proc/self/task/TID/children (however made) and
+ * held by pidfds: signalled, and waited for without ever being reaped. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -143,7 +141,8 @@ static void watch(pid_t pid)
 	lc_log(LC_DEBUG, "waiting for child %d", (int)pid);
 }
 
-/* Reads one /proc/self/task/TID/children file: the pids, space-separated. */
+/* Reads one /proc/self/task/TID/children file: the pids, space-separated. Every way of creating
+ * a child shows there. */
 static void scan_task(int tid)
 {
 	char path[64], buf[4096], *p, *end;
@@ -180,9 +179,11 @@ static void end_kid(struct kid *k, const char *how)
 	ended++;
 }
 
-/* A pidfd reads as ready when its process exits (POLLIN) and hangs up when it is reaped
- * (POLLHUP). A zombie is watched for its reaping (HUP is reported with no events asked for),
- * for at most REAP_WAIT_MS. */
+/* A child's end is learnt from its pidfd becoming readable: whether the program reaps it,
+ * ignores SIGCHLD (automatic reaping) or never reaps (a zombie), lastcall never calls wait() and
+ * so never takes an exit status from the program. A pidfd reads as ready when its process exits
+ * (POLLIN) and hangs up when it is reaped (POLLHUP). A zombie is watched for its reaping (HUP is
+ * reported with no events asked for), for at most REAP_WAIT_MS. */
 static void collect(void)
 {
 	struct epoll_event evs[64], none = { .events = 0 };

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* config.c: LASTCALL_* variables -> struct lc_config. The table below is the single source of
- * truth for names, defaults and ranges; docs/configuration.md mirrors it. Bad values never stop
- * the host program: they are reported once and replaced by the default. */
+/* config.c: LASTCALL_* variables -> struct lc_config, from the table below: the single source of
+ * truth for names, defaults and ranges (docs/configuration.md mirrors it). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -14,7 +13,8 @@
 #include "lastcall/log.h"
 
 /* Filled by lc_config_load(), from the defaults in settings[] below (the only place they are
- * written) and the environment. */
+ * written) and the environment. Bad values never stop the host program: they are reported once
+ * and replaced by the default. */
 struct lc_config lc_config;
 
 enum type { T_BOOL, T_DURATION, T_DURATION_OFF, T_SIGNALS, T_LEVEL, T_COUNT, T_CHILDREN };

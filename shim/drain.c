@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* drain.c: one drain, on the cleanup thread: stop intake, wait for the connections to close
- * (woken by the close that empties the count, never by polling), close the idle ones, end what
- * is left at the deadline, and say what happened. */
+/* drain.c: one drain, on the cleanup thread: stop intake, wait for the connections to close,
+ * close the idle ones, end what is left at the deadline, and say what happened. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -391,6 +390,9 @@ static void each_second(const struct lc_drain *d, int n, int kids)
 		       lc_format_ms((d->deadline - lc_now_ms() + 999) / 1000 * 1000, tbuf));
 }
 
+/* Runs a drain; returns false if the program called exit() meanwhile (its exit then waits
+ * for the hand-back, see cleanup_main). While lc_draining is set, a close wakes it: the last
+ * connection's end is learnt from its close, not by polling. */
 bool lc_drain_run(int sig)
 {
 	struct lc_drain d = { .sig = sig, .own = sig == 0, .helper = lc_helper && sig,

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* elf.c: which C library a program is for (lastcall/elf.h): the exec hooks ask before they give
- * a program lastcall's library, so a program of the other C library gets the other build, or
- * none, rather than a loader that refuses to start it. Reads a few hundred bytes of the file. */
+/* elf.c: which C library a program is for (lastcall/elf.h), from a few hundred bytes of its
+ * file; the exec hooks ask before they give a program lastcall's library. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <fcntl.h>

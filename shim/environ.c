@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* environ.c: system() and popen() keep lastcall in the commands they run. They take no
- * environment: glibc's read environ, in calls no hook sees, so environ itself points to a merged
- * copy (shim/exec.c) while the real call runs, if it lacks something. The alternative, setenv()
- * into the program's own environment, would change what the program sees after the call. */
+/* environ.c: system() and popen() keep lastcall in the commands they run: environ points to a
+ * merged copy (shim/exec.c) while the real call runs, if it lacks something. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -71,8 +69,10 @@ static char **swap_make(const struct lc_exec_set *set, char **env, size_t ptrs, 
 	return m;
 }
 
-/* Points environ at a merged copy if it lacks something. Returns whether this call holds the
- * swap (then swap_out() must follow). errno may change. */
+/* Points environ at a merged copy if it lacks something: system() and popen() take no
+ * environment, and glibc's read environ in calls no hook sees. (setenv() into the program's own
+ * environment would change what the program sees after the call.) Returns whether this call
+ * holds the swap (then swap_out() must follow). errno may change. */
 static bool swap_in(void)
 {
 	const struct lc_exec_set *set;

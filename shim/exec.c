@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* exec.c: programs a process under lastcall runs stay under lastcall. Servers often build a CGI
- * script's environment from scratch, so LD_PRELOAD would not reach the script, lastcall would
- * not load in it, and it could not hold a SIGTERM meant for the whole unit until its reply is
- * written (see Helpers in docs/design.md). Owns what is carried (captured once at start-up),
- * the merge of an environment with it, and the exec family (system and popen: environ.c). */
+/* exec.c: programs a process under lastcall runs stay under lastcall: what is carried (captured
+ * once at start-up), the set each program gets, and the merge of an environment with it. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -26,6 +23,10 @@
 #define STORE_BYTES 8192
 #define STORE_VARS 64
 
+/* Servers often build a CGI script's environment from scratch, so LD_PRELOAD would not reach
+ * the script, lastcall would not load in it, and it could not hold a SIGTERM meant for the whole
+ * unit until its reply is written (see Helpers in docs/design.md). The exec family itself is in
+ * run.c, system() and popen() in environ.c. */
 struct lc_exec_set lc_exec_carry;
 struct lc_exec_set lc_exec_cross;
 

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fds.c: the fd table and the connection counters a drain waits on. Hot paths (accept, close)
- * touch one 8-byte entry and two counters with atomic operations and no lock; the cleanup thread
- * reads the same entries to find what is still open. */
+/* fds.c: the fd table: one 8-byte entry per fd, changed by the hot paths (accept, close) with
+ * atomic operations and no lock; the program's closes passed on to each kind's owner. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

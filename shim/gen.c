@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* gen.c: a process of a generation run by lastcall-parent (--restart-on). Owns the control
- * socket to the parent (listeners going up, requests for inherited listeners), the bind() that
- * takes an inherited listener instead of a new socket, and the owner map that tells a stopping
- * generation which sockets another one serves. docs/design.md, "Restarts". */
+/* gen.c: a process of a generation run by lastcall-parent (--restart-on): its control socket,
+ * the bind() that takes an inherited listener, the owner map (docs/design.md, "Restarts"). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +33,8 @@
 #define SYS_accept -1 /* architectures with accept4 only */
 #endif
 
+/* The control socket carries listeners going up and requests for inherited listeners; the owner
+ * map tells a stopping generation which sockets another one serves. */
 static int ctl = -1;			   /* the control socket, a private fd; -1: not a generation */
 static const struct lc_gen_owner *owners; /* the owner map, read-only */
 static int32_t gen;			   /* this generation's number */

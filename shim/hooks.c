@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* hooks.c: every libc name lastcall exports, and nothing else. Each hook initialises lastcall
- * if needed, passes straight through when lastcall is off (or the call is not about a trigger
- * signal), and otherwise hands over to the module that owns the behaviour. */
+/* hooks.c: every libc name lastcall exports, and nothing else: each initialises lastcall, passes
+ * straight through when it is off, or hands over to the module that owns the behaviour. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdlib.h>

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* linger.c: lingering closes. Each lingering connection sits in a private epoll set; the
- * cleanup thread waits on that set with its wake pipe, discards what arrives, and closes a
- * connection when the client has closed its side (EOF) or its LC_LINGER_MS are up (renewed
- * while a reply the program closed on is still being delivered). */
+/* linger.c: lingering closes, in a private epoll set the cleanup thread waits on with its wake
+ * pipe: what arrives is discarded until the client closes (EOF) or LC_LINGER_MS are up. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +18,8 @@
 #include "lastcall/tcp.h"
 #include "lastcall/util.h"
 
+/* A connection's LC_LINGER_MS are renewed while a reply the program closed on is still being
+ * delivered (lc_linger_service()). */
 static int epfd = -1;
 static int lingering;
 static int64_t base;	    /* linger ends are kept as ms since base */

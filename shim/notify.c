@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* notify.c: sd_notify(3) without libsystemd. The protocol is one datagram per message, the
- * fields newline-separated; systemd reads the sender's pid from the socket's credentials, which
- * is why only the main process may speak (NotifyAccess=main is the default). */
+/* notify.c: sd_notify(3) without libsystemd: one datagram per message, the fields
+ * newline-separated, from the service's main process only. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
@@ -52,6 +51,8 @@ void lc_notify_init(lc_getenv_fn get)
 		lc_log(LC_DEBUG, "NOTIFY_SOCKET: unsupported address, not notifying systemd");
 }
 
+/* systemd reads the sender's pid from the socket's credentials, which is why only the main
+ * process may speak (NotifyAccess=main is the default). */
 static void send_message(const char *msg, size_t n)
 {
 	int s;

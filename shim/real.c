@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* real.c: fills lc_real with the next definition of each hooked function (libc's). Optional
- * functions that are missing (close_range and closefrom before glibc 2.34, and in musl) leave
- * NULL, and their hooks make the close_range system call themselves (the kernel's ENOSYS if it
- * has none): a program that found closefrom() could not tell that it did nothing. */
+/* real.c: fills lc_real with the next definition of each hooked function (libc's), and the
+ * stand-ins for those dlsym does not find. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -111,6 +109,9 @@ static int sys_fexecve(int fd, char *const argv[], char *const envp[])
 			lc_real.field = standin;                                             \
 	} while (0)
 
+/* Optional functions that are missing (close_range and closefrom before glibc 2.34, and in
+ * musl) stay NULL, and their hooks make the close_range system call themselves (the kernel's
+ * ENOSYS if it has none): a program that found closefrom() could not tell that it did nothing. */
 static void bind_all(void)
 {
 	BIND(accept, "accept", true, sys_accept);

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* share.c: the page shared by a process tree. A pre-fork server's workers, a fork-per-connection
- * server's children and a server reloading with new workers beside old ones all share one
- * listening socket; its acceptor count tells a stopping process whether others still accept on
- * it (leave it open) or not (stop it for good). The page also lists the processes that accept
- * connections, so a stopping parent knows which children to pass the signal on to. Everything
- * is atomic operations on MAP_SHARED memory. */
+/* share.c: the page shared by a process tree: each listening socket's acceptor count, the
+ * processes that accept connections, stopping masters; all atomic operations on MAP_SHARED. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdint.h>
@@ -24,6 +20,9 @@
 #define PROCS 128
 #define MASTERS 16
 
+/* A pre-fork server's workers, a fork-per-connection server's children and a server reloading
+ * with new workers beside old ones all share one listening socket; its acceptor count tells a
+ * stopping process whether others still accept on it (leave it open) or not (stop it for good). */
 struct slot {
 	uint64_t ino; /* the socket's inode; 0: free */
 	int32_t acceptors;
@@ -31,7 +30,8 @@ struct slot {
 };
 
 /* A process accepting connections: its pid and start time (so a reused pid never matches), and
- * whether its drain is over while it waits for its master (see drain.c, "Masters"). */
+ * whether its drain is over while it waits for its master (see drain.c, "Masters"). The list
+ * tells a stopping parent which children to pass the signal on to. */
 struct proc {
 	int32_t pid; /* 0: free */
 	int32_t drained;

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* sig.c: the shadow table of the program's dispositions for the trigger signals, lastcall's
- * handler, and handing a signal back. The handler only records the signal and wakes the cleanup
- * thread; everything slow happens there. */
+ * handler (it records the signal and wakes the cleanup thread), and handing a signal back. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* stop.c: stopping intake on a listener without resetting what the kernel already accepted.
- * The program's fd gets an inert stand-in (its epoll registrations moved along), the queue goes
- * to the stash, and the last process accepting on the socket drops new handshakes, waits for
- * those under way, and shuts the socket so later attempts are refused. docs/design.md has the
- * sequence, its fallbacks and their races. Cleanup thread only. */
+ * Cleanup thread only, the fork handlers aside. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -230,6 +227,10 @@ static const char *how_stopped(bool elsewhere, bool last, int filter)
 	return "shut down without a SYN filter";
 }
 
+/* The program's fd gets an inert stand-in (its epoll registrations moved along), the queue goes
+ * to the stash, and the last process accepting on the socket drops new handshakes, waits for
+ * those under way, and shuts the socket so later attempts are refused. docs/design.md has the
+ * sequence, its fallbacks and their races. */
 static int stop_one(uint16_t li, bool stash)
 {
 	struct lc_listener *l = &lc_listeners[li];

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tcp.c: the SYN-dropping socket filter, counting handshakes under way with sock_diag, and
- * telling idle connections from busy ones with TCP_INFO, FIONREAD and SIOCOUTQ, so that no
- * read or write of the program ever needs to be hooked. Cleanup thread only. */
+/* tcp.c: the SYN filter, handshakes under way (sock_diag), idle or busy (TCP_INFO, FIONREAD,
+ * SIOCOUTQ), so no read or write of the program is ever hooked. Cleanup thread only. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/filter.h>

@@ -17,7 +17,8 @@
  * AS-safe. */
 int lc_arm(void);
 
-/* What the hooks call first: a load and a branch once the process is armed. */
+/* What the hooks call first: a load and a branch once the process is armed. Any thread, as
+ * lc_arm(). */
 static inline int lc_ensure_armed(void)
 {
 	return __builtin_expect(lc_acquire(&lc_armed), 1) ? 0 : lc_arm();
@@ -25,7 +26,7 @@ static inline int lc_ensure_armed(void)
 
 /* At start-up (the constructor), before main: a process started with connected TCP sockets
  * (inetd style) tracks them as connections; a process exec'd by a server under lastcall is its
- * helper. Either arms at once. */
+ * helper. Either arms at once. Once, from lc_init(). */
 void lc_arm_startup(void);
 
 /* fork() with the trigger signals blocked; the child arms at once if it inherited connections

@@ -3,7 +3,7 @@
  * ever reaping one (their exit statuses stay the program's), forwards the trigger signal to
  * those that accept connections themselves (pre-fork workers), and ends those left at the
  * deadline: SIGTERM, then SIGKILL. Every child is held by a pidfd, so a reused pid is never
- * signalled. Cleanup thread only. */
+ * signalled. Most of it runs on the cleanup thread; each declaration says. */
 #ifndef LASTCALL_CHILDREN_H
 #define LASTCALL_CHILDREN_H
 
@@ -18,37 +18,39 @@
 #define LC_THREAD_DRAINING "lastcall-drain"
 
 /* Makes ready to wait for children (the set their pidfds wait in is made when the first
- * child is found). */
+ * child is found). Cleanup thread. */
 void lc_children_setup(void);
 
-/* The epoll fd to wait on for a child's end, or -1 (no child found yet). */
+/* The epoll fd to wait on for a child's end, or -1 (no child found yet). Cleanup thread. */
 int lc_children_fd(void);
 
 /* Finds children not seen yet (fork, posix_spawn, system, popen alike) and counts those still
- * running. */
+ * running. Cleanup thread. */
 int lc_children_scan(void);
 
 /* Sends sig to the children that accept connections on a listener of their own or shared, so
  * they stop intake and drain too, each once: called again, it tells only those that began
- * accepting since (a worker started or restarted as the stop began). Returns how many. */
+ * accepting since (a worker started or restarted as the stop began). Returns how many.
+ * Cleanup thread. */
 int lc_children_forward(int sig);
 
-/* Sends sig to every child still running; returns how many. */
+/* Sends sig to every child still running; returns how many. Cleanup thread. */
 int lc_children_signal(int sig);
 
-/* Children that ended since the first scan, and when the last one did (monotonic ms). */
+/* Children that ended since the first scan, and when the last one did (monotonic ms).
+ * Cleanup thread. */
 int lc_children_ended(void);
 int64_t lc_children_last_end(void);
 
 /* kill(pid, SIGKILL) to a process that drains: waits until pid ends on its own or
  * the clock reaches until (monotonic ms), then sends the SIGKILL if it is still running.
  * Returns 0 (the process is gone, as the caller wanted), or -1 with errno as kill() would.
- * The caller's thread, where a signal handler may run meanwhile. */
+ * A program thread (kill()), where a signal handler may run meanwhile. */
 int lc_children_kill_held(pid_t pid, int64_t until);
 
 /* Whether a child of this process holds fd's open file: at the same number, or as its standard
- * input, output or error (a CGI script). When that cannot be told (kcmp refused), yes. Any
- * thread. */
+ * input, output or error (a CGI script). When that cannot be told (kcmp refused), yes.
+ * Any thread. */
 bool lc_children_share(int fd);
 
 /* Whether process pid runs a lastcall cleanup thread: a server (or a helper) under lastcall;
@@ -56,7 +58,7 @@ bool lc_children_share(int fd);
 bool lc_children_runs_lastcall(pid_t pid);
 bool lc_children_draining(pid_t pid);
 
-/* Forgets every child (after a drain, and in a fork child). */
+/* Forgets every child, after a drain. Cleanup thread. */
 void lc_children_reset(void);
 
 /* In a child after fork. */

@@ -30,10 +30,12 @@ extern struct lc_config lc_config;
 typedef const char *(*lc_getenv_fn)(const char *name);
 
 /* Fills cfg from get(); a bad value logs one warning naming the variable, the value and what
- * is accepted, and the default is used. Never fails. */
+ * is accepted, and the default is used. Never fails. Once, from lc_init() (and at the start of
+ * lastcall-parent). */
 void lc_config_load(struct lc_config *cfg, lc_getenv_fn get);
 
-/* Each parser returns 0 and sets *out, or returns -1 and leaves *out alone. */
+/* Each parser returns 0 and sets *out, or returns -1 and leaves *out alone. Pure; any thread,
+ * not AS-safe (strtoll and strcasecmp read the locale). */
 int lc_parse_duration(const char *s, int64_t *out_ms);	/* "30s", "500ms", "2m", "1h", "15" (s) */
 int lc_parse_duration_off(const char *s, int64_t *out_ms); /* a duration, or "off" (-1) */
 int lc_parse_bool(const char *s, bool *out);		/* 1/0, yes/no, true/false, on/off */
@@ -51,7 +53,8 @@ int lc_parse_children(const char *s, bool *wait);	/* "wait" or "none" */
 /* "TERM" for 15, or NULL if the signal cannot be a trigger. Any context, AS-safe. */
 const char *lc_signal_name(int sig);
 
-/* Formats a duration for messages ("30s", "1500ms"); buf needs 24 bytes. */
+/* Formats a duration for messages ("30s", "1500ms"); buf needs 24 bytes. Pure; any context,
+ * AS-safe. */
 const char *lc_format_ms(int64_t ms, char *buf);
 
 #pragma GCC visibility pop

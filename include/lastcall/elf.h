@@ -21,7 +21,7 @@ enum lc_libc {
 #define LC_LIBC_SELF LC_LIBC_MUSL
 #endif
 
-/* "glibc", "musl" or "unknown". */
+/* "glibc", "musl" or "unknown". Pure; any context. */
 const char *lc_libc_name(enum lc_libc libc);
 
 /* The C library of the program at path (relative to dirfd, as openat() takes it; an empty path
@@ -30,7 +30,8 @@ const char *lc_libc_name(enum lc_libc libc);
 enum lc_libc lc_elf_libc_at(int dirfd, const char *path, int flags);
 
 /* The C library of the program found for file as execvp() finds it: file itself if it has a
- * '/', else the first executable file of that name in PATH (default "/bin:/usr/bin"). */
+ * '/', else the first executable file of that name in PATH (default "/bin:/usr/bin"). As
+ * lc_elf_libc_at(), with getenv(), access() and stat(): fit for a vfork child. */
 enum lc_libc lc_elf_libc_search(const char *file);
 
 #pragma GCC visibility pop

@@ -55,7 +55,8 @@ bool lc_exec_missing(char *const envp[], const struct lc_exec_set *set, size_t *
  * missing LD_PRELOAD becomes lead:lib, missing variables are added, everything else is envp's
  * own, in its order. With set->replaces, LD_PRELOAD loses the entries naming that set's
  * library, and gets set->lib first if there is one. Returns envp itself if nothing changes,
- * out if something did, NULL if the storage is too small. Pure, as lc_exec_missing(). */
+ * out if something did, NULL if the storage is too small. Pure, as lc_exec_missing():
+ * any thread. */
 char **lc_exec_merge(char *const envp[], const struct lc_exec_set *set, char **out, size_t nout,
 		     char *buf, size_t nbuf);
 
@@ -65,6 +66,7 @@ char **lc_exec_merge(char *const envp[], const struct lc_exec_set *set, char **o
 const struct lc_exec_set *lc_exec_set_find(bool search, int dirfd, const char *path, int flags);
 
 #define LC_SHELL "/bin/sh"
+/* lc_exec_set_find() for path itself, as execve() takes it. Any thread, AS-safe. */
 static inline const struct lc_exec_set *lc_exec_set_for(const char *path)
 {
 	return lc_exec_set_find(false, AT_FDCWD, path, 0);

@@ -68,7 +68,7 @@ struct lc_fd {
 	};
 };
 
-/* The word of an entry with these fields. */
+/* The word of an entry with these fields. Pure; any context. */
 static inline uint64_t lc_fd_word(int kind, int flags, int li, int32_t owner)
 {
 	struct lc_fd v = { .kind = (uint8_t)kind, .flags = (uint8_t)flags, .li = (uint16_t)li,
@@ -102,10 +102,11 @@ static inline int lc_fd_kind(int fd)
 }
 
 /* Reserves the table, sized from RLIMIT_NOFILE capped by LASTCALL_MAX_FDS. Returns 0 or -1.
- * Called once, by lc_arm(). */
+ * Arming, once. */
 int lc_fds_setup(void);
 
-/* The rare cases of lc_fds_add_conn(): fd outside the table, or above every fd seen. */
+/* The rare cases of lc_fds_add_conn(): fd outside the table, or above every fd seen.
+ * Any thread, as lc_fds_add_conn(); errno is preserved. */
 void lc_fds_note(int fd);
 
 /* Records fd as a connection this process accepted: one store. There are no counters to keep
@@ -122,13 +123,14 @@ static inline __attribute__((always_inline)) void lc_fds_add_conn(int fd)
 	lc_release(&lc_fds[fd].word, lc_fd_word(LC_FD_CONN, 0, 0, lc_pid));
 }
 
-/* Records fd as a connection this process started with (not one of its own). */
+/* Records fd as a connection this process started with (not one of its own). At start-up,
+ * once from lc_init(). */
 void lc_fds_add_inherited(int fd);
 
 /* Records fd with the given kind (not CONN). Any thread. */
 void lc_fds_set(int fd, enum lc_kind kind, uint16_t li);
 
-/* Whether an fd of this kind belongs to lastcall, not to the program. */
+/* Whether an fd of this kind belongs to lastcall, not to the program. Pure; any context. */
 static inline int lc_fds_ours(int kind)
 {
 	return kind == LC_FD_PRIVATE || kind == LC_FD_STASHED || kind == LC_FD_LINGER;
@@ -138,7 +140,7 @@ static inline int lc_fds_ours(int kind)
  * lastcall's own fds nothing is forgotten and their kind is returned. Any thread, AS-safe. */
 enum lc_kind lc_fds_forget(int fd);
 
-/* lastcall is done with one of its own fds. */
+/* lastcall is done with one of its own fds. Any context, AS-safe. */
 void lc_fds_release(int fd);
 
 /* Marks fd as one of lastcall's own. If the program's dup2()/dup3() wants its number, fd is
@@ -161,11 +163,11 @@ struct lc_fd_owner {
 /* Registers the owner of a kind: once, when arming, before any such entry exists. */
 void lc_fds_own(enum lc_kind kind, const struct lc_fd_owner *owner);
 
-/* close() of anything but an idle connection outside a drain. */
+/* close() of anything but an idle connection outside a drain. Any thread, as lc_fds_close(). */
 int lc_fds_close_slow(int fd);
 
-/* close(): forgets fd and passes it on; lastcall's own fds are refused with EBADF. Any
- * thread; return value and errno are the real close's. */
+/* close(): forgets fd and passes it on; lastcall's own fds are refused with EBADF.
+ * Any thread; return value and errno are the real close's. */
 static inline __attribute__((always_inline)) int lc_fds_close(int fd)
 {
 	struct lc_fd v;
@@ -192,13 +194,14 @@ static inline __attribute__((always_inline)) int lc_fds_close(int fd)
 enum lc_dup_call { LC_DUP2, LC_DUP3 };
 int lc_fds_dup(int oldfd, int newfd, int flags, enum lc_dup_call call);
 
-/* close_range(): forgets the fds in the range, and closes it around lastcall's own fds. */
+/* close_range(): forgets the fds in the range, and closes it around lastcall's own fds.
+ * Any thread. */
 int lc_fds_close_range(unsigned first, unsigned last, int flags);
 
-/* closefrom(): the same, from lowfd up. */
+/* closefrom(): the same, from lowfd up; errno is left alone. Any thread. */
 void lc_fds_closefrom(int lowfd);
 
-/* An epoll instance was created (fd, or -1 on failure): remember it; returns fd. */
+/* An epoll instance was created (fd, or -1 on failure): remember it; returns fd. Any thread. */
 int lc_fds_note_epoll(int fd);
 
 /* Removes fd from every epoll set of the program's, as closing its last reference would: a
@@ -206,11 +209,12 @@ int lc_fds_note_epoll(int fd);
  * events, with pointers the program has freed, in the program's epoll sets. Any thread. */
 void lc_fds_epoll_forget(int fd);
 
-/* Calls fn(fd, arg) for every entry of the given kind, lowest fd first. Cleanup thread. */
+/* Calls fn(fd, arg) for every entry of the given kind, lowest fd first. Any thread, where fn
+ * may run (the cleanup thread's drain; the fork hook in the parent). */
 void lc_fds_each(enum lc_kind kind, void (*fn)(int fd, void *arg), void *arg);
 
-/* Counts CONN entries (all, or only this process's own) by scanning; used to cross-check the
- * counters and by the tests. */
+/* Counts CONN entries (all, or only this process's own) by scanning the table. Any context,
+ * AS-safe (a master's check runs in the signal handler). */
 int lc_fds_count(bool own_only);
 
 

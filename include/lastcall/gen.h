@@ -45,11 +45,12 @@ struct lc_gen_owner {
 /* At start-up (lc_init), after lc_arm_startup: whether this process is a generation the parent
  * executed (LC_GEN_ENV names its pid, a socket and a file). If so it arms at once, then
  * lc_gen_startup() takes its control socket and owner map, so the control socket is a private
- * fd before the program runs. Program thread, before main. */
+ * fd before the program runs. Once, from lc_init(), before main. */
 bool lc_gen_claim(lc_getenv_fn get);
 void lc_gen_startup(void);
 
-/* Whether this process belongs to a generation that inherited listeners: bind() must ask. */
+/* Whether this process belongs to a generation that inherited listeners: bind() must ask.
+ * Any thread. */
 bool lc_gen_inherits(void);
 
 /* bind(): for a TCP address the parent holds a listener for, the program's fd becomes that
@@ -57,11 +58,12 @@ bool lc_gen_inherits(void);
  * is returned; otherwise the real bind. Return value and errno as bind(). Program thread. */
 int lc_gen_bind(int fd, const struct sockaddr *addr, socklen_t len);
 
-/* listen() succeeded on fd: tell the parent (it keeps a copy for the next generation). */
+/* listen() succeeded on fd: tell the parent (it keeps a copy for the next generation).
+ * A program thread (listen()); errno is preserved. */
 void lc_gen_listened(int fd);
 
-/* Whether the listening socket open at fd is served by another generation now. Cleanup
- * thread. */
+/* Whether the listening socket open at fd is served by another generation now.
+ * Cleanup thread. */
 bool lc_gen_elsewhere(int fd);
 
 /* fd was just given a stand-in, its socket served by another generation: threads still blocked

@@ -16,6 +16,7 @@
  * (another library's constructor may call signal()). Not AS-safe the first time. */
 void lc_init_slow(void);
 
+/* lc_init_slow() the first time, then a load and a branch. Any thread. */
 static inline void lc_init(void)
 {
 	if (__builtin_expect(!lc_acquire(&lc_ready), 0))

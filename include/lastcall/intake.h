@@ -20,19 +20,20 @@
 /* Which call the program made: the real one made is the same. */
 enum lc_accept_call { LC_ACCEPT, LC_ACCEPT4 };
 
-/* lc_intake_accept() for every case but the common one. */
+/* lc_intake_accept() for every case but the common one. A program thread. */
 int lc_intake_accept_slow(int fd, struct sockaddr *addr, socklen_t *len, int flags,
 			  enum lc_accept_call call);
 
 /* After the real accept on fd, which was a listener in use before the call (before) and is
- * no longer one: a stopped listener (hand out the stash) or a new one. */
+ * no longer one: a stopped listener (hand out the stash) or a new one. A program thread. */
 int lc_intake_accepted(int fd, struct lc_fd *e, int before, int r, struct sockaddr *addr,
 		       socklen_t *len, int flags, unsigned passed);
 
 /* accept() and accept4() (call says which): passes through, records the new
  * connection, and on a stopped listener hands out stashed connections or parks the caller as an
  * idle listener would. Return value and errno are what the program would see. Inline for the
- * common case: a listener this process already accepts on, taking connections. */
+ * common case: a listener this process already accepts on, taking connections.
+ * A program thread. */
 static inline __attribute__((always_inline)) int lc_intake_accept(int fd, struct sockaddr *addr,
 								  socklen_t *len, int flags,
 								  enum lc_accept_call call)
@@ -57,17 +58,19 @@ static inline __attribute__((always_inline)) int lc_intake_accept(int fd, struct
 	return r;
 }
 
-/* listen(): on success, remembers fd as a listener this process created. */
+/* listen(): on success, remembers fd as a listener this process created. A program thread. */
 int lc_intake_listen(int fd, int backlog);
 
-/* The program closed (or replaced with dup2) listener fd with record li. */
+/* The program closed (or replaced with dup2) listener fd with record li. A program thread,
+ * perhaps in a signal handler: AS-safe. */
 void lc_intake_closed(int fd, uint16_t li);
 
 /* What the program's close of a listener does (fds.h): lc_intake_closed(). */
 extern const struct lc_fd_owner lc_intake_listener_owner;
 
 /* After fork: every listener is now shared with the other process; the child forgets which it
- * accepted on and the stash (its copies of the parent's stashed fds are closed). */
+ * accepted on and the stash (its copies of the parent's stashed fds are closed). In the parent
+ * (the forking program thread) and in a child after fork. */
 void lc_intake_fork(bool child);
 
 #pragma GCC visibility pop

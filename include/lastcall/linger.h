@@ -22,7 +22,7 @@
 /* Opens the epoll set lingering connections wait in (once per process). Cleanup thread. */
 int lc_linger_setup(void);
 
-/* The epoll fd the cleanup thread waits on besides its wake pipe, or -1. */
+/* The epoll fd the cleanup thread waits on besides its wake pipe, or -1. Any thread. */
 int lc_linger_fd(void);
 
 /* The program closes connection fd during a drain: lastcall keeps the socket (a private dup)
@@ -37,7 +37,7 @@ void lc_linger_end(int fd);
  * whose time is up. Returns how many still linger. Cleanup thread. */
 int lc_linger_service(void);
 
-/* dup2() wants the number of our lingering fd: finish it now. */
+/* dup2() wants the number of our lingering fd: finish it now. A program thread. */
 void lc_linger_release(int fd);
 
 /* Closes whatever still lingers (the process is ending). Cleanup thread. */

@@ -37,10 +37,11 @@ const char *lc_errno_name(int err);
  * (then nothing is logged from now on). Any thread. */
 int lc_log_open(int min_fd);
 
-/* The fd lines go to (2 until lc_log_open succeeds). */
+/* The fd lines go to (2 until lc_log_open succeeds). Any context. */
 int lc_log_fd(void);
 
-/* Forgets the private fd without closing it (after fork the child keeps using the copy). */
+/* Lines go to fd from now on; the old fd is not closed. A program thread (its dup2() moved the
+ * private copy), or the cleanup thread (the copy was closed: 2 again). */
 void lc_log_reset(int fd);
 
 #pragma GCC visibility pop

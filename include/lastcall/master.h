@@ -23,8 +23,8 @@ int64_t lc_master_longest_drain_ms(void);
 bool lc_master_check(void);
 
 /* Whether this process holds its stop as a master (lc_master_check said so), and until when
- * its workers' drains are bound to be over (monotonic ms; 0: not stopping as a master). Any
- * thread. */
+ * its workers' drains are bound to be over (monotonic ms; 0: not stopping as a master).
+ * Any thread. */
 bool lc_master_holding(void);
 int64_t lc_master_until(void);
 

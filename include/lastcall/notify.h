@@ -14,7 +14,8 @@
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
 /* Parses a NOTIFY_SOCKET value: an absolute path, or "@name" for an abstract socket. Returns 0
- * and fills *sa and *len, or -1 for anything else (too long, relative, vsock:, empty). Pure. */
+ * and fills *sa and *len, or -1 for anything else (too long, relative, vsock:, empty). Pure;
+ * any context. */
 int lc_notify_address(const char *s, struct sockaddr_un *sa, socklen_t *len);
 
 /* Reads NOTIFY_SOCKET, and LASTCALL_INTERNAL_MAINPID (set by the lastcall command: only the
@@ -25,10 +26,10 @@ void lc_notify_init(lc_getenv_fn get);
 void lc_notify_listening(void);
 
 /* One message: "STOPPING=1" if stopping, "STATUS=status" if status is not NULL, and
- * "EXTEND_TIMEOUT_USEC=" if extend_ms >= 0. Cleanup thread or program thread, not AS-safe. */
+ * "EXTEND_TIMEOUT_USEC=" if extend_ms >= 0. Cleanup thread (a drain's reports). */
 void lc_notify(int stopping, const char *status, int64_t extend_ms);
 
-/* A forked child is not the main process: it stays silent. AS-safe. */
+/* In a child after fork: not the main process, it stays silent. */
 void lc_notify_fork_child(void);
 
 #pragma GCC visibility pop

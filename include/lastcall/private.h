@@ -9,8 +9,8 @@
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
 /* The lowest number for one of lastcall's own fds: away from the low numbers programs assume
- * they own (dup2(x, 3) and the like), but below 1024 and below the fd table's size. Any
- * thread. */
+ * they own (dup2(x, 3) and the like), but below 1024 and below the fd table's size.
+ * Any thread. */
 int lc_private_min(void);
 
 /* Makes the wake pipe and the log's copy of stderr, if this process has none yet. Returns 1 if

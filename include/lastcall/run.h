@@ -31,7 +31,7 @@ int lc_run_spawn(bool search, pid_t *pid, const char *path,
 		  const posix_spawn_file_actions_t *acts, const posix_spawnattr_t *attr,
 		  char *const argv[], char *const envp[]);
 
-/* execl, execle, execlp: which one, and whether lastcall is on. */
+/* execl, execle, execlp: which one, and whether lastcall is on. Any thread, as the above. */
 enum lc_run_list { LC_RUN_EXECL, LC_RUN_EXECLE, LC_RUN_EXECLP };
 int lc_run_list(enum lc_run_list kind, bool on, const char *path, const char *arg, va_list ap);
 

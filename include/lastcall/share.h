@@ -10,22 +10,22 @@
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
-/* Maps the page if this process has none. Returns 0 or -1. */
+/* Maps the page if this process has none. Returns 0 or -1. Arming. */
 int lc_share_setup(void);
 
 /* A new socket was made a listener here (listen()): any count left over for a socket that had
- * the same inode before is stale. */
+ * the same inode before is stale. A program thread. */
 void lc_share_reset(int fd);
 
 /* This process starts accepting on fd's socket. Returns its slot, or -1 (no page, page full):
- * then the socket is never shut down by lastcall. */
+ * then the socket is never shut down by lastcall. AS-safe (under listener.c's spin lock). */
 int lc_share_join(int fd);
 
 /* This process stops accepting on the socket in slot. Returns the acceptors left: 0 means it was
- * the last one. */
+ * the last one. AS-safe. */
 int lc_share_leave(int slot);
 
-/* This process starts (yes) or stops accepting connections on any listener. */
+/* This process starts (yes) or stops accepting connections on any listener. Any thread. */
 void lc_share_accepting(int yes);
 
 /* A master's stop (docs/design.md, "Masters"): it holds its own stop until its workers have
@@ -48,7 +48,7 @@ int lc_share_undrained(pid_t parent);
 bool lc_share_has_worker(pid_t parent);
 
 /* Whether process pid (a child) accepts connections itself, as a pre-fork worker does, or did
- * until its intake stopped: it leaves the list when it ends. */
+ * until its intake stopped: it leaves the list when it ends. Any context, AS-safe. */
 int lc_share_accepts(pid_t pid);
 
 #pragma GCC visibility pop

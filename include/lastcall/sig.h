@@ -33,7 +33,7 @@ static inline bool lc_sig_is_trigger(int sig)
 extern __thread unsigned lc_sig_passed __attribute__((tls_model("initial-exec")));
 extern __thread int lc_sig_passed_restart __attribute__((tls_model("initial-exec")));
 
-/* The trigger signals, as a set. */
+/* The trigger signals, as a set. Any context, AS-safe. */
 void lc_sig_trigger_set(sigset_t *set);
 
 /* How signal()-style calls install a handler: glibc's signal() (restarting unless siginterrupt()
@@ -62,12 +62,14 @@ int lc_sig_interrupt(int sig, int flag);
  * (master.h); the handler then wakes the cleanup thread. Arming. */
 void lc_sig_arm(bool (*master)(void));
 
-/* Blocks the trigger signals in the calling thread (around fork); *old gets the mask before. */
+/* Blocks the trigger signals in the calling thread (around fork); *old gets the mask before.
+ * A program thread (fork()). */
 void lc_sig_block_triggers(sigset_t *old);
 
 /* Gives sig back to the program: its disposition is restored and the signal re-delivered to
  * the process with its original siginfo, so the program's handler runs in signal context (or
- * the default action ends the process) exactly as it would have without lastcall. */
+ * the default action ends the process) exactly as it would have without lastcall.
+ * Cleanup thread. */
 void lc_sig_handback(int sig, const siginfo_t *info);
 
 /* Whether trigger signal sig, given back by lc_sig_handback(), has reached the program: its
@@ -75,7 +77,7 @@ void lc_sig_handback(int sig, const siginfo_t *info);
  * given to, rather than waiting there, blocked. Cleanup thread. */
 bool lc_sig_handed_over(int sig);
 
-/* Gives every trigger signal back (lastcall turning itself off). */
+/* Gives every trigger signal back (lastcall turning itself off). Any thread (lc_turn_off()). */
 void lc_sig_disarm(void);
 
 /* Whether a trigger signal caught is held: its drain has not handed it back yet. Any thread. */
@@ -90,7 +92,7 @@ bool lc_sig_interrupts(void);
 int lc_sig_pending(siginfo_t *info);
 void lc_sig_clear(void);
 
-/* How many times sig was caught since start-up (or fork). */
+/* How many times sig was caught since start-up (or fork). Any context. */
 unsigned lc_sig_count(int sig);
 
 /* In a child after fork. */

@@ -27,6 +27,7 @@ void __tsan_release(void *addr);
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
+/* Takes the lock with every signal blocked; *old gets the mask before. Any context, AS-safe. */
 LC_EARLY static inline __attribute__((always_inline)) void lc_spin_lock(int *word, sigset_t *old)
 {
 	sigset_t all;
@@ -38,6 +39,7 @@ LC_EARLY static inline __attribute__((always_inline)) void lc_spin_lock(int *wor
 	LC_TSAN_ACQUIRE(word);
 }
 
+/* Releases the lock and puts the mask back. Any context, AS-safe. */
 LC_EARLY static inline __attribute__((always_inline)) void lc_spin_unlock(int *word,
 									  const sigset_t *old)
 {

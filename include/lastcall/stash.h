@@ -30,11 +30,11 @@ int lc_stash_take(struct lc_listener *l, int *foreign);
  * our tokens, it is counted as taken. Any thread. */
 void lc_stash_took(struct lc_listener *l, int s);
 
-/* dup2 is about to take the number of stashed connection fd: move the connection. A program
- * thread. */
+/* dup2 is about to take the number of stashed connection fd: move the connection.
+ * A program thread. */
 void lc_stash_move(int fd);
 
-/* Queued connections waiting in stashes. Any thread. */
+/* Queued connections waiting in stashes. Any context, AS-safe. */
 int lc_stash_count(void);
 
 /* Closes stashed connections no one will accept (deadline, or the listener was closed): all of
@@ -44,7 +44,8 @@ int lc_stash_drop(bool all);
 /* What the program's dup2() onto a stashed connection's number does (fds.h). */
 extern const struct lc_fd_owner lc_stash_owner;
 
-/* After fork: the child's copies of the parent's stashed fds are closed. */
+/* After fork: the child's copies of the parent's stashed fds are closed. In the parent (nothing
+ * to do) and in a child after fork. */
 void lc_stash_fork(bool child);
 
 #pragma GCC visibility pop

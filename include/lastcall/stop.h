@@ -12,11 +12,12 @@
 #define LC_SETTLE_MS 1000
 
 /* Stops intake on every listener this process accepts on; with stash, queued connections are
- * kept for the program's next accept(). Returns how many listeners were stopped. Cleanup
- * thread. */
+ * kept for the program's next accept(). Returns how many listeners were stopped.
+ * Cleanup thread. */
 int lc_stop_intake(bool stash);
 
-/* Before fork: waits for a listener being stopped, and holds off the next until after. */
+/* Before fork: waits for a listener being stopped, and holds off the next until after. The
+ * fork handlers: prepare on the forking program thread, done in the parent and in the child. */
 void lc_stop_fork_prepare(void);
 void lc_stop_fork_done(bool child);
 

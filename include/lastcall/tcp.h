@@ -13,11 +13,11 @@
  * connection attempts: the clients retry, and get refused once the socket closes) and passes
  * everything else, so handshakes already under way complete. Returns 0, or an errno value:
  * EPERM without CAP_NET_ADMIN on recent kernels, EEXIST if the program has a filter of its own
- * (it is left alone), ENOTSUP for a socket that is not TCP. */
+ * (it is left alone), ENOTSUP for a socket that is not TCP. Cleanup thread. */
 int lc_tcp_drop_syns(int fd);
 
 /* Handshakes under way (SYN_RECV) towards the local address of listening socket fd, from the
- * kernel's socket diagnostics; -1 if they cannot be counted. */
+ * kernel's socket diagnostics; -1 if they cannot be counted. Cleanup thread. */
 int lc_tcp_handshakes(int fd);
 
 /* What a connection is doing, from the kernel's view of it (TCP_INFO, one system call). Whether
@@ -39,7 +39,8 @@ enum lc_conn_state lc_tcp_classify(int fd, int64_t *quiet_ms);
 bool lc_tcp_pending(int fd);
 
 /* Whether connection fd is still delivering what was written to it: bytes the client has not
- * acknowledged yet, and data went out in the last within_ms (the client is still taking it). */
+ * acknowledged yet, and data went out in the last within_ms (the client is still taking it).
+ * Cleanup thread. */
 bool lc_tcp_delivering(int fd, int64_t within_ms);
 
 #pragma GCC visibility pop

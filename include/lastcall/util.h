@@ -12,6 +12,7 @@
 /* CLOCK_MONOTONIC in µs and in ms. Any context, AS-safe. */
 int64_t lc_now_us(void);
 
+/* Any context, AS-safe. */
 static inline int64_t lc_now_ms(void)
 {
 	return lc_now_us() / 1000;
@@ -26,13 +27,14 @@ struct lc_dir {
 	char buf[1024];
 };
 
-/* Opens path; returns 0, or -1 with errno. */
+/* Opens path; returns 0, or -1 with errno. Any context, AS-safe. */
 int lc_dir_open(struct lc_dir *d, const char *path);
 
 /* The next entry's name ("." and ".." skipped), and its d_type in *type if type is not 0; 0
- * at the end (the directory is then closed). */
+ * at the end (the directory is then closed). Any context, AS-safe. */
 const char *lc_dir_next(struct lc_dir *d, unsigned char *type);
 
+/* Any context, AS-safe. */
 void lc_dir_close(struct lc_dir *d);
 
 #pragma GCC visibility pop

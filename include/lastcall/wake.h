@@ -13,14 +13,16 @@
 void lc_wake_poke(void);
 
 /* Makes the pipe, both ends close-on-exec and at fds >= min; *rd and *wr get them. Returns 0,
- * or -1 with errno. Any thread (arming). */
+ * or -1 with errno. Arming, or the cleanup thread making it again (lc_private_renew()). */
 int lc_wake_open(int min, int *rd, int *wr);
 
 /* Forgets the pipe, closing the ends still open (the read end only if rd_open): the program
- * closed them behind lastcall's back, or a fork child got the parent's. */
+ * closed them behind lastcall's back (cleanup thread), or a fork child got the parent's (in a
+ * child after fork). */
 void lc_wake_close(int rd_open, int wr_open);
 
-/* One end of the pipe now also answers as to: the program's dup2() is about to take from. */
+/* One end of the pipe now also answers as to: the program's dup2() is about to take from.
+ * A program thread. */
 void lc_wake_moved(int from, int to);
 
 /* Cleanup thread: waits up to timeout ms (-1: forever) for a poke or for one of the n (3 at
