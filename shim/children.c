@@ -87,13 +87,13 @@ static int children_epoll(void)
 		return -1;
 	}
 	lc_fds_private(fd, moved);
-	epfd = fd;
+	lc_release(&epfd, fd);
 	return 0;
 }
 
 int lc_children_fd(void)
 {
-	return epfd;
+	return lc_acquire(&epfd);
 }
 
 static int known(pid_t pid)
@@ -419,7 +419,7 @@ static void moved(int from, int to)
 
 	pthread_mutex_lock(&kids_mu);
 	if (from == epfd) {
-		epfd = to;
+		lc_release(&epfd, to); /* read without the lock by lc_children_fd() */
 		ours = true;
 	}
 	for (i = 0; !ours && i < nkids; i++) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "lastcall/atomic.h"
 #include "lastcall/log.h"
 
 int lc_log_level = LC_INFO;
@@ -124,9 +125,9 @@ int lc_format(char *buf, int n, const char *fmt, ...) /* AS-safe */
 static void emit(int level, int err, const char *fmt, va_list ap) /* AS-safe */
 {
 	char line[512];
-	int at, saved = errno;
+	int at, saved = errno, fd = lc_load(&log_fd);
 
-	if (level > lc_log_level || log_fd < 0)
+	if (level > lc_log_level || fd < 0)
 		return;
 	if (level < LC_ERROR)
 		level = LC_ERROR;
@@ -137,7 +138,7 @@ static void emit(int level, int err, const char *fmt, va_list ap) /* AS-safe */
 		at += lc_format(line + at, (int)sizeof(line) - 1 - at, ": errno %d (%s)", err,
 			     lc_errno_name(err));
 	line[at++] = '\n';
-	while (write(log_fd, line, (size_t)at) < 0 && errno == EINTR)
+	while (write(fd, line, (size_t)at) < 0 && errno == EINTR)
 		;
 	errno = saved;
 }
@@ -164,23 +165,23 @@ int lc_log_open(int min_fd)
 {
 	int fd, saved = errno;
 
-	if (log_fd != 2)
-		return log_fd;
+	if (lc_load(&log_fd) != 2)
+		return lc_load(&log_fd);
 	fd = fcntl(2, F_DUPFD_CLOEXEC, min_fd);
 	if (fd < 0 && errno != EBADF)
 		fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
 	/* No stderr (a daemon closed it): log nowhere rather than into whatever takes fd 2. */
-	log_fd = fd;
+	lc_store(&log_fd, fd);
 	errno = saved;
 	return fd;
 }
 
 int lc_log_fd(void)
 {
-	return log_fd;
+	return lc_load(&log_fd);
 }
 
 void lc_log_reset(int fd)
 {
-	log_fd = fd;
+	lc_store(&log_fd, fd);
 }

@@ -33,10 +33,10 @@ int lc_private_min(void)
 
 static void wake_moved(int from, int to)
 {
-	if (from == wake_rd)
-		wake_rd = to;
-	else if (from == wake_wr)
-		wake_wr = to;
+	if (from == lc_load(&wake_rd))
+		lc_release(&wake_rd, to);
+	else if (from == lc_load(&wake_wr))
+		lc_release(&wake_wr, to);
 	lc_wake_moved(from, to);
 }
 
@@ -73,7 +73,7 @@ int lc_private_open(void)
 
 void lc_private_renew(int how)
 {
-	int old_rd = wake_rd, old_wr = wake_wr, err;
+	int old_rd = lc_acquire(&wake_rd), old_wr = lc_acquire(&wake_wr), err;
 
 	lc_fds_release(old_rd);
 	lc_fds_release(old_wr);

@@ -30,7 +30,7 @@ struct slot {
 };
 
 /* A process accepting connections: its pid and start time (so a reused pid never matches), and
- * whether its drain is over while it waits for its master (see drain.c, "Masters"). The list
+ * whether its drain is over while it waits for its master (docs/design.md, "Masters"). The list
  * tells a stopping parent which children to pass the signal on to. */
 struct proc {
 	int32_t pid; /* 0: free */

@@ -349,7 +349,7 @@ void lc_sig_handback(int sig, const siginfo_t *info)
 	lc_or(&handed, bit);
 	unlock(&mask);
 	if (!relay) { /* the program took SIG_IGN meanwhile: its disposition decides */
-		kill(getpid(), sig);
+		lc_real.kill(getpid(), sig);
 		return;
 	}
 	/* To the thread the kernel chose the first time: a program that counts on its main
@@ -365,7 +365,7 @@ void lc_sig_handback(int sig, const siginfo_t *info)
 	     syscall(SYS_rt_tgsigqueueinfo, getpid(), pending_tid, sig, &relay_info) < 0) &&
 	    syscall(SYS_rt_sigqueueinfo, getpid(), sig, &relay_info) < 0) {
 		lc_release(&handing_back, 0);
-		kill(getpid(), sig); /* cannot happen; if it did, a plain signal still ends it */
+		lc_real.kill(getpid(), sig); /* cannot happen; if it did, a plain signal still ends it */
 	}
 }
 

@@ -39,7 +39,8 @@ int lc_wake_open(int min, int *rd, int *wr)
 
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -1;
-	wake_rd = *rd = move_up(p[0], min);
+	*rd = move_up(p[0], min);
+	lc_release(&wake_rd, *rd);
 	*wr = move_up(p[1], min);
 	lc_release(&wake_wr, *wr);
 	return 0;
@@ -47,25 +48,27 @@ int lc_wake_open(int min, int *rd, int *wr)
 
 void lc_wake_close(int rd_open, int wr_open)
 {
-	if (rd_open && wake_rd >= 0)
-		lc_real.close(wake_rd);
-	if (wr_open && wake_wr >= 0)
-		lc_real.close(wake_wr);
-	wake_rd = -1;
+	int rd = lc_acquire(&wake_rd), wr = lc_acquire(&wake_wr);
+
+	if (rd_open && rd >= 0)
+		lc_real.close(rd);
+	if (wr_open && wr >= 0)
+		lc_real.close(wr);
+	lc_release(&wake_rd, -1);
 	lc_release(&wake_wr, -1);
 }
 
 void lc_wake_moved(int from, int to)
 {
-	if (from == wake_rd)
-		wake_rd = to;
+	if (from == lc_load(&wake_rd))
+		lc_release(&wake_rd, to);
 	else if (from == lc_load(&wake_wr))
 		lc_release(&wake_wr, to);
 }
 
 int lc_wake_wait(int64_t timeout, const int *also, int n)
 {
-	struct pollfd p[4] = { { .fd = wake_rd, .events = POLLIN } };
+	struct pollfd p[4] = { { .fd = lc_acquire(&wake_rd), .events = POLLIN } };
 	char buf[64];
 	int i;
 
@@ -80,7 +83,7 @@ int lc_wake_wait(int64_t timeout, const int *also, int n)
 		return LC_WAKE_GONE;
 	if (p[0].revents & POLLHUP)
 		return LC_WAKE_HALF;
-	while (read(wake_rd, buf, sizeof(buf)) > 0)
+	while (read(p[0].fd, buf, sizeof(buf)) > 0)
 		;
 	return 0;
 }
