@@ -197,13 +197,14 @@ void lc_fds_private(int fd, void (*moved)(int from, int to))
  * it, its owner told, the old number given up. */
 static void move_private(int fd, uint16_t owner)
 {
+	void (*tell)(int, int) = owner > 0 && owner <= MAX_MOVERS ? lc_acquire(&movers[owner - 1]) : 0;
 	int moved;
 
 	if ((moved = fcntl(fd, F_DUPFD_CLOEXEC, fd + 1)) < 0)
 		return;
 	lc_fds_set(moved, LC_FD_PRIVATE, owner);
-	if (owner > 0 && owner <= MAX_MOVERS && movers[owner - 1])
-		movers[owner - 1](fd, moved);
+	if (tell)
+		tell(fd, moved);
 	lc_fds_release(fd);
 }
 
