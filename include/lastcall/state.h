@@ -4,8 +4,8 @@
  * through them:
  *
  *   lc_ready    init      lc_init() has run: configuration read, lc_real bound
- *   lc_off      off       pure pass-through from now on (LASTCALL_DISABLE, or lastcall could
- *                         not work: no fd table, no thread); never cleared
+ *   lc_off      init, off pure pass-through from now on (LASTCALL_DISABLE, or lastcall could
+ *                         not work: no libc function, no fd table, no thread); never cleared
  *   lc_armed    arm       this process is a server: fd table, private fds, cleanup thread and
  *                         lastcall's handlers are up; cleared in a fork child until it arms
  *   lc_hot      arm, off  lc_armed and not lc_off: the hooks on every connection's path
