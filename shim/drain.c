@@ -79,7 +79,7 @@ bool lc_drain_exit_requested(void)
 
 /* Connections still to finish: the stash, then the table. In that order: one the program takes
  * from the stash is a connection in the table before it leaves the stash (see pop() in
- * intake.c), so it is counted at least once. */
+ * stash.c), so it is counted at least once. */
 int lc_drain_remaining(bool own)
 {
 	int stashed = lc_stash_count();

@@ -215,7 +215,8 @@ void lc_intake_closed(int fd, uint16_t li)
 void lc_intake_fork(bool child)
 {
 	lc_listeners_fork(child);
-	lc_stash_fork(child);
+	if (child)
+		lc_stash_fork_child();
 }
 
 const struct lc_fd_owner lc_intake_listener_owner = { .closed = lc_intake_closed };

@@ -11,7 +11,6 @@
 #include "lastcall/private.h"
 #include "lastcall/wake.h"
 
-static int wake_rd = -1, wake_wr = -1;
 static int renewed; /* the wake pipe had to be made again: said once */
 
 /* The kernel sizes a process's fd table to its highest fd, so an fd near a soft limit of
@@ -31,15 +30,6 @@ int lc_private_min(void)
 	return top > 128 ? top - 64 : 3;
 }
 
-static void wake_moved(int from, int to)
-{
-	if (from == lc_load(&wake_rd))
-		lc_release(&wake_rd, to);
-	else if (from == lc_load(&wake_wr))
-		lc_release(&wake_wr, to);
-	lc_wake_moved(from, to);
-}
-
 static void log_moved(int from, int to)
 {
 	(void)from;
@@ -48,10 +38,12 @@ static void log_moved(int from, int to)
 
 static int make_wake(void)
 {
-	if (lc_wake_open(lc_private_min(), &wake_rd, &wake_wr) < 0)
+	int rd, wr;
+
+	if (lc_wake_open(lc_private_min(), &rd, &wr) < 0)
 		return -1;
-	lc_fds_private(wake_rd, wake_moved);
-	lc_fds_private(wake_wr, wake_moved);
+	lc_fds_private(rd, lc_wake_moved);
+	lc_fds_private(wr, lc_wake_moved);
 	return 0;
 }
 
@@ -63,7 +55,10 @@ static void open_log(void)
 
 int lc_private_open(void)
 {
-	if (wake_rd >= 0)
+	int rd, wr;
+
+	lc_wake_fds(&rd, &wr);
+	if (rd >= 0)
 		return 0;
 	if (make_wake() < 0)
 		return -1;
@@ -73,13 +68,13 @@ int lc_private_open(void)
 
 void lc_private_renew(int how)
 {
-	int old_rd = lc_acquire(&wake_rd), old_wr = lc_acquire(&wake_wr), err;
+	int old_rd, old_wr, err;
 
+	lc_wake_fds(&old_rd, &old_wr);
 	lc_fds_release(old_rd);
 	lc_fds_release(old_wr);
 	/* The numbers the program closed are the program's now: only ours are closed. */
 	lc_wake_close(how == LC_WAKE_HALF, 0);
-	wake_rd = wake_wr = -1;
 	if (fcntl(lc_log_fd(), F_GETFD) < 0 && errno == EBADF) {
 		lc_fds_release(lc_log_fd());
 		lc_log_reset(2);
@@ -97,10 +92,12 @@ void lc_private_renew(int how)
 
 void lc_private_fork_child(void)
 {
-	if (wake_rd < 0)
+	int rd, wr;
+
+	lc_wake_fds(&rd, &wr);
+	if (rd < 0)
 		return;
-	lc_fds_release(wake_rd);
-	lc_fds_release(wake_wr);
+	lc_fds_release(rd);
+	lc_fds_release(wr);
 	lc_wake_close(1, 1);
-	wake_rd = wake_wr = -1;
 }

@@ -197,12 +197,10 @@ int lc_stash_drop(bool all)
 	return n;
 }
 
-void lc_stash_fork(bool child)
+void lc_stash_fork_child(void)
 {
 	int li, c;
 
-	if (!child)
-		return;
 	/* The child's copies of the parent's stashed fds are the parent's to hand out. */
 	for (li = 0; li < LC_MAX_LISTENERS; li++) {
 		struct lc_listener *l = &lc_listeners[li];

@@ -58,6 +58,12 @@ void lc_wake_close(int rd_open, int wr_open)
 	lc_release(&wake_wr, -1);
 }
 
+void lc_wake_fds(int *rd, int *wr)
+{
+	*rd = lc_acquire(&wake_rd);
+	*wr = lc_acquire(&wake_wr);
+}
+
 void lc_wake_moved(int from, int to)
 {
 	if (from == lc_load(&wake_rd))

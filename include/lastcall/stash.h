@@ -44,9 +44,8 @@ int lc_stash_drop(bool all);
 /* What the program's dup2() onto a stashed connection's number does (fds.h). */
 extern const struct lc_fd_owner lc_stash_owner;
 
-/* After fork: the child's copies of the parent's stashed fds are closed. In the parent (nothing
- * to do) and in a child after fork. */
-void lc_stash_fork(bool child);
+/* In a child after fork: its copies of the parent's stashed fds are closed. */
+void lc_stash_fork_child(void);
 
 #pragma GCC visibility pop
 

@@ -21,6 +21,9 @@ int lc_wake_open(int min, int *rd, int *wr);
  * child after fork). */
 void lc_wake_close(int rd_open, int wr_open);
 
+/* The pipe's read and write ends, -1 for none. Any thread. */
+void lc_wake_fds(int *rd, int *wr);
+
 /* One end of the pipe now also answers as to: the program's dup2() is about to take from.
  * A program thread. */
 void lc_wake_moved(int from, int to);

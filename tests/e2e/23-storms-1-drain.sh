@@ -16,9 +16,7 @@ for preload in 0 1; do
 	[ "$preload" = 1 ] && cmd=("${LASTCALL[@]}" "${cmd[@]}")
 	server "$name" "${cmd[@]}"
 	start_requests "$name" 3 --path /delay/1500
-	kill -TERM "$PID"
-	[ "$preload" = 0 ] || poll_until 5000 grep -q 'info: draining on' "$T/$name.log" ||
-		fail "$name: no drain"
+	term_first "$name" "$preload"
 	storm "$PID" 500 TERM USR1 TERM HUP
 	sent=$((SENT + 1))
 	if [ "$preload" = 1 ]; then

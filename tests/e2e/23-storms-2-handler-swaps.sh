@@ -17,9 +17,7 @@ for preload in 0 1; do
 	[ "$preload" = 1 ] && cmd=("${LASTCALL[@]}" "${cmd[@]}")
 	server "$name" "${cmd[@]}"
 	start_requests "$name" 3 --path /delay/1000
-	kill -TERM "$PID"
-	[ "$preload" = 0 ] || poll_until 5000 grep -q 'info: draining on' "$T/$name.log" ||
-		fail "$name: no drain"
+	term_first "$name" "$preload"
 	storm "$PID" 1000 TERM
 	during=$((SENT + 1))
 	handed=$(calls "$name" '^[abc] ')

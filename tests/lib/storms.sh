@@ -26,6 +26,14 @@ exited() {
 	[ "$state" = Z ] || [ "$state" = X ]
 }
 
+# term_first NAME PRELOAD: the first SIGTERM to the server $PID; with lastcall (PRELOAD 1), waits
+# until its drain has begun, so the storm that follows lands in the drain.
+term_first() {
+	kill -TERM "$PID"
+	[ "$2" = 0 ] || poll_until 5000 grep -q 'info: draining on' "$T/$1.log" ||
+		fail "$1: no drain"
+}
+
 # storm PID ROUNDS SIG...: ROUNDS rounds of kill -SIG for each SIG, as fast as this shell goes,
 # stopping early if the process exits. Sets SENT (signals sent).
 storm() {
