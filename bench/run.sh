@@ -304,12 +304,6 @@ scenario() {
 		"$(calc "sprintf(\"%.2f\", $(median "${CPU_A[@]}") / 1000)")" \
 		"$(calc "sprintf(\"%.2f\", $(median "${CPU_B[@]}") / 1000)")" \
 		"x$CPU_RATIO ($CPU_SPREAD)" - info
-	# 32 connections waiting 40 ms each make about 800 requests/s.
-	[ "$(calc "$(median "${RPS_A[@]}") < 2000 ? 1 : 0")" = 0 ] ||
-		NOTES+=("$1: about 800 requests/s both ways is 32 connections waiting 40 ms per" \
-			"reply: the example servers write a reply's head and body in two write() calls, so" \
-			"with keep-alive the body waits for wrk's delayed ACK (Nagle's algorithm). The" \
-			"ratio says nothing about lastcall here." "")
 	[ "$ERRORS" = 0 ] || NOTES+=("wrk reported socket errors or non-2xx replies in $ERRORS runs of $1." "")
 }
 

@@ -67,16 +67,22 @@ static int take_request(struct conn *c);
 static int on_write(struct conn *c)
 {
 	char buf[16384];
-	uint64_t total = c->limit, n;
+	uint64_t total = c->limit, n, body;
 	ssize_t w;
 
 	while (c->sent < total) {
+		/* The head and as much of the body as fits go in one write, as real servers send
+		 * them: written apart, the body would wait for the client's delayed ACK (Nagle). */
+		n = 0;
 		if (c->sent < c->head_len) {
 			n = c->head_len - c->sent;
 			memcpy(buf, c->head + c->sent, n);
-		} else {
-			n = total - c->sent < sizeof(buf) ? total - c->sent : sizeof(buf);
-			http_body(&c->req, c->sent - c->head_len, buf, n);
+		}
+		if (c->sent + n < total) {
+			body = total - c->sent - n < sizeof(buf) - n ? total - c->sent - n
+								     : sizeof(buf) - n;
+			http_body(&c->req, c->sent + n - c->head_len, buf + n, body);
+			n += body;
 		}
 		w = write(c->fd, buf, n);
 		if (w < 0 && errno == EAGAIN) {

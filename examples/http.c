@@ -267,10 +267,10 @@ static void sleep_ms(int ms)
 		;
 }
 
-/* A stream's chunks, each written whole, with the pause before each but the first. */
-static int write_stream(int fd, const struct request *req)
+/* A stream's chunks, each written whole, with the pause before each but the first; the first
+ * goes out with the head (out, head bytes). */
+static int write_stream(int fd, const struct request *req, char *out, int head)
 {
-	char line[40];
 	uint64_t start = 0, end;
 	int i;
 
@@ -278,10 +278,11 @@ static int write_stream(int fd, const struct request *req)
 		if (i > 0)
 			sleep_ms(req->gap_ms);
 		end = http_stream_end(req, i);
-		http_body(req, start, line, (size_t)(end - start));
-		if (write_all(fd, line, (size_t)(end - start)) < 0)
+		http_body(req, start, out + head, (size_t)(end - start));
+		if (write_all(fd, out, (size_t)head + (size_t)(end - start)) < 0)
 			return -1;
 		start = end;
+		head = 0;
 	}
 	return 0;
 }
@@ -293,7 +294,7 @@ void http_serve_blocking(int fd)
 	struct request req;
 	uint64_t off;
 	ssize_t r;
-	int used, len;
+	int used, len, head;
 
 	for (;;) {
 		while ((used = http_parse(in, have, &req)) == 0) {
@@ -312,17 +313,19 @@ void http_serve_blocking(int fd)
 		in[have] = '\0';
 		if (req.delay_ms > 0)
 			sleep_ms(req.delay_ms);
-		len = http_head(&req, out, sizeof(out));
-		if (write_all(fd, out, (size_t)len) < 0)
+		/* The head goes out with the first part of the body, in one write: written apart,
+		 * the body would wait for the client's delayed ACK (Nagle's algorithm). */
+		head = http_head(&req, out, sizeof(out));
+		if (req.chunks && write_stream(fd, &req, out, head) < 0)
 			return;
-		if (req.chunks && write_stream(fd, &req) < 0)
-			return;
-		for (off = 0; !req.chunks && off < req.body_len; off += (uint64_t)len) {
-			len = req.body_len - off < sizeof(out) ? (int)(req.body_len - off)
-							       : (int)sizeof(out);
-			http_body(&req, off, out, (size_t)len);
-			if (write_all(fd, out, (size_t)len) < 0)
+		for (off = 0; !req.chunks && (head > 0 || off < req.body_len); off += (uint64_t)len) {
+			len = req.body_len - off < sizeof(out) - (size_t)head
+				      ? (int)(req.body_len - off)
+				      : (int)sizeof(out) - head;
+			http_body(&req, off, out + head, (size_t)len);
+			if (write_all(fd, out, (size_t)(head + len)) < 0)
 				return;
+			head = 0;
 		}
 		if (!req.keepalive)
 			return;
