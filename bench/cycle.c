@@ -4,12 +4,14 @@
  *   cycle sigterm N   a server (it listens, so lastcall is armed) sets a SIGTERM handler N times
  *   cycle sigusr1 N   the same for SIGUSR1, a signal lastcall passes straight through
  *   cycle write N     a server writes one byte to /dev/null N times (write is not hooked)
+ *   cycle syscall N   a server calls syscall(SYS_getppid) N times (a number lastcall passes on)
  * A "-mt" suffix (accept-mt...) starts an idle thread first, as a multi-threaded server has:
  * glibc takes a longer path through every cancellable call (accept4, close, write...) once a
  * process has a second thread, which lastcall's cleanup thread gives every server it arms.
- * callgrind counts only serve(), set_handler() and write_byte() (--toggle-collect), so the
- * client half of each cycle is left out; run at two N, the difference divided by the difference of N is the
- * cost of one cycle, start-up costs cancelling. */
+ * callgrind counts only serve(), set_handler(), write_byte() and getppid_call()
+ * (--toggle-collect), so the client half of each cycle is left out; run at two N, the
+ * difference divided by the difference of N is the cost of one cycle, start-up costs
+ * cancelling. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib.h"
@@ -27,6 +30,7 @@
 __attribute__((noinline)) void serve(int lfd);
 __attribute__((noinline)) void set_handler(int sig, const struct sigaction *act);
 __attribute__((noinline)) void write_byte(int fd);
+__attribute__((noinline)) long getppid_call(void);
 
 /* One accept4 + close, the server's side of a connection. */
 
@@ -55,6 +59,11 @@ void write_byte(int fd)
 		perror("write");
 		exit(1);
 	}
+}
+
+long getppid_call(void)
+{
+	return syscall(SYS_getppid);
 }
 
 static void on_signal(int sig)
@@ -104,8 +113,8 @@ int main(int argc, char **argv)
 
 	if (n <= 0 || (mode[len] && strcmp(mode + len, "-mt") != 0) ||
 	    !(is(mode, len, "accept") || is(mode, len, "sigterm") || is(mode, len, "sigusr1") ||
-	      is(mode, len, "write"))) {
-		fprintf(stderr, "usage: cycle accept|sigterm|sigusr1|write[-mt] N\n");
+	      is(mode, len, "write") || is(mode, len, "syscall"))) {
+		fprintf(stderr, "usage: cycle accept|sigterm|sigusr1|write|syscall[-mt] N\n");
 		return 2;
 	}
 	if (mode[len] && pthread_create(&t, NULL, idle, NULL) != 0) {
@@ -120,6 +129,8 @@ int main(int argc, char **argv)
 			set_handler(SIGUSR1, &act);
 		} else if (is(mode, len, "write")) {
 			write_byte(null);
+		} else if (is(mode, len, "syscall")) {
+			getppid_call();
 		} else {
 			/* A blocking connect on loopback returns with the connection queued. */
 			if ((c = bench_connect(port, 0)) < 0) {

@@ -79,6 +79,7 @@ ir() {
 	[ "$3" = with ] && preload=$lib
 	env LD_PRELOAD="$preload" "${run[@]}" --callgrind-out-file="$out" \
 		--toggle-collect=serve --toggle-collect=set_handler --toggle-collect=write_byte \
+		--toggle-collect=getppid_call \
 		"$cycle" "$1" "$2" >"$out.log" 2>&1 || fail "callgrind $1 $2 $3: $(tail -5 "$out.log")"
 	awk '/^(summary|totals):/ { print $2; exit }' "$out"
 }
@@ -124,6 +125,7 @@ bench_instructions() {
 	instructions sigterm "instructions per sigaction(SIGTERM)" ""
 	instructions sigusr1 "instructions per sigaction(SIGUSR1), not a trigger signal" ""
 	instructions write "instructions per write() (not hooked)" ""
+	instructions syscall "instructions per syscall(SYS_getppid), a number passed on" ""
 	# The musl build (make musl), in bench/cycle built as a musl program.
 	if [ -x "$B/musl/cycle" ] && [ -f "$MUSL_LIB" ] &&
 		[ -x "$VG_LIB/callgrind-amd64-linux" ]; then

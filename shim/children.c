@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lastcall/sys.h"
 #include "lastcall/children.h"
 #include "lastcall/fds.h"
 #include "lastcall/log.h"
@@ -123,7 +124,7 @@ static void watch(pid_t pid)
 	}
 	if (children_epoll() < 0)
 		return;
-	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
+	if ((fd = (int)lc_syscall(SYS_pidfd_open, pid, 0)) < 0) {
 		unwatched("open a pidfd", errno);
 		return;
 	}
@@ -246,7 +247,7 @@ out:
 
 static int signal_kid(struct kid *k, int sig)
 {
-	return syscall(SYS_pidfd_send_signal, k->pidfd, sig, 0, 0) == 0;
+	return lc_syscall(SYS_pidfd_send_signal, k->pidfd, sig, 0, 0) == 0;
 }
 
 int lc_children_forward(int sig)
@@ -270,14 +271,14 @@ int lc_children_kill_held(pid_t pid, int64_t until)
 	int64_t left;
 	int r = 0, err = 0;
 
-	if ((p.fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+	if ((p.fd = (int)lc_syscall(SYS_pidfd_open, pid, 0)) < 0)
 		return lc_real.kill(pid, SIGKILL);
 	lc_log(LC_DEBUG, "SIGKILL to pid %d held while it drains (%lld ms at most)", (int)pid,
 	       (long long)(until - lc_now_ms()));
 	/* A handler of the program's that interrupts the wait does not end it. */
 	while ((left = until - lc_now_ms()) > 0 && poll(&p, 1, (int)left) <= 0)
 		;
-	if (!(p.revents & POLLIN) && syscall(SYS_pidfd_send_signal, p.fd, SIGKILL, 0, 0) < 0)
+	if (!(p.revents & POLLIN) && lc_syscall(SYS_pidfd_send_signal, p.fd, SIGKILL, 0, 0) < 0)
 		err = errno;
 	lc_real.close(p.fd);
 	/* Gone meanwhile, reaped or not: what the caller wanted. */
@@ -298,7 +299,7 @@ static bool child_has(pid_t pid, int fd, const int *idx, int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		r = syscall(SYS_kcmp, getpid(), pid, KCMP_FILE, fd, idx[i]);
+		r = lc_syscall(SYS_kcmp, getpid(), pid, KCMP_FILE, fd, idx[i]);
 		if (r == 0 || (r < 0 && errno != EBADF && errno != ESRCH))
 			return true;
 	}

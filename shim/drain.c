@@ -95,11 +95,11 @@ static bool counts(const struct lc_drain *d, int fd)
 
 /* A connection the program closed through a path no hook sees (fclose, a raw syscall) would
  * hold the drain to its deadline: forget fds that are no longer open. */
-static void forget_if_closed(int fd, void *arg)
+static void forget_if_closed(int fd, void *unseen)
 {
-	(void)arg;
 	if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
 		lc_fds_forget(fd);
+		++*(int *)unseen;
 		lc_log(LC_DEBUG, "fd %d was closed without close(): no longer waited for", fd);
 	}
 }
@@ -340,9 +340,10 @@ static void summarise(const struct lc_drain *d, int64_t t0)
 	/* The same, for programs: keys never change meaning, new ones are only appended. */
 	lc_log(d->quiet ? LC_DEBUG : LC_INFO,
 	       "summary: on=%s%s ms=%lld finished=%d idle=%d deadline=%d children=%d passed=%d "
-	       "termed=%d killed=%d",
+	       "termed=%d killed=%d unseen=%d",
 	       d->sig ? "SIG" : "exit", d->sig ? lc_signal_name(d->sig) : "", (long long)ms, n,
-	       d->idle, d->ended, d->kids ? ended : 0, d->forwarded, d->termed, d->killed);
+	       d->idle, d->ended, d->kids ? ended : 0, d->forwarded, d->termed, d->killed,
+	       d->unseen);
 }
 
 /* The start of drain d, after the grace period: intake stopped, connections counted, children
@@ -379,11 +380,11 @@ static int64_t begin(struct lc_drain *d)
 }
 
 /* Once a second: connections closed behind libc's back forgotten, and progress said. */
-static void each_second(const struct lc_drain *d, int n, int kids)
+static void each_second(struct lc_drain *d, int n, int kids)
 {
 	char tbuf[24];
 
-	lc_fds_each(LC_FD_CONN, forget_if_closed, 0);
+	lc_fds_each(LC_FD_CONN, forget_if_closed, &d->unseen);
 	if (!d->ending && (n > 0 || kids > 0))
 		report(d, d->deadline - lc_now_ms(), "draining: %d %s in flight, %d %s, %s left", n,
 		       conns(n), kids, children(kids),

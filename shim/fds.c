@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lastcall/sys.h"
 #include "lastcall/atomic.h"
 #include "lastcall/config.h"
 #include "lastcall/fds.h"
@@ -267,7 +268,7 @@ static int close_span(unsigned first, unsigned last, int flags)
 		return 0;
 	if (lc_real.close_range)
 		return lc_real.close_range(first, last, flags);
-	return (int)syscall(SYS_close_range, first, last, flags);
+	return (int)lc_syscall(SYS_close_range, first, last, flags);
 }
 
 int lc_fds_close_range(unsigned first, unsigned last, int flags)

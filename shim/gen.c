@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lastcall/sys.h"
 #include "lastcall/atomic.h"
 #include "lastcall/config.h"
 #include "lastcall/fds.h"
@@ -258,7 +259,7 @@ static void interrupt(const char *tid, int sig)
 
 	if (status_bit(tid, "SigBlk:", sig) != 0)
 		return; /* blocked there: it would only stay pending */
-	syscall(SYS_tgkill, getpid(), (pid_t)strtol(tid, 0, 10), sig);
+	lc_syscall(SYS_tgkill, getpid(), (pid_t)strtol(tid, 0, 10), sig);
 	for (i = 0; i < 200 && status_bit(tid, "SigPnd:", sig) == 1; i++)
 		nanosleep(&ms, 0);
 }
@@ -267,7 +268,7 @@ static void interrupt(const char *tid, int sig)
  * accept() on fd is interrupted with sig. Returns whether one was on a CPU. */
 static bool unblock_pass(int fd, int sig)
 {
-	long me = (long)syscall(SYS_gettid);
+	long me = (long)lc_syscall(SYS_gettid);
 	struct lc_dir dir;
 	const char *tid;
 	bool on_cpu = false;

@@ -2,6 +2,12 @@
 /* hooks.c: every libc name lastcall exports, and nothing else: each initialises lastcall, passes
  * straight through when it is off, or hands over to the module that owns the behaviour. */
 #define _GNU_SOURCE
+/* unistd.h declares syscall() variadic; the hook below takes the words the arguments arrive in
+ * (the registers and stack slots of a variadic call are those of a plain one on the ABIs where
+ * sys.h makes system calls itself), so it can pass them all on untouched. */
+#define syscall lc_syscall_as_declared
+#include <unistd.h>
+#undef syscall
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -20,6 +26,7 @@
 #include "lastcall/real.h"
 #include "lastcall/run.h"
 #include "lastcall/sig.h"
+#include "lastcall/sys.h"
 #include "lastcall/thread.h"
 
 #define LC_EXPORT __attribute__((visibility("default")))
@@ -35,23 +42,36 @@ LC_EXPORT int __libc_start_main(lc_main_fn main, int argc, char **argv, void (*i
 				void (*fini)(void), void (*rtld_fini)(void) LC_START_MAIN_END);
 
 /* accept, accept4 and close are on every connection's path: once the process is a server, a
- * load and a branch lead to their fast paths (intake.h, fds.h). */
-LC_EXPORT int accept(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len)
+ * load and a branch lead to their fast paths (intake.h, fds.h). Each hook's body is also what
+ * syscall() does for its number. */
+static inline __attribute__((always_inline)) int do_accept(int fd, struct sockaddr *addr,
+							   socklen_t *len)
 {
 	if (__builtin_expect(lc_acquire(&lc_hot), 1))
-		return lc_intake_accept(fd, LC_SOCKADDR(addr), len, 0, LC_ACCEPT);
+		return lc_intake_accept(fd, addr, len, 0, LC_ACCEPT);
 	if (!lc_active() || lc_ensure_armed() < 0)
-		return lc_real.accept(fd, LC_SOCKADDR(addr), len);
-	return lc_intake_accept(fd, LC_SOCKADDR(addr), len, 0, LC_ACCEPT);
+		return lc_real.accept(fd, addr, len);
+	return lc_intake_accept(fd, addr, len, 0, LC_ACCEPT);
+}
+
+static inline __attribute__((always_inline)) int do_accept4(int fd, struct sockaddr *addr,
+							    socklen_t *len, int flags)
+{
+	if (__builtin_expect(lc_acquire(&lc_hot), 1))
+		return lc_intake_accept(fd, addr, len, flags, LC_ACCEPT4);
+	if (!lc_active() || lc_ensure_armed() < 0)
+		return lc_real.accept4(fd, addr, len, flags);
+	return lc_intake_accept(fd, addr, len, flags, LC_ACCEPT4);
+}
+
+LC_EXPORT int accept(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len)
+{
+	return do_accept(fd, LC_SOCKADDR(addr), len);
 }
 
 LC_EXPORT int accept4(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
 {
-	if (__builtin_expect(lc_acquire(&lc_hot), 1))
-		return lc_intake_accept(fd, LC_SOCKADDR(addr), len, flags, LC_ACCEPT4);
-	if (!lc_active() || lc_ensure_armed() < 0)
-		return lc_real.accept4(fd, LC_SOCKADDR(addr), len, flags);
-	return lc_intake_accept(fd, LC_SOCKADDR(addr), len, flags, LC_ACCEPT4);
+	return do_accept4(fd, LC_SOCKADDR(addr), len, flags);
 }
 
 /* bind(): in a generation restarted by lastcall-parent, an address the last generation
@@ -70,7 +90,7 @@ LC_EXPORT int listen(int fd, int backlog)
 	return lc_intake_listen(fd, backlog);
 }
 
-LC_EXPORT int close(int fd)
+static inline __attribute__((always_inline)) int do_close(int fd)
 {
 	if (__builtin_expect(lc_acquire(&lc_hot), 1))
 		return lc_fds_close(fd);
@@ -79,25 +99,94 @@ LC_EXPORT int close(int fd)
 	return lc_fds_close(fd);
 }
 
-LC_EXPORT int dup2(int oldfd, int newfd)
+static int do_dup2(int oldfd, int newfd)
 {
 	if (!lc_active())
 		return lc_real.dup2(oldfd, newfd);
 	return lc_fds_dup(oldfd, newfd, 0, LC_DUP2);
 }
 
-LC_EXPORT int dup3(int oldfd, int newfd, int flags)
+static int do_dup3(int oldfd, int newfd, int flags)
 {
 	if (!lc_active())
 		return lc_real.dup3(oldfd, newfd, flags);
 	return lc_fds_dup(oldfd, newfd, flags, LC_DUP3);
 }
 
-LC_EXPORT int close_range(unsigned first, unsigned last, int flags)
+static int do_close_range(unsigned first, unsigned last, int flags)
 {
 	lc_init();
 	return lc_fds_close_range(first, last, flags);
 }
+
+LC_EXPORT int close(int fd)
+{
+	return do_close(fd);
+}
+
+LC_EXPORT int dup2(int oldfd, int newfd)
+{
+	return do_dup2(oldfd, newfd);
+}
+
+LC_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	return do_dup3(oldfd, newfd, flags);
+}
+
+LC_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	return do_close_range(first, last, flags);
+}
+
+#ifdef LC_HAVE_SYS
+/* The system calls of the hooks above, made through syscall(): what the hooks do. */
+static __attribute__((noinline)) long hooked_syscall(long nr, long a, long b, long c, long d)
+{
+	switch (nr) {
+	case SYS_accept:
+		return do_accept((int)a, (struct sockaddr *)b, (socklen_t *)c);
+	case SYS_accept4:
+		return do_accept4((int)a, (struct sockaddr *)b, (socklen_t *)c, (int)d);
+#ifdef SYS_dup2
+	case SYS_dup2:
+		return do_dup2((int)a, (int)b);
+#endif
+	case SYS_dup3:
+		return do_dup3((int)a, (int)b, (int)c);
+#ifdef SYS_close_range
+	case SYS_close_range:
+		return do_close_range((unsigned)a, (unsigned)b, (int)c);
+#endif
+	default:
+		return do_close((int)a);
+	}
+}
+
+LC_EXPORT long syscall(long nr, long a, long b, long c, long d, long e, long f);
+
+/* syscall(): libuv (Node.js) closes fds with syscall(SYS_close, fd), behind close(). The
+ * numbers of the hooks above do what the hooks do; every other is made here as libc's
+ * syscall() makes it, with no initialisation and nothing else on its way. */
+LC_EXPORT long syscall(long nr, long a, long b, long c, long d, long e, long f)
+{
+	switch (nr) {
+	case SYS_close:
+	case SYS_accept:
+	case SYS_accept4:
+#ifdef SYS_dup2
+	case SYS_dup2:
+#endif
+	case SYS_dup3:
+#ifdef SYS_close_range
+	case SYS_close_range:
+#endif
+		return hooked_syscall(nr, a, b, c, d);
+	default:
+		return lc_sys(nr, a, b, c, d, e, f);
+	}
+}
+#endif
 
 LC_EXPORT void closefrom(int lowfd)
 {

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lastcall/sys.h"
 #include "lastcall/atomic.h"
 #include "lastcall/libc.h"
 #include "lastcall/log.h"
@@ -25,7 +26,7 @@ static const char *missing; /* the first required function dlsym did not find */
  * its cancellation point. (The other required functions have no system call to stand in.) */
 static int sys_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-	return (int)syscall(SYS_accept4, fd, addr, len, flags);
+	return (int)lc_syscall(SYS_accept4, fd, addr, len, flags);
 }
 
 static int sys_accept(int fd, struct sockaddr *addr, socklen_t *len)
@@ -35,22 +36,22 @@ static int sys_accept(int fd, struct sockaddr *addr, socklen_t *len)
 
 static int sys_listen(int fd, int backlog)
 {
-	return (int)syscall(SYS_listen, fd, backlog);
+	return (int)lc_syscall(SYS_listen, fd, backlog);
 }
 
 static int sys_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	return (int)syscall(SYS_bind, fd, addr, len);
+	return (int)lc_syscall(SYS_bind, fd, addr, len);
 }
 
 static int sys_close(int fd)
 {
-	return (int)syscall(SYS_close, fd);
+	return (int)lc_syscall(SYS_close, fd);
 }
 
 static int sys_dup3(int fd, int to, int flags)
 {
-	return (int)syscall(SYS_dup3, fd, to, flags);
+	return (int)lc_syscall(SYS_dup3, fd, to, flags);
 }
 
 static int sys_dup2(int fd, int to)
@@ -62,12 +63,12 @@ static int sys_dup2(int fd, int to)
 
 static int sys_epoll_create1(int flags)
 {
-	return (int)syscall(SYS_epoll_create1, flags);
+	return (int)lc_syscall(SYS_epoll_create1, flags);
 }
 
 static int sys_kill(pid_t pid, int sig)
 {
-	return (int)syscall(SYS_kill, pid, sig);
+	return (int)lc_syscall(SYS_kill, pid, sig);
 }
 
 static int sys_epoll_create(int size)
@@ -84,13 +85,13 @@ static int sys_epoll_create(int size)
  * is in every glibc lastcall builds with: missing, lastcall is off like for fork. */
 static int sys_execve(const char *path, char *const argv[], char *const envp[])
 {
-	return (int)syscall(SYS_execve, path, argv, envp);
+	return (int)lc_syscall(SYS_execve, path, argv, envp);
 }
 
 static int sys_execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 			int flags)
 {
-	return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
+	return (int)lc_syscall(SYS_execveat, dirfd, path, argv, envp, flags);
 }
 
 static int sys_fexecve(int fd, char *const argv[], char *const envp[])

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lastcall/sys.h"
 #include "lastcall/atomic.h"
 #include "lastcall/config.h"
 #include "lastcall/log.h"
@@ -66,8 +67,8 @@ LC_EARLY static void unlock(const sigset_t *old)
  * handler, it arrives the moment the handler returns. AS-safe. */
 LC_EARLY static void reraise_here(int sig, siginfo_t *info)
 {
-	if (syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), sig, info) < 0)
-		syscall(SYS_tgkill, getpid(), gettid(), sig);
+	if (lc_syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), sig, info) < 0)
+		lc_syscall(SYS_tgkill, getpid(), gettid(), sig);
 }
 
 /* No cleanup thread runs in this process (a child that has not become a server, or lastcall
@@ -362,8 +363,8 @@ void lc_sig_handback(int sig, const siginfo_t *info)
 	relay_info.si_uid = getuid();
 	relay_info.si_value.sival_ptr = &handback_info;
 	if ((!pending_tid ||
-	     syscall(SYS_rt_tgsigqueueinfo, getpid(), pending_tid, sig, &relay_info) < 0) &&
-	    syscall(SYS_rt_sigqueueinfo, getpid(), sig, &relay_info) < 0) {
+	     lc_syscall(SYS_rt_tgsigqueueinfo, getpid(), pending_tid, sig, &relay_info) < 0) &&
+	    lc_syscall(SYS_rt_sigqueueinfo, getpid(), sig, &relay_info) < 0) {
 		lc_release(&handing_back, 0);
 		lc_real.kill(getpid(), sig); /* cannot happen; if it did, a plain signal still ends it */
 	}

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lastcall/sys.h"
 #include "lastcall/atomic.h"
 #include "lastcall/children.h"
 #include "lastcall/config.h"
@@ -33,7 +34,7 @@ static int thread_started;
 static void set_state(int s)
 {
 	lc_release(&state, s);
-	syscall(SYS_futex, &state, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
+	lc_syscall(SYS_futex, &state, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
 }
 
 /* Trigger signal sig arrived: drains, then gives the signal back. Returns whether the program
@@ -66,7 +67,7 @@ static void *cleanup_main(void *arg)
 
 	(void)arg;
 	lc_release(&thread_started, 1);
-	syscall(SYS_futex, &thread_started, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+	lc_syscall(SYS_futex, &thread_started, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 	for (;;) {
 		lc_drain_wait(-1);
 		if ((sig = lc_sig_pending(&info))) {
@@ -118,7 +119,7 @@ int lc_thread_start(void)
 	 * then over, so a fork() the program makes next cannot copy that lock held into a
 	 * child whose own cleanup thread would then wait on it for good. */
 	for (i = 0; i < 50 && !lc_acquire(&thread_started); i++)
-		syscall(SYS_futex, &thread_started, FUTEX_WAIT_PRIVATE, 0, &tick, 0, 0);
+		lc_syscall(SYS_futex, &thread_started, FUTEX_WAIT_PRIVATE, 0, &tick, 0, 0);
 	return 0;
 }
 
@@ -131,7 +132,7 @@ static void end_as_exit(void)
 	lc_drain_request_exit();
 	lc_wake_poke();
 	while ((s = lc_acquire(&state)) != DONE)
-		syscall(SYS_futex, &state, FUTEX_WAIT_PRIVATE, s, 0, 0, 0);
+		lc_syscall(SYS_futex, &state, FUTEX_WAIT_PRIVATE, s, 0, 0, 0);
 }
 
 void lc_thread_exit(void)

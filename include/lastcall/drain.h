@@ -34,6 +34,7 @@ struct lc_drain {
 	int64_t deadline, linger_until, kill_at;
 	int64_t idle_look, idle_check; /* the last look for idle connections, and the next */
 	int n0, idle, ended, forwarded, termed, killed;
+	int unseen; /* connections found closed without close(), by the once-a-second look */
 };
 
 /* Runs a drain for trigger signal sig (0: for exit()). Returns false if the program called

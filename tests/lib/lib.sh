@@ -275,9 +275,10 @@ drains() {
 # one, or PID's) into the associative array SUMMARY: SUMMARY[on] (SIGTERM, ..., or exit), [ms],
 # [finished] (connections that finished on their own), [idle] (closed as idle), [deadline]
 # (closed at the deadline), [children] (children that ended), [passed] (passed the signal),
-# [termed] (sent SIGTERM at the deadline), [killed]. Returns 1, SUMMARY empty, if there is none.
+# [termed] (sent SIGTERM at the deadline), [killed], [unseen] (found closed without close()).
+# Returns 1, SUMMARY empty, if there is none.
 declare -A SUMMARY=()
-SUMMARY_KEYS="on ms finished idle deadline children passed termed killed"
+SUMMARY_KEYS="on ms finished idle deadline children passed termed killed unseen"
 read_summary() {
 	local line
 	line=$(grep -m1 "lastcall\[${2:-[0-9]*}\]: [a-z]*: summary: " "$1" 2>/dev/null)

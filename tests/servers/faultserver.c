@@ -5,8 +5,10 @@
  * interposer's way:
  *   --close METHOD  closes every fd from 3 up at start-up, and again right after it listens
  *                   (all but its listener, so lastcall's own fds too), by METHOD: loop (close()
- *                   on each fd up to the soft fd limit), close_range, closefrom, or syscall
- *                   (close_range by a raw system call, which no hook sees). A close_range()
+ *                   on each fd up to the soft fd limit), close_range, closefrom, syscall
+ *                   (close_range through libc's syscall()) or raw (the close_range system
+ *                   call made without libc, as Go makes its calls: no hook sees it; x86-64
+ *                   only). A close_range()
  *                   that fails with ENOSYS (an old libc or kernel) is followed by the loop, as
  *                   such programs do. Each sweep prints "sweep WHEN by METHOD: N of M open fds
  *                   closed, result R ERRNO";
@@ -74,6 +76,28 @@ static const char *errno_name(int err)
 	return num;
 }
 
+/* close_range(first, ~0U, 0) by the system call instruction itself. */
+static int raw_close_range(unsigned first)
+{
+#ifdef __x86_64__
+	long r;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "a"((long)SYS_close_range), "D"((long)first), "S"((long)~0U), "d"(0L)
+			 : "rcx", "r11", "memory");
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return (int)r;
+#else
+	(void)first;
+	fprintf(stderr, "faultserver: --close raw is for x86-64 only\n");
+	exit(2);
+#endif
+}
+
 /* Closes [first, ~0U] by method (not loop); returns what the call returned. */
 static int close_above(const char *method, unsigned first)
 {
@@ -86,6 +110,8 @@ static int close_above(const char *method, unsigned first)
 	}
 	if (strcmp(method, "syscall") == 0)
 		return (int)syscall(SYS_close_range, first, ~0U, 0);
+	if (strcmp(method, "raw") == 0)
+		return raw_close_range(first);
 	if (!closefrom) {
 		fprintf(stderr, "faultserver: this libc has no closefrom()\n");
 		exit(2);
