@@ -89,7 +89,7 @@ static int arm_locked(void)
 	lc_sig_arm(lc_master_check);
 	lc_release(&lc_armed, 1);
 	if (!lc_acquire(&lc_off))
-		lc_release(&lc_hot, 1);
+		lc_release(&lc_hot, lc_fds_n);
 	return 0;
 }
 

@@ -217,6 +217,12 @@ static void tell_closed(int fd, int k, uint16_t li)
 		owners[k]->closed(fd, li);
 }
 
+int lc_fds_close_told(int fd)
+{
+	lc_wake_poke();
+	return lc_real.close(fd);
+}
+
 int lc_fds_close_slow(int fd)
 {
 	struct lc_fd *e = lc_fd_get(fd);

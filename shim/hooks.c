@@ -41,35 +41,54 @@ LC_EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction
 LC_EXPORT int __libc_start_main(lc_main_fn main, int argc, char **argv, void (*init)(void),
 				void (*fini)(void), void (*rtld_fini)(void) LC_START_MAIN_END);
 
-/* accept, accept4 and close are on every connection's path: once the process is a server, a
- * load and a branch lead to their fast paths (intake.h, fds.h). Each hook's body is also what
- * syscall() does for its number. */
+/* accept, accept4 and close are on every connection's path: once the process is a server, one
+ * compare leads to their fast paths (lc_fd_hot; intake.h, fds.h); the rest is out of line.
+ * Each hook's body is also what syscall() does for its number. accept's keeps the arguments
+ * of its rare path in a struct on the stack, which has no array to overflow: no canary. */
+#if defined(__has_attribute) && __has_attribute(no_stack_protector)
+#define LC_NO_CANARY __attribute__((no_stack_protector))
+#else
+#define LC_NO_CANARY
+#endif
+/* GCC packs those arguments into vector registers first, which costs more than it saves. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define LC_PLAIN_STORES __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define LC_PLAIN_STORES
+#endif
+
+static __attribute__((noinline)) int accept_cold(int fd, struct sockaddr *addr, socklen_t *len,
+						 int flags, enum lc_accept_call call)
+{
+	if (!lc_active() || lc_ensure_armed() < 0)
+		return call == LC_ACCEPT4 ? lc_real.accept4(fd, addr, len, flags)
+					  : lc_real.accept(fd, addr, len);
+	return lc_intake_accept_slow(fd, addr, len, flags, call);
+}
+
 static inline __attribute__((always_inline)) int do_accept(int fd, struct sockaddr *addr,
 							   socklen_t *len)
 {
-	if (__builtin_expect(lc_acquire(&lc_hot), 1))
-		return lc_intake_accept(fd, addr, len, 0, LC_ACCEPT);
-	if (!lc_active() || lc_ensure_armed() < 0)
-		return lc_real.accept(fd, addr, len);
-	return lc_intake_accept(fd, addr, len, 0, LC_ACCEPT);
+	if (__builtin_expect(lc_fd_hot(fd), 1))
+		return lc_intake_accept_hot(fd, addr, len, 0, LC_ACCEPT);
+	return accept_cold(fd, addr, len, 0, LC_ACCEPT);
 }
 
 static inline __attribute__((always_inline)) int do_accept4(int fd, struct sockaddr *addr,
 							    socklen_t *len, int flags)
 {
-	if (__builtin_expect(lc_acquire(&lc_hot), 1))
-		return lc_intake_accept(fd, addr, len, flags, LC_ACCEPT4);
-	if (!lc_active() || lc_ensure_armed() < 0)
-		return lc_real.accept4(fd, addr, len, flags);
-	return lc_intake_accept(fd, addr, len, flags, LC_ACCEPT4);
+	if (__builtin_expect(lc_fd_hot(fd), 1))
+		return lc_intake_accept_hot(fd, addr, len, flags, LC_ACCEPT4);
+	return accept_cold(fd, addr, len, flags, LC_ACCEPT4);
 }
 
-LC_EXPORT int accept(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len)
+LC_EXPORT LC_NO_CANARY LC_PLAIN_STORES int accept(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len)
 {
 	return do_accept(fd, LC_SOCKADDR(addr), len);
 }
 
-LC_EXPORT int accept4(int fd, LC_SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
+LC_EXPORT LC_NO_CANARY LC_PLAIN_STORES int accept4(int fd, LC_SOCKADDR_ARG addr,
+						   socklen_t *restrict len, int flags)
 {
 	return do_accept4(fd, LC_SOCKADDR(addr), len, flags);
 }
@@ -90,13 +109,18 @@ LC_EXPORT int listen(int fd, int backlog)
 	return lc_intake_listen(fd, backlog);
 }
 
-static inline __attribute__((always_inline)) int do_close(int fd)
+static __attribute__((noinline)) int close_cold(int fd)
 {
-	if (__builtin_expect(lc_acquire(&lc_hot), 1))
-		return lc_fds_close(fd);
 	if (!lc_active())
 		return lc_real.close(fd);
 	return lc_fds_close(fd);
+}
+
+static inline __attribute__((always_inline)) int do_close(int fd)
+{
+	if (__builtin_expect(lc_fd_hot(fd), 1))
+		return lc_fds_close_entry(fd);
+	return close_cold(fd);
 }
 
 static int do_dup2(int oldfd, int newfd)

@@ -176,6 +176,12 @@ int lc_intake_accepted(int fd, struct lc_fd *e, int before, int r, struct sockad
 	return from_stash(fd, e, addr, len, flags, passed);
 }
 
+int lc_intake_accept_changed(int r, const struct lc_accept_args *a)
+{
+	return lc_intake_accepted((int)a->fd, &lc_fds[a->fd], LC_FD_LISTEN, r, a->addr, a->len,
+				  a->flags, a->passed);
+}
+
 int lc_intake_accept_slow(int fd, struct sockaddr *addr, socklen_t *len, int flags,
 			  enum lc_accept_call call)
 {
@@ -186,8 +192,8 @@ int lc_intake_accept_slow(int fd, struct sockaddr *addr, socklen_t *len, int fla
 
 	if (k == LC_FD_STOPPED)
 		return from_stash(fd, e, addr, len, flags, passed);
-	if (k == LC_FD_LISTEN &&
-	    lc_load(&lc_listeners[e->li].acceptor) == LC_ACC_NO)
+	if (k == LC_FD_LISTEN && !(lc_acquire(&e->flags) & LC_FDF_ACCEPTING) &&
+	    lc_load(&lc_listeners[e->li].acceptor) != LC_ACC_DONE)
 		lc_listener_join(&lc_listeners[e->li]);
 	r = call == LC_ACCEPT4 ? lc_real.accept4(fd, addr, len, flags) : lc_real.accept(fd, addr, len);
 	if (r >= 0)

@@ -48,6 +48,10 @@ void lc_listener_join(struct lc_listener *l)
 		l->slot = lc_share_join(l->fd);
 		lc_release(&l->acceptor, LC_ACC_YES);
 	}
+	/* After the acceptor: the flag says it to accept()'s fast path (again, if the entry was
+	 * written afresh since). */
+	if (lc_load(&l->acceptor) == LC_ACC_YES && lc_fd_kind(l->fd) == LC_FD_LISTEN)
+		lc_or(&lc_fds[l->fd].flags, LC_FDF_ACCEPTING);
 	lc_spin_unlock(&acceptor_word, &old);
 	if (join && !lc_xchg(&accepting, 1))
 		lc_share_accepting(1);
@@ -60,6 +64,8 @@ int lc_listener_quit(struct lc_listener *l)
 	int slot;
 
 	lc_spin_lock(&acceptor_word, &old);
+	if (lc_fd_tracked(l->fd))
+		lc_and(&lc_fds[l->fd].flags, (uint8_t)~LC_FDF_ACCEPTING);
 	slot = lc_load(&l->acceptor) == LC_ACC_YES ? l->slot : -1;
 	l->slot = -1;
 	lc_release(&l->acceptor, LC_ACC_DONE);
@@ -113,6 +119,8 @@ void lc_listeners_fork(bool child)
 		if (!child)
 			continue;
 		/* The child has accepted nothing yet: it joins the count on its first accept. */
+		if (lc_fd_tracked(l->fd))
+			lc_and(&lc_fds[l->fd].flags, (uint8_t)~LC_FDF_ACCEPTING);
 		l->acceptor = LC_ACC_NO;
 		l->slot = -1;
 	}

@@ -41,12 +41,14 @@ enum lc_kind {
 	LC_FD_KINDS
 };
 
-/* lc_fd.flags, for CONN entries and the lingering ones. */
+/* lc_fd.flags: for CONN entries and the lingering ones, */
 enum {
 	LC_FDF_IDLE = 1,      /* shut for reading by lastcall as idle: the program sees EOF */
 	LC_FDF_ENDED = 2,     /* ended by lastcall at the deadline: never again */
 	LC_FDF_LINGERING = 4, /* in the linger set now */
 	LC_FDF_FORKED = 8,    /* open when this process forked: a child may hold it too */
+	/* and for LISTEN entries: */
+	LC_FDF_ACCEPTING = 16, /* this process accepts on it (its record's acceptor is YES) */
 };
 
 /* One fd's entry: 8 bytes, read and written as one word on the hot paths (accept, close). */
@@ -64,9 +66,18 @@ struct lc_fd {
 				int32_t until; /* LINGER: when its linger ends, in ms */
 			};
 		};
+		uint16_t head; /* kind and flags, for one compare on the hot paths */
 		uint64_t word;
 	};
 };
+
+/* The head of an entry with this kind and these flags. Pure; any context. */
+static inline uint16_t lc_fd_head(int kind, int flags)
+{
+	struct lc_fd v = { .kind = (uint8_t)kind, .flags = (uint8_t)flags };
+
+	return v.head;
+}
 
 /* The word of an entry with these fields. Pure; any context. */
 static inline uint64_t lc_fd_word(int kind, int flags, int li, int32_t owner)
@@ -80,6 +91,14 @@ static inline uint64_t lc_fd_word(int kind, int flags, int li, int32_t owner)
 extern struct lc_fd *lc_fds; /* NULL until the process becomes a server */
 extern int lc_fds_n;	     /* entries in lc_fds; fds at or above it are not tracked */
 extern int lc_fds_hi;	     /* one more than the highest fd ever tracked */
+
+/* Whether fd has an entry in the table and the process is armed and on (state.h: lc_hot is
+ * the table's size then, 0 otherwise): the one test of the hooks on every connection's path.
+ * Any context. */
+static inline bool lc_fd_hot(int fd)
+{
+	return (unsigned)fd < (unsigned)lc_acquire(&lc_hot);
+}
 
 /* Whether fd has an entry in the table. Any context. */
 static inline bool lc_fd_tracked(int fd)
@@ -113,9 +132,8 @@ void lc_fds_note(int fd);
  * on this path; a drain counts the entries (lc_fds_count). Any thread; errno is preserved. */
 static inline __attribute__((always_inline)) void lc_fds_add_conn(int fd)
 {
-	if (__builtin_expect(!lc_fd_tracked(fd) ||
-				     fd >= lc_load(&lc_fds_hi),
-			     0)) {
+	/* lc_fds_hi <= lc_fds_n: one compare for both (an fd is never negative here). */
+	if (__builtin_expect((unsigned)fd >= (unsigned)lc_load(&lc_fds_hi), 0)) {
 		lc_fds_note(fd);
 		if (!lc_fd_tracked(fd))
 			return;
@@ -166,26 +184,35 @@ void lc_fds_own(enum lc_kind kind, const struct lc_fd_owner *owner);
 /* close() of anything but an idle connection outside a drain. Any thread, as lc_fds_close(). */
 int lc_fds_close_slow(int fd);
 
-/* close(): forgets fd and passes it on; lastcall's own fds are refused with EBADF.
- * Any thread; return value and errno are the real close's. */
-static inline __attribute__((always_inline)) int lc_fds_close(int fd)
+/* close() of a connection forgotten as a drain started: the drain is told, fd closed. */
+int lc_fds_close_told(int fd);
+
+/* lc_fds_close() of an fd with an entry (lc_fd_hot() or lc_fd_tracked()). */
+static inline __attribute__((always_inline)) int lc_fds_close_entry(int fd)
 {
 	struct lc_fd v;
 
-	if (!lc_fd_tracked(fd))
-		return lc_real.close(fd);
-	v.word = lc_acquire(&lc_fds[fd].word);
+	v.word = lc_acquire(&lc_fds[(unsigned)fd].word);
 	if (v.kind == LC_FD_NONE)
 		return lc_real.close(fd);
 	/* A connection, no drain running: forget it (a full barrier). A drain that started
 	 * meanwhile is told: lc_draining is read again after the entry changed; see drain(). */
-	if (v.kind == LC_FD_CONN && !v.flags && !lc_load(&lc_draining) &&
-	    lc_cas(&lc_fds[fd].word, v.word, 0)) {
+	if (v.head == lc_fd_head(LC_FD_CONN, 0) && !lc_load(&lc_draining) &&
+	    lc_cas(&lc_fds[(unsigned)fd].word, v.word, 0)) {
 		if (__builtin_expect(lc_load_full(&lc_draining), 0))
-			lc_wake_poke();
+			return lc_fds_close_told(fd);
 		return lc_real.close(fd);
 	}
 	return lc_fds_close_slow(fd);
+}
+
+/* close(): forgets fd and passes it on; lastcall's own fds are refused with EBADF.
+ * Any thread; return value and errno are the real close's. */
+static inline int lc_fds_close(int fd)
+{
+	if (!lc_fd_tracked(fd))
+		return lc_real.close(fd);
+	return lc_fds_close_entry(fd);
 }
 
 /* dup2() (LC_DUP2, flags 0) and dup3() (LC_DUP3): forgets newfd first, moving lastcall's own

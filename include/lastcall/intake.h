@@ -29,33 +29,54 @@ int lc_intake_accept_slow(int fd, struct sockaddr *addr, socklen_t *len, int fla
 int lc_intake_accepted(int fd, struct lc_fd *e, int before, int r, struct sockaddr *addr,
 		       socklen_t *len, int flags, unsigned passed);
 
+/* What an accept call needs after the real one: kept in memory (the caller's stack) across it,
+ * so that the hook saves no register. */
+struct lc_accept_args {
+	struct sockaddr *addr;
+	socklen_t *len;
+	int flags;
+	unsigned passed; /* lc_sig_passed before the call */
+	unsigned fd;
+};
+
+/* lc_intake_accepted() after lc_intake_accept_hot()'s call, from its arguments a. */
+int lc_intake_accept_changed(int r, const struct lc_accept_args *a);
+
 /* accept() and accept4() (call says which): passes through, records the new
  * connection, and on a stopped listener hands out stashed connections or parks the caller as an
  * idle listener would. Return value and errno are what the program would see. Inline for the
- * common case: a listener this process already accepts on, taking connections.
- * A program thread. */
-static inline __attribute__((always_inline)) int lc_intake_accept(int fd, struct sockaddr *addr,
-								  socklen_t *len, int flags,
-								  enum lc_accept_call call)
+ * common case: a listener this process accepts on (LC_FDF_ACCEPTING), taking connections; the
+ * caller has checked lc_fd_hot(fd). A program thread. */
+static inline __attribute__((always_inline)) int lc_intake_accept_hot(int fd,
+								      struct sockaddr *addr,
+								      socklen_t *len, int flags,
+								      enum lc_accept_call call)
 {
-	struct lc_fd *e;
-	unsigned passed;
+	struct lc_accept_args a;
 	int r;
 
-	if (__builtin_expect(!lc_fd_tracked(fd), 0))
-		return lc_intake_accept_slow(fd, addr, len, flags, call);
-	e = &lc_fds[fd];
-	if (__builtin_expect(lc_acquire(&e->kind) != LC_FD_LISTEN ||
-				     lc_load(&lc_listeners[e->li].acceptor) != LC_ACC_YES,
+	if (__builtin_expect(lc_acquire(&lc_fds[(unsigned)fd].head) !=
+				     lc_fd_head(LC_FD_LISTEN, LC_FDF_ACCEPTING),
 			     0))
 		return lc_intake_accept_slow(fd, addr, len, flags, call);
-	passed = lc_sig_passed;
+	a = (struct lc_accept_args){ addr, len, flags, lc_sig_passed, (unsigned)fd };
+	__asm__("" : "+m"(a)); /* in memory before the call, and read from there after it */
 	r = call == LC_ACCEPT4 ? lc_real.accept4(fd, addr, len, flags) : lc_real.accept(fd, addr, len);
+	__asm__("" : "+m"(a));
 	if (r >= 0)
 		lc_fds_add_conn(r);
-	if (__builtin_expect(lc_acquire(&e->kind) != LC_FD_LISTEN, 0))
-		return lc_intake_accepted(fd, e, LC_FD_LISTEN, r, addr, len, flags, passed);
+	if (__builtin_expect(lc_acquire(&lc_fds[a.fd].kind) != LC_FD_LISTEN, 0))
+		return lc_intake_accept_changed(r, &a);
 	return r;
+}
+
+/* accept() in an armed process: the fast path for a hot fd, else the general one. */
+static inline int lc_intake_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags,
+				   enum lc_accept_call call)
+{
+	if (lc_fd_hot(fd))
+		return lc_intake_accept_hot(fd, addr, len, flags, call);
+	return lc_intake_accept_slow(fd, addr, len, flags, call);
 }
 
 /* listen(): on success, remembers fd as a listener this process created. A program thread. */

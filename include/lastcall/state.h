@@ -8,8 +8,9 @@
  *                         not work: no libc function, no fd table, no thread); never cleared
  *   lc_armed    arm       this process is a server: fd table, private fds, cleanup thread and
  *                         lastcall's handlers are up; cleared in a fork child until it arms
- *   lc_hot      arm, off  lc_armed and not lc_off: the hooks on every connection's path
- *                         (accept, close) test this one word
+ *   lc_hot      arm, off  lc_armed and not lc_off: then the size of the fd table (lc_fds_n),
+ *                         else 0. The hooks on every connection's path (accept, close) compare
+ *                         the fd with this one word (lc_fd_hot)
  *   lc_draining drain     a drain runs: a close must wake the cleanup thread
  */
 #ifndef LASTCALL_STATE_H

@@ -42,6 +42,7 @@ pid_t lc_pid = 1000;
 static struct lc_fd table[TABLE];
 struct lc_fd *lc_fds = table;
 int lc_fds_n = TABLE;
+int lc_hot = TABLE; /* armed and on: accept's fast path is taken */
 int lc_fds_hi;
 
 static int closes;
@@ -317,6 +318,38 @@ static void test_intake_accept_joins_once(void **state)
 	assert_true(fcntl(c2, F_GETFD) & FD_CLOEXEC);
 	assert_int_equal(tag_of(c1), 'a');
 	assert_int_equal(tag_of(c2), 'b');
+	close(a);
+	close(b);
+	close(c1);
+	close(c2);
+	close(fd);
+}
+
+/* accept()'s fast path takes a listener whose entry says this process accepts on it: set by
+ * the first accept, cleared in a fork child (until its own first accept) and when the process
+ * stops accepting. The second accept, on the fast path, joins nothing again. */
+static void test_intake_accepting_flag(void **state)
+{
+	int fd, li, a, b, c1, c2;
+
+	(void)state;
+	li = listener(&fd);
+	assert_int_equal(table[fd].head, lc_fd_head(LC_FD_LISTEN, 0));
+	a = client(fd, 'a');
+	b = client(fd, 'b');
+	c1 = lc_intake_accept(fd, NULL, NULL, 0, LC_ACCEPT);
+	assert_true(c1 >= 0);
+	assert_int_equal(table[fd].head, lc_fd_head(LC_FD_LISTEN, LC_FDF_ACCEPTING));
+	lc_intake_fork(true);
+	assert_int_equal(table[fd].head, lc_fd_head(LC_FD_LISTEN, 0));
+	assert_int_equal(lc_listeners[li].acceptor, LC_ACC_NO);
+	c2 = lc_intake_accept(fd, NULL, NULL, 0, LC_ACCEPT);
+	assert_true(c2 >= 0);
+	assert_int_equal(joins, 2); /* the child joined on its own first accept */
+	assert_int_equal(table[fd].head, lc_fd_head(LC_FD_LISTEN, LC_FDF_ACCEPTING));
+	lc_listener_leave(&lc_listeners[li]);
+	assert_int_equal(table[fd].head, lc_fd_head(LC_FD_LISTEN, 0));
+	assert_int_equal(lc_listeners[li].acceptor, LC_ACC_DONE);
 	close(a);
 	close(b);
 	close(c1);
@@ -655,6 +688,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_intake_listen_records, setup),
 		cmocka_unit_test_setup(test_intake_accept_joins_once, setup),
+		cmocka_unit_test_setup(test_intake_accepting_flag, setup),
 		cmocka_unit_test_setup(test_intake_accept_inherited, setup),
 		cmocka_unit_test_setup(test_intake_stash_order, setup),
 		cmocka_unit_test_setup(test_intake_accepted_after_stop, setup),
