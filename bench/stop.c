@@ -8,10 +8,14 @@
  *     SIGTERM. The client reads to end-of-file and closes: the time from that end-of-file to
  *     waitpid() returning, and whether the reply was whole.
  * Prints one line per mode: "without|with runs N median MS min MS max MS lost N odd N", lost
- * counting replies cut short, odd the runs where the server did not end by SIGTERM. */
+ * counting replies cut short, odd the runs where the server did not end by SIGTERM.
+ *   stop timewait N
+ *     Leaves N more TCP sockets in TIME_WAIT on the host, for figure 3 (they last 60 s; the
+ *     kernel drops them beyond net.ipv4.tcp_max_tw_buckets). Prints "timewait made N ms MS". */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +118,41 @@ static void drain_run(char **argv, const char *lib, struct tally *t)
 	t->ms[t->runs++] = (double)(gone - eof) / 1e6;
 }
 
+/* Makes up to n connections to a loopback listener of its own, within 60 s, the server side
+ * closing first so that it keeps the TIME_WAIT: all on the listener's one port, where client
+ * TIME_WAITs would hold a port each, and run the host out of ports to connect from. Each client
+ * comes from an address and port of its own in 127.1.0.0/16, so no connection meets an earlier
+ * one's TIME_WAIT (a SYN there would end it). Returns how many it made. */
+static int time_wait(int n)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(to);
+	int64_t deadline = bench_now() + 60000000000;
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), i, made = 0;
+
+	if (l < 0 || bind(l, (struct sockaddr *)&to, len) < 0 || listen(l, 16) < 0 ||
+	    getsockname(l, (struct sockaddr *)&to, &len) < 0) {
+		perror("bench: listener");
+		exit(1);
+	}
+	for (i = 0; made < n && i < 2 * n && bench_now() < deadline; i++) {
+		struct sockaddr_in from = { .sin_family = AF_INET,
+					    .sin_port = htons(1024 + i % 64000),
+					    .sin_addr.s_addr = htonl(0x7f010001 + i / 64000) };
+		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), s = -1;
+
+		/* A port a wildcard listener holds cannot be bound: then the next one. */
+		if (c >= 0 && bind(c, (struct sockaddr *)&from, sizeof(from)) == 0 &&
+		    connect(c, (struct sockaddr *)&to, len) == 0 && (s = accept(l, NULL, NULL)) >= 0) {
+			close(s);
+			made++;
+		}
+		close(c);
+	}
+	close(l);
+	return made;
+}
+
 static void report(const char *name, struct tally *t)
 {
 	printf("%s runs %d median %.3f min %.3f max %.3f lost %d odd %d\n", name, t->runs,
@@ -126,10 +165,18 @@ int main(int argc, char **argv)
 	static struct tally without, with;
 	void (*run)(char **, const char *, struct tally *);
 	int i, runs = argc > 4 ? atoi(argv[2]) : 0;
+	int64_t t0 = bench_now();
 
+	if (argc == 3 && strcmp(argv[1], "timewait") == 0 && (i = atoi(argv[2])) > 0 &&
+	    i <= 1000000) {
+		i = time_wait(i);
+		printf("timewait made %d ms %.0f\n", i, (double)(bench_now() - t0) / 1e6);
+		return 0;
+	}
 	if (runs <= 0 || runs > MAX_RUNS ||
 	    (strcmp(argv[1], "idle") != 0 && strcmp(argv[1], "drain") != 0)) {
-		fprintf(stderr, "usage: stop idle|drain RUNS LIB SERVER [ARGS...]\n");
+		fprintf(stderr, "usage: stop idle|drain RUNS LIB SERVER [ARGS...]\n"
+				"       stop timewait N\n");
 		return 2;
 	}
 	run = strcmp(argv[1], "idle") == 0 ? idle_run : drain_run;

@@ -16,8 +16,11 @@
  * (it is left alone), ENOTSUP for a socket that is not TCP. Cleanup thread. */
 int lc_tcp_drop_syns(int fd);
 
-/* Handshakes under way (SYN_RECV) towards the local address of listening socket fd, from the
- * kernel's socket diagnostics; -1 if they cannot be counted. Cleanup thread. */
+/* Connections towards listening socket fd that are not accepted yet: handshakes under way
+ * (SYN_RECV) and those done and queued (one completed with a SYN cookie may be left out); -1 if
+ * they cannot be counted. From the listener's reference count in /proc/net/tcp, in proportion to
+ * the host's listeners, else from sock_diag, in proportion to all its connections (shim/tcp.c).
+ * May change errno. Cleanup thread. */
 int lc_tcp_handshakes(int fd);
 
 /* What a connection is doing, from the kernel's view of it (TCP_INFO, one system call). Whether
