@@ -162,16 +162,20 @@ static int take_queue(uint16_t li, int real)
 }
 
 /* New handshakes are dropped now; those already under way complete and join the queue. Takes
- * them until none is left, for at most LC_SETTLE_MS. Returns how many were taken. */
+ * them until none is left (lc_tcp_handshakes counts the queue too), for at most LC_SETTLE_MS.
+ * Returns how many were taken. */
 static int settle(uint16_t li, int real)
 {
 	struct pollfd p = { .fd = real, .events = POLLIN };
 	int64_t end = lc_now_ms() + LC_SETTLE_MS;
-	int n = 0;
+	int n = 0, took;
 
 	while (lc_tcp_handshakes(real) > 0 && lc_now_ms() < end) {
-		poll(&p, 1, 10);
-		n += take_queue(li, real);
+		if (poll(&p, 1, 10) > 0) {
+			n += took = take_queue(li, real);
+			if (took == 0)
+				poll(0, 0, 10); /* queued, yet none taken (EMFILE): no spin */
+		}
 	}
 	return n + take_queue(li, real);
 }
