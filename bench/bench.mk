@@ -1,7 +1,7 @@
 # Benchmarks, included by the Makefile: make bench (bench/README.md). Installs what it needs
 # (apt-get, only if missing), builds the library, the examples and the tools in build/bench/,
 # then runs every figure, prints one table and writes it to bench/results/latest.md.
-BENCH_TOOLS := $(addprefix build/bench/,cycle stop scale load cpu)
+BENCH_TOOLS := $(addprefix build/bench/,cycle stop scale load cpu reqs)
 
 .PHONY: bench bench-deps bench-tools
 
@@ -10,7 +10,7 @@ bench: bench-deps
 	bench/run.sh
 
 bench-deps:
-	.ci/deps wrk gnuplot-nox valgrind lighttpd
+	.ci/deps wrk gnuplot-nox valgrind lighttpd nodejs
 
 bench-tools: $(BENCH_TOOLS)
 

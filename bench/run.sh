@@ -4,7 +4,8 @@
 # bench/README.md). Each figure is measured without and with lastcall in the same run; one
 # table is printed and, when every figure ran, written to bench/results/latest.md with the
 # picture bench/results/sigterm.png. Servers are started here and stopped by their pid; every
-# wait has a deadline. BENCH_PAIRS, BENCH_SECONDS, BENCH_RUNS, BENCH_CONNS change the sizes.
+# wait has a deadline. BENCH_PAIRS, BENCH_SECONDS, BENCH_RUNS, BENCH_CONNS, BENCH_REQUESTS change
+# the sizes.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build/bench
@@ -17,6 +18,7 @@ PAIRS=${BENCH_PAIRS:-21}      # throughput: pairs of runs, each way
 SECONDS_PER_RUN=${BENCH_SECONDS:-1}
 RUNS=${BENCH_RUNS:-50}        # stop latencies: runs, each way
 CONNS=${BENCH_CONNS:-10000}   # scale: connections in flight
+REQUESTS=${BENCH_REQUESTS:-20000} # instructions per request: requests measured
 BEFORE_COMMIT=c308a43         # scale quiet: the library before issue 11 (bench.mk builds it)
 BEFORE=$ROOT/build/bench/before/build/liblastcall.so
 N1=1000 N2=3000               # callgrind: cycles in the two runs
@@ -550,6 +552,183 @@ bench_restart() {
 		"" "-" info
 }
 
+# --- 8. Instructions per request of real servers (callgrind) --------------------------------
+
+# cg_start NAME with|without lighttpd|node: starts the server under callgrind with its
+# instrumentation off (it runs several times faster until requests() turns it on) and waits
+# for it to listen; sets PID and PORT. Node's JIT needs no option: valgrind's default,
+# --smc-check=all-non-file, already checks code written to anonymous memory.
+cg_start() {
+	local name=$1 preload='' tries end cmd
+	[ "$2" = with ] && preload=$LIB
+	for tries in 1 2 3 4 5; do
+		# lighttpd cannot take port 0: a random one, tried again if taken.
+		PORT=$((20000 + RANDOM % 10000))
+		listening "$PORT" && continue
+		if [ "$3" = lighttpd ]; then
+			lighttpd_conf "$name" "$PORT"
+			# A new connection seen with its request in, always: else lighttpd, when it
+			# wakes before the request, reads, finds nothing and sleeps once more, as timing
+			# has it (TCP_DEFER_ACCEPT; bench/reqs.c).
+			echo 'server.defer-accept = 1' >>"$B/$name.conf"
+			cmd=(/usr/sbin/lighttpd -D -f "$B/$name.conf")
+		else
+			cmd=(/usr/bin/node "$ROOT/bench/node-server.js" "$PORT")
+		fi
+		rm -f "$B/cg/$name" "$B/cg/$name".[0-9]*
+		env LD_PRELOAD="$preload" valgrind --tool=callgrind --instr-atstart=no \
+			--trace-children=no --callgrind-out-file="$B/cg/$name" "${cmd[@]}" \
+			>"$B/cg/$name.log" 2>&1 &
+		PID=$!
+		PIDS+=("$PID")
+		# Node takes 2 to 7 s to start under valgrind.
+		end=$(($(now_ms) + 60000))
+		while [ "$(now_ms)" -lt "$end" ] && kill -0 "$PID" 2>/dev/null; do
+			listening "$PORT" && return 0
+			sleep 0.05
+		done
+		kill -KILL "$PID" 2>/dev/null
+		wait "$PID" 2>/dev/null
+	done
+	fail "$name did not start under callgrind ($tries tries): $(tail -5 "$B/cg/$name.log")"
+}
+
+# cg_control PID OPTION...: callgrind_control, which reaches a server blocked in epoll_wait
+# through vgdb, with a deadline.
+cg_control() {
+	local pid=$1
+	shift
+	timeout 60 callgrind_control "$@" "$pid" >>"$B/cg/control.log" 2>&1 ||
+		fail "callgrind_control $* $pid failed: $(tail -3 "$B/cg/control.log")"
+}
+
+# load N SECONDS: N requests to each server of requests() at once, one at a time per server and
+# each after the server has gone back to sleep (bench/reqs.c), in SECONDS at most.
+load() {
+	local i clients=()
+	for i in "${!pids[@]}"; do
+		"$B/reqs" "${ports[i]}" "$1" "$mode" "$2" "$path" "${pids[i]}" \
+			>>"$B/cg/${names[i]}.reqs" 2>&1 &
+		clients+=("$!")
+	done
+	for i in "${!clients[@]}"; do
+		wait "${clients[i]}" || fail "${names[i]}: $(tail -1 "$B/cg/${names[i]}.reqs")"
+	done
+}
+
+# cg_count DUMP: "IR OWN", the instructions per request in a callgrind dump of REQUESTS
+# requests, all the server's threads, and the self cost of lastcall's functions among them:
+# those of liblastcall.so, and code inlined from lastcall's headers, which callgrind_annotate
+# lists under the header, without the object, and relative to the current directory.
+cg_count() {
+	local ir own
+	ir=$(awk '/^(summary|totals):/ { print $2; exit }' "$1")
+	[ -n "$ir" ] || fail "no count in $1"
+	own=$(callgrind_annotate --threshold=100 --auto=no "$1" | awk -v root="$ROOT" '
+		$1 ~ /^[0-9,]+$/ {
+			where = $0
+			sub(/^[^)]*\)  */, "", where)
+			if (index(where, root "/") == 1)
+				where = substr(where, length(root) + 2)
+			if (where ~ /^(shim|include)\// || where ~ /liblastcall\.so\]$/) {
+				gsub(",", "", $1)
+				own += $1
+			}
+		}
+		END { print own + 0 }')
+	calc "sprintf(\"%.1f %.1f\", $ir / $REQUESTS, $own / $REQUESTS)"
+}
+
+# requests SERVER MODE WHAT TARGET: figure 8's rows for one server and mode; TARGET is the most
+# extra allowed, in %. Three servers run at once under callgrind: without lastcall, with it, and
+# without it again for the noise row (callgrind's counts do not depend on the machine's load).
+# Instrumentation is off until the warm-up is over and nothing is counted while it is off, so no
+# zeroing is needed; what an idle server does between the commands is counted (lighttpd: about
+# 3,000 instructions a second).
+requests() {
+	local mode=$2 path=/ ways=(without with without) name i pids=() ports=() names=() counts=()
+	local t0=$SECONDS diff own a b a2
+	[ "$1" = lighttpd ] && path=/index.html
+	# Names of one length: a longer path to lighttpd's configuration moved its count by 4
+	# instructions a request (memcmp's path depends on where its strings lie).
+	for i in 0 1 2; do
+		name=req-$1-$2-$i
+		cg_start "$name" "${ways[i]}" "$1"
+		# With valgrind, LD_PRELOAD reaches the server: the library is mapped, or not.
+		if grep -q liblastcall.so "/proc/$PID/maps"; then
+			[ "${ways[i]}" = with ] || fail "$name: liblastcall.so is loaded without lastcall"
+		else
+			[ "${ways[i]}" = without ] || fail "$name: liblastcall.so is not loaded"
+		fi
+		pids+=("$PID") ports+=("$PORT") names+=("$name")
+		: >"$B/cg/$name.reqs"
+	done
+	# Node's JIT settles only after several connections: after one of 20,000 requests, the
+	# first 4,000 on a new one still cost 4 times more. Five runs, so five connections or more.
+	for ((i = 0; i < 5; i++)); do
+		load 1000 120
+	done
+	for i in "${!pids[@]}"; do
+		cg_control "${pids[i]}" -i on
+	done
+	load "$REQUESTS" $((60 + REQUESTS / 100))
+	for i in "${!pids[@]}"; do
+		cg_control "${pids[i]}" -d
+		stop_server "${pids[i]}"
+		counts+=("$(cg_count "$B/cg/${names[i]}.1")")
+		echo "${names[i]} (${ways[i]} lastcall):" \
+			"$(tail -1 "$B/cg/${names[i]}.reqs"); instructions per request, all and" \
+			"lastcall's: ${counts[i]}" >>"$B/requests.log"
+	done
+	echo "$1 $2: $((SECONDS - t0)) s" >>"$B/requests.log"
+	read -r a _ <<<"${counts[0]}"
+	read -r b own <<<"${counts[1]}"
+	read -r a2 _ <<<"${counts[2]}"
+	diff=$(calc "100 * ($b - $a) / $a")
+	row 8 "$3: instructions per request ($REQUESTS requests)" "$(calc "sprintf(\"%.0f\", $a)")" \
+		"$(calc "sprintf(\"%.0f\", $b)")" "$(calc "sprintf(\"%+.2f %%\", $diff)")" \
+		"<= +$4 %" "$(verdict "$diff <= $4")"
+	row 8 "$3: noise, the same without lastcall in a third server" \
+		"$(calc "sprintf(\"%.0f\", $a)")" "$(calc "sprintf(\"%.0f\", $a2)")" \
+		"$(calc "sprintf(\"%+.2f %%\", 100 * ($a2 - $a) / $a)")" - info
+	row 8 "$3: lastcall's own instructions per request (self cost of its functions)" - \
+		"$own" "$(calc "sprintf(\"%.2f %% of with\", 100 * $own / $b)")" - info
+	# Per function, only for lighttpd: Node's JIT code lies at other addresses in each process,
+	# and its garbage collector does not do the same work in each.
+	if [ "$1" = lighttpd ]; then
+		NOTES+=("\`$3\` (figure 8), per request:" "" '```')
+		mapfile -t -O "${#NOTES[@]}" NOTES < <(requests_breakdown "${names[1]}" "${names[0]}")
+		NOTES+=('```' "")
+	fi
+}
+
+# requests_breakdown WITH WITHOUT: where the extra instructions per request go, by function: the
+# self cost per request of each, with minus without (bench/breakdown.awk, as for figure 1).
+requests_breakdown() {
+	{
+		callgrind_annotate --threshold=100 --auto=no "$B/cg/$1.1" | sed "s/^/with $REQUESTS /"
+		callgrind_annotate --threshold=100 --auto=no "$B/cg/$2.1" |
+			sed "s/^/without $REQUESTS /"
+	} | awk -v root="$ROOT" -v n1=0 -v n2="$REQUESTS" -f bench/breakdown.awk |
+		sort -k1,1nr | awk -F'\t' '{ printf "%+6d  %s\n", $1, $2 }'
+}
+
+bench_requests() {
+	echo "== 8. instructions per request (callgrind, $REQUESTS requests one at a time)" >&2
+	: >"$B/requests.log"
+	: >"$B/cg/control.log"
+	NOTES+=("### Where figure 8's extra instructions go" ""
+		"callgrind, self cost per request of each function, with minus without lastcall, in" \
+		"lighttpd (code a function inlines is counted in it). \`__pthread_*_asynccancel\` and" \
+		"the longer system call wrappers are glibc's: lighttpd has one thread, and with" \
+		"lastcall's cleanup thread every cancellable call takes the multi-threaded path" \
+		"(figure 1). Node.js has threads of its own already." "")
+	requests lighttpd keep-alive "lighttpd, keep-alive" 1
+	requests lighttpd close "lighttpd, a connection per request" 2
+	requests node keep-alive "Node.js, keep-alive" 1
+	requests node close "Node.js, a connection per request" 2
+}
+
 # --- The table -----------------------------------------------------------------------------
 
 # table: the rows as a Markdown table, columns padded so that it reads as well in a terminal.
@@ -588,6 +767,7 @@ wanted 4 && drain_end
 wanted 5 && bench_scale
 wanted 6 && bench_picture
 wanted 7 && bench_restart
+wanted 8 && bench_requests
 wanted 2 && bench_throughput
 wanted 3 && wanted 2 && stop_idle busy
 
