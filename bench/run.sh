@@ -398,6 +398,28 @@ drain_end() {
 		"$(field "$with" median) ($(field "$with" lost) lost)" \
 		"max $(field "$with" max)" "<= 2" \
 		"$(verdict "$(field "$with" median) <= 2 && $(field "$with" lost) == 0")"
+	drain_end_node
+}
+
+# drain_end_node: figure 4 for Node.js, which closes its sockets with syscall(SYS_close, fd).
+# Its own exit is slower than the examples' (a V8 heap to unmap): measured in the same run, as
+# SIGTERM to gone when idle without lastcall, and taken off.
+drain_end_node() {
+	local out idle own with lastcall
+	local node=(/usr/bin/node "$ROOT/bench/node-server.js")
+	echo "== 4. drain end latency, Node.js ($RUNS runs each way)" >&2
+	idle=$("$B/stop" idle "$RUNS" "$LIB" "${node[@]}" 2>"$B/stop-node-idle.log") &&
+		out=$("$B/stop" drain "$RUNS" "$LIB" "${node[@]}" 2>"$B/stop-node-drain.log") ||
+		fail "stop, Node.js: $(tail -5 "$B/stop-node-idle.log" "$B/stop-node-drain.log")"
+	echo "$idle" >"$B/stop-node-idle.out"
+	echo "$out" >"$B/stop-node-drain.out"
+	own=$(field "$(grep '^without ' <<<"$idle")" median)
+	with=$(grep '^with ' <<<"$out")
+	lastcall=$(calc "sprintf(\"%.3f\", $(field "$with" median) - $own)")
+	row 4 "drain end, Node.js: the same, ms (median of $RUNS); Node's own exit (SIGTERM to gone, idle, without lastcall) taken off" \
+		"reply lost in $(field "$(grep '^without ' <<<"$out")" lost) of $RUNS; own exit $own" \
+		"$(field "$with" median) ($(field "$with" lost) lost)" "lastcall's part $lastcall" "<= 2" \
+		"$(verdict "$lastcall <= 2 && $(field "$with" lost) == 0")"
 }
 
 # --- 5. Scale ------------------------------------------------------------------------------
