@@ -37,6 +37,13 @@ int lc_listener_new(int fd, int owned)
 	return -1;
 }
 
+/* accept()'s fast path no longer takes l's fd: this process is not (or no longer) accepting. */
+static void unmark_accepting(const struct lc_listener *l)
+{
+	if (lc_fd_tracked(l->fd))
+		lc_and(&lc_fds[l->fd].flags, (uint8_t)~LC_FDF_ACCEPTING);
+}
+
 void lc_listener_join(struct lc_listener *l)
 {
 	int err = errno, join;
@@ -64,8 +71,7 @@ int lc_listener_quit(struct lc_listener *l)
 	int slot;
 
 	lc_spin_lock(&acceptor_word, &old);
-	if (lc_fd_tracked(l->fd))
-		lc_and(&lc_fds[l->fd].flags, (uint8_t)~LC_FDF_ACCEPTING);
+	unmark_accepting(l);
 	slot = lc_load(&l->acceptor) == LC_ACC_YES ? l->slot : -1;
 	l->slot = -1;
 	lc_release(&l->acceptor, LC_ACC_DONE);
@@ -119,8 +125,7 @@ void lc_listeners_fork(bool child)
 		if (!child)
 			continue;
 		/* The child has accepted nothing yet: it joins the count on its first accept. */
-		if (lc_fd_tracked(l->fd))
-			lc_and(&lc_fds[l->fd].flags, (uint8_t)~LC_FDF_ACCEPTING);
+		unmark_accepting(l);
 		l->acceptor = LC_ACC_NO;
 		l->slot = -1;
 	}

@@ -98,6 +98,7 @@ static unsigned long field(const char *s, int n, int base)
 static void listener_refs(int family, struct wanted *w, int n)
 {
 	char buf[4 * LINE], *line, *nl;
+	unsigned long ino;
 	int fd, i, lines = 0, left = n;
 	size_t have = 0;
 	ssize_t got;
@@ -116,8 +117,9 @@ static void listener_refs(int family, struct wanted *w, int n)
 				left = 0;
 				break;
 			}
+			ino = field(line, 9, 10);
 			for (i = 0; i < n; i++)
-				if (w[i].refs < 0 && w[i].ino == field(line, 9, 10)) {
+				if (w[i].refs < 0 && w[i].ino == ino) {
 					w[i].refs = (long)field(line, 10, 10);
 					left--;
 				}
