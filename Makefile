@@ -28,7 +28,7 @@ SHIM_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 # In the order of the layer table (docs/design.md, "Modules"): each may use only those before it.
-MODULES := libc log real util config tcp elf scm state wake fds sig share notify off private gen \
+MODULES := libc log real util solo config tcp elf scm state wake fds sig share notify off private gen \
 	listener stash intake children linger stop master drain thread arm exec run environ init hooks
 SHIM_OBJS := $(MODULES:%=$(B)/shim/%.o)
 HEADERS := $(wildcard include/lastcall/*.h)
@@ -120,7 +120,7 @@ $(B)/tests/libfault.so: tests/tools/libfault.c | $(B)/tests
 
 TEST_TOOLS := $(B)/tests/spawn $(B)/tests/sigserver $(B)/tests/forksig $(B)/tests/reaper \
 	$(B)/tests/handlerflip $(B)/tests/atsecure $(B)/tests/libearly.so $(B)/tests/libfault.so \
-	$(B)/tests/faultserver $(B)/tests/cgienv
+	$(B)/tests/faultserver $(B)/tests/cgienv $(B)/tests/solo
 ifneq ($(findstring thread,$(SANITIZE)),)
 TEST_TOOLS += $(B)/tests/libtsaninit.so
 endif

@@ -142,10 +142,10 @@ bench_instructions() {
 	NOTES+=("### Where the extra instructions go" ""
 		"callgrind, self cost per call of each function, with minus without lastcall (code a" \
 		"function inlines is counted in it; \`accept4 (lastcall)\` is the hook)." \
-		"\`__pthread_*_asynccancel\` and the longer \`accept4\`/\`close\` paths are glibc's: once" \
-		"a process has a second thread (lastcall's cleanup thread), every cancellable call takes" \
-		"them. In a program that already has a second thread (\`accept-mt\`) only lastcall's own" \
-		"functions remain. Line by line: \`callgrind_annotate --auto=yes" \
+		"In a program with one thread, glibc keeps its single-threaded paths beside lastcall's" \
+		"cleanup thread (docs/design.md, \"One thread in glibc's eyes\"), so both rows are" \
+		"lastcall's own functions; a row of \`__pthread_*_asynccancel\` in \`cycle accept\` would" \
+		"mean glibc took its multi-threaded path. Line by line: \`callgrind_annotate --auto=yes" \
 		"build/bench/cg/accept-mt.$N2.with\`." "")
 	local mode
 	for mode in accept accept-mt sigterm; do
@@ -741,10 +741,10 @@ bench_requests() {
 	: >"$B/cg/control.log"
 	NOTES+=("### Where figure 8's extra instructions go" ""
 		"callgrind, self cost per request of each function, with minus without lastcall, in" \
-		"lighttpd (code a function inlines is counted in it). \`__pthread_*_asynccancel\` and" \
-		"the longer system call wrappers are glibc's: lighttpd has one thread, and with" \
-		"lastcall's cleanup thread every cancellable call takes the multi-threaded path" \
-		"(figure 1). Node.js has threads of its own already." "")
+		"lighttpd (code a function inlines is counted in it). lighttpd has one thread, and glibc" \
+		"keeps its single-threaded paths beside lastcall's cleanup thread (figure 1); before it" \
+		"did, \`__pthread_*_asynccancel\` and glibc's longer system call wrappers were most of" \
+		"the difference. Node.js has threads of its own already." "")
 	requests lighttpd keep-alive "lighttpd, keep-alive" 1
 	requests lighttpd close "lighttpd, a connection per request" 2
 	requests node keep-alive "Node.js, keep-alive" 1

@@ -25,10 +25,12 @@
 #include "lastcall/real.h"
 #include "lastcall/share.h"
 #include "lastcall/sig.h"
+#include "lastcall/solo.h"
+#include "lastcall/spin.h"
 #include "lastcall/thread.h"
 #include "lastcall/util.h"
 
-static pthread_mutex_t arm_mu = PTHREAD_MUTEX_INITIALIZER;
+static int arm_mu; /* lc_mutex_lock */
 
 /* This process is a fork child of one where lastcall was armed (lc_arm_fork). */
 static bool forked;
@@ -97,10 +99,10 @@ int lc_arm(void)
 {
 	int err = errno;
 
-	pthread_mutex_lock(&arm_mu);
+	lc_mutex_lock(&arm_mu);
 	if (!lc_armed && !lc_off)
 		arm_locked();
-	pthread_mutex_unlock(&arm_mu);
+	lc_mutex_unlock(&arm_mu);
 	errno = err;
 	return lc_armed ? 0 : -1;
 }
@@ -156,7 +158,7 @@ pid_t lc_arm_fork(void)
 	int err;
 
 	lc_sig_block_triggers(&old);
-	pid = lc_real.fork();
+	pid = lc_solo_fork(lc_real.fork);
 	err = errno;
 	/* A helper's copy (a shell's subshell: "producer | while read ...") is a helper of its
 	 * own: its work is no more visible to lastcall than the shell's. */
@@ -177,5 +179,5 @@ void lc_arm_fork_child(void)
 	forked = lc_armed; /* the parent found its epoll sets: the table has them */
 	lc_armed = 0;
 	lc_hot = 0;
-	pthread_mutex_init(&arm_mu, 0);
+	arm_mu = 0;
 }

@@ -21,6 +21,7 @@
 #include "lastcall/log.h"
 #include "lastcall/real.h"
 #include "lastcall/share.h"
+#include "lastcall/spin.h"
 #include "lastcall/util.h"
 
 #ifndef SYS_pidfd_open
@@ -50,7 +51,7 @@ static int nkids, running, ended, epfd = -1, warned;
 static bool enabled; /* lc_children_setup() ran: kids[] is initialised */
 static int64_t last_end; /* when a child was last seen to end */
 /* The cleanup thread's entry points and lc_children_moved() (a program thread's dup2). */
-static pthread_mutex_t kids_mu = PTHREAD_MUTEX_INITIALIZER;
+static int kids_mu; /* lc_mutex_lock */
 
 static void moved(int from, int to);
 
@@ -224,7 +225,7 @@ int lc_children_scan(void)
 
 	if (!enabled)
 		return 0;
-	pthread_mutex_lock(&kids_mu);
+	lc_mutex_lock(&kids_mu);
 	collect();
 	if (lc_dir_open(&dir, "/proc/self/task") < 0) {
 		unwatched("read the list of children", errno);
@@ -241,7 +242,7 @@ int lc_children_scan(void)
 	collect();
 out:
 	r = running;
-	pthread_mutex_unlock(&kids_mu);
+	lc_mutex_unlock(&kids_mu);
 	return r;
 }
 
@@ -254,14 +255,14 @@ int lc_children_forward(int sig)
 {
 	int i, n = 0;
 
-	pthread_mutex_lock(&kids_mu);
+	lc_mutex_lock(&kids_mu);
 	for (i = 0; i < nkids; i++)
 		if (kids[i].pidfd >= 0 && !kids[i].ended && !kids[i].exited && !kids[i].told &&
 		    lc_share_accepts(kids[i].pid) && signal_kid(&kids[i], sig)) {
 			kids[i].told = 1;
 			n++;
 		}
-	pthread_mutex_unlock(&kids_mu);
+	lc_mutex_unlock(&kids_mu);
 	return n;
 }
 
@@ -372,12 +373,12 @@ int lc_children_signal(int sig)
 {
 	int i, n = 0;
 
-	pthread_mutex_lock(&kids_mu);
+	lc_mutex_lock(&kids_mu);
 	collect();
 	for (i = 0; i < nkids; i++)
 		if (kids[i].pidfd >= 0 && !kids[i].ended && !kids[i].exited)
 			n += signal_kid(&kids[i], sig);
-	pthread_mutex_unlock(&kids_mu);
+	lc_mutex_unlock(&kids_mu);
 	return n;
 }
 
@@ -395,7 +396,7 @@ void lc_children_reset(void)
 {
 	int i;
 
-	pthread_mutex_lock(&kids_mu);
+	lc_mutex_lock(&kids_mu);
 	for (i = 0; i < nkids; i++)
 		if (kids[i].pidfd >= 0) {
 			if (epfd >= 0)
@@ -406,7 +407,7 @@ void lc_children_reset(void)
 		}
 	nkids = running = ended = 0;
 	last_end = 0;
-	pthread_mutex_unlock(&kids_mu);
+	lc_mutex_unlock(&kids_mu);
 }
 
 /* from, one of ours (the set or a pidfd), now also answers as to: the program's dup2() is
@@ -418,7 +419,7 @@ static void moved(int from, int to)
 	bool ours = false;
 	int i;
 
-	pthread_mutex_lock(&kids_mu);
+	lc_mutex_lock(&kids_mu);
 	if (from == epfd) {
 		lc_release(&epfd, to); /* read without the lock by lc_children_fd() */
 		ours = true;
@@ -436,7 +437,7 @@ static void moved(int from, int to)
 		kids[i].pidfd = to;
 		ours = true;
 	}
-	pthread_mutex_unlock(&kids_mu);
+	lc_mutex_unlock(&kids_mu);
 }
 
 void lc_children_fork_child(void)
@@ -456,5 +457,5 @@ void lc_children_fork_child(void)
 		epfd = -1;
 	}
 	nkids = running = ended = 0;
-	pthread_mutex_init(&kids_mu, 0);
+	kids_mu = 0;
 }

@@ -8,6 +8,7 @@
 #define syscall lc_syscall_as_declared
 #include <unistd.h>
 #undef syscall
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -26,6 +27,7 @@
 #include "lastcall/real.h"
 #include "lastcall/run.h"
 #include "lastcall/sig.h"
+#include "lastcall/solo.h"
 #include "lastcall/sys.h"
 #include "lastcall/thread.h"
 
@@ -235,9 +237,34 @@ LC_EXPORT int epoll_create1(int flags)
 LC_EXPORT pid_t fork(void)
 {
 	if (!lc_active())
-		return lc_real.fork();
+		return lc_solo_fork(lc_real.fork);
 	return lc_arm_fork();
 }
+
+/* The set*id family: glibc makes every thread take the new credentials, lastcall's included,
+ * only if it knows there is more than one (solo.h). */
+#define SETXID(name, params, args)                                                           \
+	LC_EXPORT int name params                                                            \
+	{                                                                                    \
+		bool paused;                                                                 \
+		int ret;                                                                     \
+                                                                                             \
+		lc_init();                                                                   \
+		paused = lc_solo_pause();                                                    \
+		ret = lc_real.name args;                                                     \
+		lc_solo_resume(paused);                                                      \
+		return ret;                                                                  \
+	}
+SETXID(setuid, (uid_t u), (u))
+SETXID(setgid, (gid_t g), (g))
+SETXID(seteuid, (uid_t u), (u))
+SETXID(setegid, (gid_t g), (g))
+SETXID(setreuid, (uid_t r, uid_t e), (r, e))
+SETXID(setregid, (gid_t r, gid_t e), (r, e))
+SETXID(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s))
+SETXID(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s))
+SETXID(setgroups, (size_t n, const gid_t *list), (n, list))
+SETXID(initgroups, (const char *user, gid_t g), (user, g)) /* its setgroups() is libc's own */
 
 /* A master's SIGKILL to a worker while the worker drains waits for the drain (master.h). Every
  * other kill() passes straight through. */

@@ -144,6 +144,16 @@ static void bind_all(void)
 	BIND(posix_spawnp, "posix_spawnp", true, 0);
 	BIND(system, "system", true, 0);
 	BIND(popen, "popen", true, 0);
+	BIND(setuid, "setuid", true, 0);
+	BIND(setgid, "setgid", true, 0);
+	BIND(seteuid, "seteuid", true, 0);
+	BIND(setegid, "setegid", true, 0);
+	BIND(setreuid, "setreuid", true, 0);
+	BIND(setregid, "setregid", true, 0);
+	BIND(setresuid, "setresuid", true, 0);
+	BIND(setresgid, "setresgid", true, 0);
+	BIND(setgroups, "setgroups", true, 0);
+	BIND(initgroups, "initgroups", true, 0);
 	if (missing)
 		lc_log(LC_ERROR, "unable to find %s with dlsym: lastcall is off, the program runs as "
 				 "without it", missing);

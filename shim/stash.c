@@ -13,9 +13,10 @@
 #include "lastcall/fds.h"
 #include "lastcall/listener.h"
 #include "lastcall/real.h"
+#include "lastcall/spin.h"
 #include "lastcall/stash.h"
 
-static pthread_mutex_t stash_mu = PTHREAD_MUTEX_INITIALIZER;
+static int stash_mu; /* lc_mutex_lock */
 static int stashed; /* sum of queued over all records */
 
 /* Wake-up tokens: the stand-in is readable while its stash holds connections (one token),
@@ -116,10 +117,10 @@ int lc_stash_take(struct lc_listener *l, int *foreign)
 {
 	int c;
 
-	pthread_mutex_lock(&stash_mu);
+	lc_mutex_lock(&stash_mu);
 	c = pop(l, true);
 	*foreign = settle_token(l);
-	pthread_mutex_unlock(&stash_mu);
+	lc_mutex_unlock(&stash_mu);
 	return c;
 }
 
@@ -127,23 +128,23 @@ void lc_stash_took(struct lc_listener *l, int s)
 {
 	if (!from_us(s))
 		return;
-	pthread_mutex_lock(&stash_mu);
+	lc_mutex_lock(&stash_mu);
 	l->tokens--;
-	pthread_mutex_unlock(&stash_mu);
+	lc_mutex_unlock(&stash_mu);
 }
 
 void lc_stash_push(uint16_t li, int c)
 {
-	pthread_mutex_lock(&stash_mu);
+	lc_mutex_lock(&stash_mu);
 	push(&lc_listeners[li], c, li);
-	pthread_mutex_unlock(&stash_mu);
+	lc_mutex_unlock(&stash_mu);
 }
 
 void lc_stash_settle(uint16_t li)
 {
-	pthread_mutex_lock(&stash_mu);
+	lc_mutex_lock(&stash_mu);
 	settle_token(&lc_listeners[li]);
-	pthread_mutex_unlock(&stash_mu);
+	lc_mutex_unlock(&stash_mu);
 }
 
 void lc_stash_move(int fd)
@@ -152,7 +153,7 @@ void lc_stash_move(int fd)
 	struct lc_listener *l;
 	int moved, *link;
 
-	pthread_mutex_lock(&stash_mu);
+	lc_mutex_lock(&stash_mu);
 	if (lc_acquire(&e->kind) == LC_FD_STASHED && (moved = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0) {
 		l = &lc_listeners[e->li];
 		lc_fds_set(moved, LC_FD_STASHED, e->li);
@@ -164,7 +165,7 @@ void lc_stash_move(int fd)
 			l->tail = moved;
 		lc_fds_release(fd); /* the program's dup2 closes our old copy */
 	}
-	pthread_mutex_unlock(&stash_mu);
+	lc_mutex_unlock(&stash_mu);
 }
 
 int lc_stash_count(void)
@@ -176,7 +177,7 @@ int lc_stash_drop(bool all)
 {
 	int li, c, n = 0;
 
-	pthread_mutex_lock(&stash_mu);
+	lc_mutex_lock(&stash_mu);
 	for (li = 0; li < LC_MAX_LISTENERS; li++) {
 		struct lc_listener *l = &lc_listeners[li];
 
@@ -193,7 +194,7 @@ int lc_stash_drop(bool all)
 		else
 			settle_token(l);
 	}
-	pthread_mutex_unlock(&stash_mu);
+	lc_mutex_unlock(&stash_mu);
 	return n;
 }
 
@@ -213,7 +214,7 @@ void lc_stash_fork_child(void)
 		}
 		l->tokens = 0;
 	}
-	pthread_mutex_init(&stash_mu, 0);
+	stash_mu = 0;
 }
 
 const struct lc_fd_owner lc_stash_owner = { .replaced = lc_stash_move };

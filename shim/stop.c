@@ -24,13 +24,14 @@
 #include "lastcall/log.h"
 #include "lastcall/real.h"
 #include "lastcall/share.h"
+#include "lastcall/spin.h"
 #include "lastcall/stop.h"
 #include "lastcall/tcp.h"
 #include "lastcall/util.h"
 
 /* Held while listeners are being stopped, and across fork(): a child must never inherit a
  * listener half swapped (marked stopped while its fd still holds the real socket). */
-static pthread_mutex_t stop_mu = PTHREAD_MUTEX_INITIALIZER;
+static int stop_mu; /* lc_mutex_lock */
 
 #define MAX_REGS 16
 
@@ -287,7 +288,7 @@ int lc_stop_intake(bool stash)
 {
 	int li, n = 0;
 
-	pthread_mutex_lock(&stop_mu);
+	lc_mutex_lock(&stop_mu);
 	for (li = 0; li < LC_MAX_LISTENERS; li++) {
 		struct lc_listener *l = &lc_listeners[li];
 
@@ -297,18 +298,18 @@ int lc_stop_intake(bool stash)
 			n += stop_one((uint16_t)li, stash);
 	}
 	lc_listeners_leave(); /* no longer accepting anywhere */
-	pthread_mutex_unlock(&stop_mu);
+	lc_mutex_unlock(&stop_mu);
 	return n;
 }
 
 void lc_stop_fork_prepare(void)
 {
-	pthread_mutex_lock(&stop_mu);
+	lc_mutex_lock(&stop_mu);
 }
 
 void lc_stop_fork_done(bool child)
 {
 	/* The child is the thread that locked it in lc_stop_fork_prepare: it may unlock it. */
 	(void)child;
-	pthread_mutex_unlock(&stop_mu);
+	lc_mutex_unlock(&stop_mu);
 }

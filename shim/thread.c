@@ -20,6 +20,7 @@
 #include "lastcall/log.h"
 #include "lastcall/master.h"
 #include "lastcall/sig.h"
+#include "lastcall/solo.h"
 #include "lastcall/state.h"
 #include "lastcall/thread.h"
 #include "lastcall/wake.h"
@@ -95,6 +96,7 @@ static void *cleanup_main(void *arg)
 int lc_thread_start(void)
 {
 	struct timespec tick = { 0, 10 * 1000 * 1000 }; /* 50 of them: 0.5 s at most */
+	bool solo = lc_solo_before();
 	pthread_attr_t attr;
 	sigset_t all, old;
 	pthread_t t;
@@ -120,6 +122,9 @@ int lc_thread_start(void)
 	 * child whose own cleanup thread would then wait on it for good. */
 	for (i = 0; i < 50 && !lc_acquire(&thread_started); i++)
 		lc_syscall(SYS_futex, &thread_started, FUTEX_WAIT_PRIVATE, 0, &tick, 0, 0);
+	/* A thread still in libc's start-up code is not known to keep out of what the flag
+	 * guards. */
+	lc_solo_after(solo && lc_acquire(&thread_started));
 	return 0;
 }
 

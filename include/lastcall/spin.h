@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* spin.h: a lock that may be taken in a signal handler. The holder blocks every signal, so no
- * handler can interrupt it on its own thread and then spin on it forever; other threads hold it
- * for a few instructions. AS-safe. */
+/* spin.h: lastcall's two locks. The spin lock may be taken in a signal handler: the holder
+ * blocks every signal, so no handler can interrupt it on its own thread and then spin on it
+ * forever; other threads hold it for a few instructions. AS-safe. The mutex is for threads,
+ * never a signal handler, and sleeps while it waits. */
 #ifndef LASTCALL_SPIN_H
 #define LASTCALL_SPIN_H
 
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 
+#include "lastcall/sys.h"
 #include "lastcall/atomic.h"
 #include "lastcall/real.h"
 
@@ -46,6 +50,33 @@ LC_EARLY static inline __attribute__((always_inline)) void lc_spin_unlock(int *w
 	LC_TSAN_RELEASE(word);
 	lc_release(word, 0);
 	pthread_sigmask(SIG_SETMASK, old, 0);
+}
+
+/* The mutex: 0 free, 1 taken, 2 taken and maybe waited for (Drepper, "Futexes Are Tricky",
+ * mutex 3). Not pthread_mutex_t: glibc takes a private pthread mutex with a plain store while
+ * it believes the process has one thread, and lastcall tells it so when the only other thread
+ * is lastcall's own (solo.h). A fork child sets the word to 0. Program threads and the cleanup
+ * thread, not AS-safe. */
+static inline void lc_mutex_lock(int *word)
+{
+	int c = lc_cas_val(word, 0, 1);
+
+	if (c != 0) {
+		if (c != 2)
+			c = lc_xchg(word, 2);
+		while (c != 0) {
+			lc_syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 2, 0, 0, 0);
+			c = lc_xchg(word, 2);
+		}
+	}
+	LC_TSAN_ACQUIRE(word);
+}
+
+static inline void lc_mutex_unlock(int *word)
+{
+	LC_TSAN_RELEASE(word);
+	if (lc_xchg(word, 0) == 2)
+		lc_syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 }
 
 #pragma GCC visibility pop

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The library exports exactly its hooks, nothing of its own. The hooks are read from the source:
-# every function a shim/*.c file defines with LC_EXPORT (shim/hooks.c), and every name
+# every function a shim/*.c file defines with LC_EXPORT (shim/hooks.c), or with a line
+# SETXID(name, ...) (a macro of hooks.c that defines one with LC_EXPORT), and every name
 # include/lastcall/*.h declares with LC_LIBC_EXPORT must be one of them. Each hook must be in
 # the version script (shim/exports.map) and in the library's dynamic exports, and neither may
 # have a name that is not a hook.
@@ -39,7 +40,10 @@ differ() {
 	fail "$1: ${missing:+hooks missing: $missing}${missing:+${extra:+; }}${extra:+not hooks: $extra}"
 }
 
-hooks=$(defined LC_EXPORT "$ROOT"/shim/*.c)
+hooks=$({
+	defined LC_EXPORT "$ROOT"/shim/*.c
+	sed -n 's/^SETXID(\([a-z_0-9]*\),.*/\1/p' "$ROOT"/shim/*.c
+} | sort -u)
 [ "$(echo "$hooks" | grep -c .)" -ge 10 ] || fail "too few hooks found in shim/*.c: $hooks"
 libc=$(declared LC_LIBC_EXPORT "$ROOT"/include/lastcall/*.h)
 [ -n "$libc" ] || fail "no LC_LIBC_EXPORT declarations found in include/lastcall/"
