@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lastcall/sys.h"
@@ -321,6 +322,34 @@ void lc_sig_arm(bool (*master)(void))
 	unlock(&mask);
 }
 
+/* Waits, 100 ms at most, until thread tid sleeps in a system call (the first field of
+ * /proc/self/task/TID/syscall is its number; "running" or -1 otherwise). The relay then
+ * interrupts that call, and the program sees the signal there. Sent while the thread runs, it
+ * could land between the program's look at the flag its handler sets and the blocking call it
+ * makes next (CPython runs its Python handlers between calls), which would then wait for
+ * something else to wake it: the first delivery, which lastcall held, interrupted that same
+ * call a moment before, so that moment is likely. Cleanup thread. */
+static void wait_in_call(pid_t tid)
+{
+	struct timespec tick = { 0, 500 * 1000 };
+	char path[64], first;
+	int in, i;
+
+	if (tid == gettid())
+		return;
+	lc_format(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	for (i = 0; i < 200; i++) {
+		if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			return;
+		if (read(in, &first, 1) != 1)
+			first = '0';
+		lc_real.close(in);
+		if (first >= '0' && first <= '9')
+			return;
+		nanosleep(&tick, 0);
+	}
+}
+
 void lc_sig_handback(int sig, const siginfo_t *info)
 {
 	unsigned long long bit = 1ULL << sig;
@@ -362,6 +391,8 @@ void lc_sig_handback(int sig, const siginfo_t *info)
 	relay_info.si_pid = getpid();
 	relay_info.si_uid = getuid();
 	relay_info.si_value.sival_ptr = &handback_info;
+	if (pending_tid)
+		wait_in_call(pending_tid);
 	if ((!pending_tid ||
 	     lc_syscall(SYS_rt_tgsigqueueinfo, getpid(), pending_tid, sig, &relay_info) < 0) &&
 	    lc_syscall(SYS_rt_sigqueueinfo, getpid(), sig, &relay_info) < 0) {

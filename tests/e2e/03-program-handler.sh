@@ -51,6 +51,32 @@ for preload in 0 1; do
 done
 pass "a handler's EINTR still reaches the blocked accept(); exit(3) keeps its status"
 
+# 2b. The same, as an event loop that waits in poll() and takes 80 ms between its look at the
+# flag and its next poll() (--window). poll() is never restarted: lastcall's first delivery
+# interrupts it with the flag unset. A 50 ms reply is in flight, so the drain ends inside that
+# window; a signal handed back there would set the flag after the look, and poll() would
+# block for good. lastcall waits until the thread sleeps in its call again.
+for preload in 0 1; do
+	cmd=("$SIGSERVER" --on-term exit:3 --window 80)
+	[ "$preload" = 1 ] && cmd=("${LASTCALL[@]}" "${cmd[@]}")
+	server "window-$preload" "${cmd[@]}"
+	start_requests "window-$preload" 1 --path /delay/50
+	T0=$(now_ms)
+	kill -TERM "$PID"
+	poll_until 5000 test -s "$T/window-$preload.status" ||
+		fail "window (preload=$preload): still running 5 s after SIGTERM: $(tree_state "$PID")"
+	wait_status "window-$preload" 1000
+	finish_requests "window-$preload"
+	expect_eq "window (preload=$preload): exit status" "$STATUS" "exit 3"
+	if [ "$preload" = 0 ]; then
+		[ "$LOST" -gt 0 ] || fail "window without lastcall: expected the reply lost"
+	else
+		[ "$LOST" -eq 0 ] || fail "window with lastcall: $LOST lost"
+	fi
+	note "80 ms between the look at the flag and poll(), preload=$preload: $LOST of 1 lost, ended $((ENDED - T0)) ms after SIGTERM"
+done
+pass "a signal handed back reaches the program in its blocking call, not between its look and the call"
+
 # 3. SIGTERM ignored: nothing changes, no drain.
 for preload in 0 1; do
 	cmd=("$SIGSERVER" --on-term ignore)

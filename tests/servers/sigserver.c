@@ -11,15 +11,23 @@
  *   --return-after N:CODE  the same, returning CODE from main
  *   --check-returns        checks that signal() and sigaction() report the previous handler,
  *                          before and after listening; prints "returns ok" or exits 3
+ *   --window MS            waits for connections in poll() (which a handler interrupts even
+ *                          with SA_RESTART), and after a poll() interrupted with the flag not
+ *                          set runs MS ms on the CPU before the next, as an event loop does
+ *                          between its look at the flag and its next wait; SIGTERM is blocked
+ *                          in the connection threads, so the main thread takes it
  * followed by the usual --port, --port-file... options. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -48,6 +56,23 @@ static void on_term_marker(int sig, siginfo_t *info, void *uc)
 	}
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+/* Runs on the CPU for ms milliseconds. */
+static void spin(int ms)
+{
+	long long end = now_ms() + ms;
+
+	while (now_ms() < end)
+		;
 }
 
 static void dummy(int sig)
@@ -79,6 +104,7 @@ static void check_returns(const char *when)
 int main(int argc, char **argv)
 {
 	int lfd, fd, after = -1, code = 0, returning = 0, checks = 0, exit_code = -1, accepted = 0;
+	int window = 0;
 	struct sigaction sa;
 	struct options o;
 
@@ -98,6 +124,8 @@ int main(int argc, char **argv)
 			}
 		} else if (strcmp(argv[1], "--exit-after") == 0) {
 			sscanf(argv[2], "%d:%d", &after, &code);
+		} else if (strcmp(argv[1], "--window") == 0) {
+			window = atoi(argv[2]);
 		} else if (strcmp(argv[1], "--return-after") == 0) {
 			sscanf(argv[2], "%d:%d", &after, &code);
 			returning = 1;
@@ -122,6 +150,18 @@ int main(int argc, char **argv)
 	if (after == 0)
 		exit(code); /* a server that never accepted anything */
 	for (;;) {
+		if (window > 0) {
+			struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+			if (poll(&p, 1, -1) < 0 && errno == EINTR) {
+				if (stop) {
+					close(lfd);
+					exit(exit_code);
+				}
+				spin(window);
+				continue;
+			}
+		}
 		fd = accept(lfd, NULL, NULL);
 		if (fd < 0 && errno == EINTR && stop) {
 			close(lfd);
@@ -129,8 +169,20 @@ int main(int argc, char **argv)
 		}
 		if (fd < 0)
 			continue;
-		if (http_serve_thread(fd) < 0)
+		if (window > 0) {
+			sigset_t term, old;
+			int r;
+
+			sigemptyset(&term);
+			sigaddset(&term, SIGTERM);
+			pthread_sigmask(SIG_BLOCK, &term, &old); /* the thread starts with it */
+			r = http_serve_thread(fd);
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			if (r < 0)
+				continue;
+		} else if (http_serve_thread(fd) < 0) {
 			continue;
+		}
 		if (++accepted == after) {
 			if (returning)
 				return code;
