@@ -49,16 +49,10 @@ start() {
 		CMD_PATH=/cgi-bin/slow.sh EXPECT=(--expect-file "$T/expected") SCRIPTS=1
 		;;
 	lighttpd-cgi)
-		port=$(free_port) SCRIPTS=1
-		cat >"$T/$model.conf" <<CONF
-server.document-root = "$WWW"
-server.bind = "127.0.0.1"
-server.port = $port
-server.errorlog = "$T/$model.error"
-server.modules += ("mod_cgi")
-cgi.assign = (".sh" => "/bin/sh")
-CONF
-		cmd=(/usr/sbin/lighttpd -D -f "$T/$model.conf")
+		SCRIPTS=1
+		lighttpd_conf "$model" "$WWW" 'server.modules += ("mod_cgi")' \
+			'cgi.assign = (".sh" => "/bin/sh")'
+		cmd=("$LIGHTTPD" -D -f "$T/$model.conf")
 		CMD_PATH=/slow.sh EXPECT=(--expect-file "$T/expected") IDLE_STATUS="exit 0"
 		;;
 	esac
@@ -76,8 +70,7 @@ CONF
 		;;
 	lighttpd-cgi)
 		spawn "$model" "${cmd[@]}"
-		wait_listening "$port" 5000 || fail "$model did not listen: $(cat "$T/$model.log")"
-		PORT=$port
+		lighttpd_started "$model"
 		;;
 	*) server "$model" "${cmd[@]}" ;;
 	esac

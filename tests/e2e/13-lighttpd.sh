@@ -6,30 +6,18 @@
 # lighttpd's own SIGTERM handler runs, finds nothing in flight, and exits as it does when idle.
 . "$(dirname "$0")/../lib/lib.sh"
 
-LIGHTTPD=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
 [ -x "$LIGHTTPD" ] || fail "lighttpd not found (apt-get install lighttpd)"
 mkdir -p "$T/www"
 head -c 8000000 /dev/urandom >"$T/www/big.bin"
 
 # start_lighttpd NAME PRELOAD: sets PID and PORT.
 start_lighttpd() {
-	local name=$1 port
-	port=$(free_port)
-	cat >"$T/$name.conf" <<CONF
-server.document-root = "$T/www"
-server.bind = "127.0.0.1"
-server.port = $port
-server.errorlog = "$T/$name.error"
-mimetype.assign = (".bin" => "application/octet-stream")
-CONF
-	local cmd=("$LIGHTTPD" -D -f "$T/$name.conf")
+	local name=$1 cmd
+	lighttpd_conf "$name" "$T/www" 'mimetype.assign = (".bin" => "application/octet-stream")'
+	cmd=("$LIGHTTPD" -D -f "$T/$name.conf")
 	[ "$2" = 1 ] && cmd=("${LASTCALL[@]}" "${cmd[@]}")
 	spawn "$name" "${cmd[@]}"
-	wait_listening "$port" 5000 || fail "$name did not listen: $(cat "$T/$name.log")"
-	# lighttpd listens before it sets its signal handlers, and logs this line after.
-	poll_until 5000 grep -q 'server started' "$T/$name.error" ||
-		fail "$name did not start: $(cat "$T/$name.log")"
-	PORT=$port
+	lighttpd_started "$name"
 }
 
 # lighttpd's own status for a stop with nothing in flight.

@@ -23,7 +23,6 @@
 . "$(dirname "$0")/../lib/lib.sh"
 
 NODE=${NODE:-$(command -v node || echo /usr/bin/node)}
-LIGHTTPD=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
 [ -x "$NODE" ] || fail "node not found (apt-get install nodejs)"
 [ -x "$LIGHTTPD" ] || fail "lighttpd not found (apt-get install lighttpd)"
 
@@ -67,22 +66,15 @@ rate /rate/$RATE_BYTES/100 pattern first-byte"
 )
 declare -A MAIN PORT_OF T_KILL T_START REQUESTS BARE_STATUS
 
-# lighttpd_conf NAME KIND: writes $T/NAME.conf and sets PORT (lighttpd cannot take port 0).
-lighttpd_conf() {
-	PORT=$(free_port)
-	cat >"$T/$1.conf" <<CONF
-server.document-root = "$WWW"
-server.bind = "127.0.0.1"
-server.port = $PORT
-server.errorlog = "$T/$1.error"
-mimetype.assign = (".bin" => "application/octet-stream")
-server.modules += ("mod_cgi")
-cgi.assign = (".sh" => "/bin/sh")
-CONF
+# conf NAME KIND: writes lighttpd's $T/NAME.conf for KIND and sets PORT.
+conf() {
+	local extra=()
 	case $2 in
-	lighttpd-rate) echo 'connection.kbytes-per-second = 100' >>"$T/$1.conf" ;;
-	lighttpd-cgi) echo 'server.stream-response-body = 2' >>"$T/$1.conf" ;;
+	lighttpd-rate) extra=('connection.kbytes-per-second = 100') ;;
+	lighttpd-cgi) extra=('server.stream-response-body = 2') ;;
 	esac
+	lighttpd_conf "$1" "$WWW" 'mimetype.assign = (".bin" => "application/octet-stream")' \
+		'server.modules += ("mod_cgi")' 'cgi.assign = (".sh" => "/bin/sh")' "${extra[@]}"
 }
 
 # launch NAME KIND MODE PRELOAD: starts the server; MAIN[NAME] is its pid.
@@ -93,7 +85,7 @@ launch() {
 	node) cmd=("$NODE" "$ROOT/tests/servers/node_stream.js" "$T/$name.port") ;;
 	py-cgi) cmd=("$PYTHON" -u -m http.server --cgi 0 --bind 127.0.0.1 --directory "$WWW") ;;
 	lighttpd*)
-		lighttpd_conf "$name" "$kind"
+		conf "$name" "$kind"
 		cmd=("$LIGHTTPD" -D -f "$T/$name.conf")
 		;;
 	esac
@@ -238,7 +230,7 @@ group() {
 
 # lighttpd exits 1 when SIGTERM makes it abandon connections, 0 when it has none: with lastcall
 # it has none by the time its handler runs. Its status stopped idle, for comparison.
-lighttpd_conf idle lighttpd-cgi
+conf idle lighttpd-cgi
 spawn idle "$LIGHTTPD" -D -f "$T/idle.conf"
 PORT_OF[idle]=$PORT
 listening idle lighttpd

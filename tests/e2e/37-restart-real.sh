@@ -19,7 +19,6 @@ RESTARTS=${RESTARTS:-5}
 . "$ROOT/tests/servers/restart.sh"
 
 NODE=${NODE:-$(command -v node || echo /usr/bin/node)}
-LIGHTTPD=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
 [ -x "$NODE" ] || fail "node not found (apt-get install nodejs)"
 [ -x "$LIGHTTPD" ] || fail "lighttpd not found (apt-get install lighttpd)"
 
@@ -39,25 +38,13 @@ exit 0
 EOF
 chmod 755 "$WWW/stream/5/400"
 
-# lighttpd_conf NAME PORT: writes $T/NAME.conf.
-lighttpd_conf() {
-	cat >"$T/$1.conf" <<CONF
-server.document-root = "$WWW"
-server.bind = "127.0.0.1"
-server.port = $2
-server.errorlog = "$T/$1.error"
-index-file.names = ("index.html")
-server.modules += ("mod_cgi")
-server.stream-response-body = 2
-\$HTTP["url"] =~ "^/stream/" { cgi.assign = ("" => "") }
-CONF
-}
-
 # server_cmd NAME KIND PORT: sets CMD, the command line of KIND on PORT.
 server_cmd() {
 	case $2 in
 	lighttpd)
-		lighttpd_conf "$1" "$3"
+		lighttpd_conf --port "$3" "$1" "$WWW" 'index-file.names = ("index.html")' \
+			'server.modules += ("mod_cgi")' 'server.stream-response-body = 2' \
+			'$HTTP["url"] =~ "^/stream/" { cgi.assign = ("" => "") }'
 		CMD=("$LIGHTTPD" -D -f "$T/$1.conf")
 		;;
 	node) CMD=("$NODE" "$ROOT/tests/servers/node_stream.js" "$T/$1.port" "$3") ;;

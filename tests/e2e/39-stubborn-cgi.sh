@@ -11,7 +11,6 @@
 # lighttpd ran on until its supervisor's.)
 . "$(dirname "$0")/../lib/lib.sh"
 
-LIGHTTPD=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
 [ -x "$LIGHTTPD" ] || fail "lighttpd not found (apt-get install lighttpd)"
 [ "$LIBC" != musl ] ||
 	skip_test "Debian's lighttpd is linked against glibc: a musl build cannot be loaded into it"
@@ -59,24 +58,13 @@ EOF
 # run SHAPE MODE PRELOAD: lighttpd, one request for SHAPE.sh, the stop. Sets LINES (body lines
 # the client got), STATUS, TREE_ALIVE, and, with lastcall, the drain's summary.
 run() {
-	local shape=$1 mode=$2 preload=$3 name=$1-$2-$3 cmd targets kids port
-	port=$(free_port)
-	cat >"$T/$name.conf" <<CONF
-server.document-root = "$WWW"
-server.bind = "127.0.0.1"
-server.port = $port
-server.errorlog = "$T/$name.error"
-server.modules += ("mod_cgi")
-cgi.assign = (".sh" => "/bin/sh")
-server.stream-response-body = 2
-CONF
+	local shape=$1 mode=$2 preload=$3 name=$1-$2-$3 cmd targets kids
+	lighttpd_conf "$name" "$WWW" 'server.modules += ("mod_cgi")' \
+		'cgi.assign = (".sh" => "/bin/sh")' 'server.stream-response-body = 2'
 	cmd=("$LIGHTTPD" -D -f "$T/$name.conf")
 	[ "$preload" = 1 ] && cmd=("${LASTCALL[@]}" LASTCALL_TIMEOUT=1s LASTCALL_KILL_AFTER=2s "${cmd[@]}")
 	SPAWN_MODE=$([ "$mode" = container ] && echo -k || echo -r) spawn "$name" "${cmd[@]}"
-	wait_listening "$port" 5000 || fail "$name did not listen: $(cat "$T/$name.log")"
-	poll_until 5000 grep -q 'server started' "$T/$name.error" ||
-		fail "$name did not start: $(cat "$T/$name.log")"
-	PORT=$port
+	lighttpd_started "$name"
 	get "/$shape.sh" "$T/$name.body" "$T/$name.ready"
 	poll_until 10000 test -e "$T/$name.ready" || fail "$name: no reply started"
 	poll_until 5000 has_descendants "$PID" || fail "$name: no CGI script"

@@ -362,6 +362,37 @@ wait_listening() {
 	poll_until "$2" sh -c "ss -Hltn 'sport = :$1' | grep -q ."
 }
 
+# lighttpd_conf [--port N] NAME ROOT [LINE...]: writes $T/NAME.conf, lighttpd on 127.0.0.1 at
+# port N or a free one (it cannot take port 0) serving ROOT, its errors to $T/NAME.error, each
+# LINE added. Sets PORT.
+LIGHTTPD=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
+lighttpd_conf() {
+	local name root
+	if [ "$1" = --port ]; then
+		PORT=$2
+		shift 2
+	else
+		PORT=$(free_port)
+	fi
+	name=$1 root=$2
+	shift 2
+	{
+		echo "server.document-root = \"$root\""
+		echo 'server.bind = "127.0.0.1"'
+		echo "server.port = $PORT"
+		echo "server.errorlog = \"$T/$name.error\""
+		[ $# -eq 0 ] || printf '%s\n' "$@"
+	} >"$T/$name.conf"
+}
+
+# lighttpd_started NAME: waits until lighttpd NAME listens on PORT and has logged that it
+# started, which it does after it set its signal handlers (it listens before).
+lighttpd_started() {
+	wait_listening "$PORT" 5000 || fail "$1 did not listen: $(cat "$T/$1.log")"
+	poll_until 5000 grep -q 'server started' "$T/$1.error" ||
+		fail "$1 did not start: $(cat "$T/$1.log")"
+}
+
 # delivered PID SIGNUM: the signal is no longer pending for the process (standard signals are
 # not queued: a second one sent while the first is pending is merged into it).
 delivered() {
