@@ -284,6 +284,18 @@ static int stop_one(uint16_t li, bool stash)
 	return 1;
 }
 
+/* Whether intake on l is this process's to stop: it accepts on it, or it made it with listen()
+ * and has not forked since, so that no other process holds it. A server stopped before its
+ * first accept() (lighttpd just started, clients in their handshake or queued) then still
+ * keeps what is queued and under way; closing the listener would reset them all. */
+static bool ours_to_stop(struct lc_listener *l)
+{
+	int acceptor = lc_acquire(&l->acceptor);
+
+	return acceptor == LC_ACC_YES ||
+	       (acceptor == LC_ACC_NO && lc_load(&l->owned) && !lc_load(&l->shared));
+}
+
 int lc_stop_intake(bool stash)
 {
 	int li, n = 0;
@@ -292,8 +304,7 @@ int lc_stop_intake(bool stash)
 	for (li = 0; li < LC_MAX_LISTENERS; li++) {
 		struct lc_listener *l = &lc_listeners[li];
 
-		if (lc_listener_live(li) &&
-		    lc_acquire(&l->acceptor) == LC_ACC_YES &&
+		if (lc_listener_live(li) && ours_to_stop(l) &&
 		    lc_fd_kind(l->fd) == LC_FD_LISTEN && lc_fds[l->fd].li == li)
 			n += stop_one((uint16_t)li, stash);
 	}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Connections still in their handshake when the stop comes, on a real server: Debian's lighttpd
+# with server.defer-accept, so that the kernel keeps a connection out of the accept queue until
+# its request comes (TCP_DEFER_ACCEPT). Five clients connect, SIGTERM goes to lighttpd, and the
+# clients send their requests 300 ms later. Without lastcall lighttpd closes its listener at
+# once and every one of them is reset. With it, intake stops only once the handshakes under
+# way have ended (the listener's reference count in /proc/net/tcp, bench figure 3), and each
+# request is served.
+# shellcheck source-path=SCRIPTDIR source=../lib/lib.sh disable=SC1091
+. "$(dirname "$0")/../lib/lib.sh"
+
+[ -x "$LIGHTTPD" ] || fail "lighttpd not found (apt-get install lighttpd)"
+glibc_only "lighttpd" lighttpd || exit 77
+N=5
+mkdir -p "$T/www"
+echo "hello" >"$T/www/index.html"
+
+# run NAME PRELOAD: lighttpd, N connections in their handshake, SIGTERM, then their requests.
+# Sets OK (whole replies) and STATUS.
+run() {
+	local name=$1 cmd
+	lighttpd_conf "$name" "$T/www" 'server.defer-accept = 10' 'index-file.names = ("index.html")'
+	cmd=("$LIGHTTPD" -D -f "$T/$name.conf")
+	[ "$2" = 1 ] && cmd=("${LASTCALL[@]}" "${cmd[@]}")
+	spawn "$name" "${cmd[@]}"
+	lighttpd_started "$name"
+	rm -f "$T/$name.ready" "$T/$name.go"
+	"$PYTHON" - "$PORT" "$N" "$T/$name.ready" "$T/$name.go" >"$T/$name.client" 2>&1 <<'PY' &
+import os, socket, sys, time
+port, n, ready, go = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+open(ready, "w").close()
+deadline = time.monotonic() + 20
+while not os.path.exists(go) and time.monotonic() < deadline:
+    time.sleep(0.01)
+time.sleep(0.3)  # the requests come 300 ms after the stop
+ok = 0
+for s in conns:
+    s.settimeout(10)
+    try:
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        ok += data.startswith(b"HTTP/1.0 200") and data.endswith(b"hello\n")
+    except OSError as e:
+        print("error", e)
+print("ok", ok)
+PY
+	CLIENT_PID=$!
+	PIDS+=("$CLIENT_PID")
+	poll_until 5000 test -e "$T/$name.ready" || fail "$name: the clients did not connect"
+	# Their handshakes are not over for lighttpd: nothing in its accept queue.
+	expect_eq "$name: connections in lighttpd's accept queue before the stop" \
+		"$(ss -Hltn "sport = :$PORT" | awk '{print $2}')" 0
+	kill -TERM "$PID"
+	touch "$T/$name.go"
+	wait_status "$name" 15000
+	wait "$CLIENT_PID" || true
+	OK=$(sed -n 's/^ok //p' "$T/$name.client")
+}
+
+run without 0
+[ "${OK:-0}" -lt "$N" ] || fail "without lastcall: expected requests lost, got $OK of $N whole"
+note "lighttpd, $N connections in their handshake at SIGTERM, without lastcall: $OK of $N served ($STATUS)"
+run with 1
+expect_eq "with lastcall: replies whole" "$OK" "$N"
+note "lighttpd, $N connections in their handshake at SIGTERM, with lastcall: $OK of $N served ($STATUS)"
+pass "connections still in their handshake at the stop are served by a real server"
