@@ -37,7 +37,7 @@ musl: | $(MB)/include
 
 # Run by the second make, so these names are its own: $(B) there is $(MB) here.
 musl-parts: $(B)/liblastcall.so $(B)/lastcall-parent $(EXAMPLE_BINS)
-musl-test-parts: musl-parts $(UNIT_BINS) $(filter-out %/libtsaninit.so,$(TEST_TOOLS))
+musl-test-parts: musl-parts $(UNIT_BINS) $(filter-out %/libtsaninit.so %/solo,$(TEST_TOOLS))
 
 check-musl: $(MB)/unit/cmocka_musl.o | $(MB)/include
 	$(MUSL_MAKE) musl-test-parts
