@@ -55,9 +55,9 @@ LC_EARLY static inline __attribute__((always_inline)) void lc_spin_unlock(int *w
 /* The mutex: 0 free, 1 taken, 2 taken and maybe waited for (Drepper, "Futexes Are Tricky",
  * mutex 3). Not pthread_mutex_t: glibc takes a private pthread mutex with a plain store while
  * it believes the process has one thread, and lastcall tells it so when the only other thread
- * is lastcall's own (solo.h). A fork child sets the word to 0. Program threads and the cleanup
- * thread, not AS-safe. */
-static inline void lc_mutex_lock(int *word)
+ * is lastcall's own (solo.h). A fork child sets the word to 0. Out of line: it is on no hot
+ * path. Program threads and the cleanup thread, not AS-safe. */
+static __attribute__((noinline, unused)) void lc_mutex_lock(int *word)
 {
 	int c = lc_cas_val(word, 0, 1);
 
@@ -72,7 +72,7 @@ static inline void lc_mutex_lock(int *word)
 	LC_TSAN_ACQUIRE(word);
 }
 
-static inline void lc_mutex_unlock(int *word)
+static __attribute__((noinline, unused)) void lc_mutex_unlock(int *word)
 {
 	LC_TSAN_RELEASE(word);
 	if (lc_xchg(word, 0) == 2)
