@@ -328,7 +328,9 @@ void lc_sig_arm(bool (*master)(void))
  * could land between the program's look at the flag its handler sets and the blocking call it
  * makes next (CPython runs its Python handlers between calls), which would then wait for
  * something else to wake it: the first delivery, which lastcall held, interrupted that same
- * call a moment before, so that moment is likely. Cleanup thread. */
+ * call a moment before, so that moment is likely. Only for a handler of the program's: under
+ * SIG_DFL there is no flag, and the sooner the signal ends the process the better. Cleanup
+ * thread. */
 static void wait_in_call(pid_t tid)
 {
 	struct timespec tick = { 0, 500 * 1000 };
@@ -353,6 +355,7 @@ static void wait_in_call(pid_t tid)
 void lc_sig_handback(int sig, const siginfo_t *info)
 {
 	unsigned long long bit = 1ULL << sig;
+	bool handler;
 	sigset_t mask;
 	int relay;
 
@@ -372,6 +375,7 @@ void lc_sig_handback(int sig, const siginfo_t *info)
 	 * thread and passes it on from there (pass_now). For this delivery, the calls it
 	 * interrupts restart or fail with EINTR as the program's own handler would make them. */
 	relay = (ours & bit) != 0;
+	handler = shadow[sig].sa_handler != SIG_DFL && shadow[sig].sa_handler != SIG_IGN;
 	if (relay) {
 		install_ours(sig, shadow[sig].sa_flags & SA_RESTART);
 		lc_release(&handing_back, sig);
@@ -391,7 +395,9 @@ void lc_sig_handback(int sig, const siginfo_t *info)
 	relay_info.si_pid = getpid();
 	relay_info.si_uid = getuid();
 	relay_info.si_value.sival_ptr = &handback_info;
-	if (pending_tid)
+	/* A program's handler waits for the thread to sleep in a call; a signal that ends the
+	 * process goes at once: the program must not go on (fork a child it leaves behind). */
+	if (pending_tid && handler)
 		wait_in_call(pending_tid);
 	if ((!pending_tid ||
 	     lc_syscall(SYS_rt_tgsigqueueinfo, getpid(), pending_tid, sig, &relay_info) < 0) &&
