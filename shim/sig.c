@@ -322,15 +322,9 @@ void lc_sig_arm(bool (*master)(void))
 	unlock(&mask);
 }
 
-/* Waits, 100 ms at most, until thread tid sleeps in a system call (the first field of
- * /proc/self/task/TID/syscall is its number; "running" or -1 otherwise). The relay then
- * interrupts that call, and the program sees the signal there. Sent while the thread runs, it
- * could land between the program's look at the flag its handler sets and the blocking call it
- * makes next (CPython runs its Python handlers between calls), which would then wait for
- * something else to wake it: the first delivery, which lastcall held, interrupted that same
- * call a moment before, so that moment is likely. Only for a handler of the program's: under
- * SIG_DFL there is no flag, and the sooner the signal ends the process the better. Cleanup
- * thread. */
+/* Waits, 100 ms at most, until thread tid sleeps in a system call (/proc/self/task/TID/syscall
+ * starts with its number), where the relay interrupts it: a program's handler that only sets a
+ * flag then takes effect (docs/design.md, "Handing the signal back"). Cleanup thread. */
 static void wait_in_call(pid_t tid)
 {
 	struct timespec tick = { 0, 500 * 1000 };
@@ -395,8 +389,7 @@ void lc_sig_handback(int sig, const siginfo_t *info)
 	relay_info.si_pid = getpid();
 	relay_info.si_uid = getuid();
 	relay_info.si_value.sival_ptr = &handback_info;
-	/* A program's handler waits for the thread to sleep in a call; a signal that ends the
-	 * process goes at once: the program must not go on (fork a child it leaves behind). */
+	/* A signal that ends the process goes at once: the program must not go on meanwhile. */
 	if (pending_tid && handler)
 		wait_in_call(pending_tid);
 	if ((!pending_tid ||
