@@ -30,10 +30,12 @@ ROWS=()
 NOTES=()
 PIDS=()
 
+# cleanup: kills what the bench started and has not reaped, by pid: a process still this shell's
+# child. The number of one reaped earlier may be another process's by now.
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
+		[ "$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')" = "$$" ] && kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
 }
