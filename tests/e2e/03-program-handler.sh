@@ -19,6 +19,16 @@ term() {
 	finish_requests "$name"
 }
 
+# lost_as_expected WHAT PRELOAD: without lastcall LOST > 0 (else the scenario shows nothing),
+# with it LOST = 0.
+lost_as_expected() {
+	if [ "$2" = 0 ]; then
+		[ "$LOST" -gt 0 ] || fail "$1 without lastcall: expected lost requests"
+	else
+		[ "$LOST" -eq 0 ] || fail "$1 with lastcall: $LOST lost"
+	fi
+}
+
 # 1. A handler that writes a marker, then re-raises with SIG_DFL.
 for preload in 0 1; do
 	cmd=("$SIGSERVER" --on-term "marker:$T/marker-$preload")
@@ -27,11 +37,7 @@ for preload in 0 1; do
 	expect_eq "marker (preload=$preload): wait status" "$STATUS" "signal 15"
 	expect_eq "marker (preload=$preload): handler saw the sender" \
 		"$(cat "$T/marker-$preload")" "term from $BASHPID"
-	if [ "$preload" = 0 ]; then
-		[ "$LOST" -gt 0 ] || fail "handler without lastcall: expected lost requests"
-	else
-		[ "$LOST" -eq 0 ] || fail "handler with lastcall: $LOST lost"
-	fi
+	lost_as_expected handler "$preload"
 	note "own handler, preload=$preload: $LOST of 3 lost, handler ran, siginfo kept"
 done
 pass "the program's handler runs after the drain, with the original si_pid"
@@ -42,11 +48,7 @@ for preload in 0 1; do
 	[ "$preload" = 1 ] && cmd=("${LASTCALL[@]}" "${cmd[@]}")
 	term "flag-$preload" "${cmd[@]}"
 	expect_eq "flag handler (preload=$preload): exit status" "$STATUS" "exit 3"
-	if [ "$preload" = 0 ]; then
-		[ "$LOST" -gt 0 ] || fail "flag handler without lastcall: expected lost requests"
-	else
-		[ "$LOST" -eq 0 ] || fail "flag handler with lastcall: $LOST lost"
-	fi
+	lost_as_expected "flag handler" "$preload"
 	note "flag handler + exit(3), preload=$preload: $LOST of 3 lost, status 3"
 done
 pass "a handler's EINTR still reaches the blocked accept(); exit(3) keeps its status"
@@ -68,11 +70,7 @@ for preload in 0 1; do
 	wait_status "window-$preload" 1000
 	finish_requests "window-$preload"
 	expect_eq "window (preload=$preload): exit status" "$STATUS" "exit 3"
-	if [ "$preload" = 0 ]; then
-		[ "$LOST" -gt 0 ] || fail "window without lastcall: expected the reply lost"
-	else
-		[ "$LOST" -eq 0 ] || fail "window with lastcall: $LOST lost"
-	fi
+	lost_as_expected window "$preload"
 	note "80 ms between the look at the flag and poll(), preload=$preload: $LOST of 1 lost, ended $((ENDED - T0)) ms after SIGTERM"
 done
 pass "a signal handed back reaches the program in its blocking call, not between its look and the call"
