@@ -137,6 +137,7 @@ void lc_stash_push(uint16_t li, int c)
 {
 	lc_mutex_lock(&stash_mu);
 	push(&lc_listeners[li], c, li);
+	settle_token(&lc_listeners[li]); /* the program may take it now, mid-settle */
 	lc_mutex_unlock(&stash_mu);
 }
 

@@ -15,7 +15,8 @@
 
 #pragma GCC visibility push(hidden) /* the library's own names: bound locally */
 
-/* Adds connection c, just accepted from listener li's socket, to its stash. Cleanup thread. */
+/* Adds connection c, just accepted from listener li's socket, to its stash, and makes the
+ * stand-in readable: the program can take it at once. Cleanup thread. */
 void lc_stash_push(uint16_t li, int c);
 
 /* Brings the stand-in's tokens in line with its stash. Cleanup thread. */

@@ -6,7 +6,11 @@
 # clients send their requests 300 ms later. Without lastcall lighttpd closes its listener at
 # once and every one of them is reset. With it, intake stops only once the handshakes under
 # way have ended (the listener's reference count in /proc/net/tcp, bench figure 3), and each
-# request is served.
+# request is served. The client sends its requests one after another, each once the reply
+# before it has come: each connection must reach lighttpd as soon as lastcall keeps it, not
+# once the settling ends (which failed about one run in two: whether the other four were kept
+# then raced the kernel's first SYN-ACK retransmission, 1 s after the connect, that queues a
+# deferred connection without its request).
 # shellcheck source-path=SCRIPTDIR source=../lib/lib.sh disable=SC1091
 . "$(dirname "$0")/../lib/lib.sh"
 

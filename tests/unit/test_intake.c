@@ -496,6 +496,40 @@ static void test_intake_accepted_after_stop(void **state)
 	close(fd);
 }
 
+/* A connection kept after the stash was settled (a handshake that ended while stop.c settles the
+ * listener) makes the stand-in readable as it is pushed: the program serves it at once, and a
+ * client that waits for that reply before it sends its next request is not held until the
+ * settling ends (with lighttpd, test 42: its other handshakes were then reset). */
+static void test_intake_push_wakes(void **state)
+{
+	int fd, li, real, a, b, c;
+
+	(void)state;
+	li = listener(&fd);
+	join(fd);
+	a = client(fd, 'a');
+	real = stop(fd);
+	c = lc_intake_accept(fd, NULL, NULL, 0, LC_ACCEPT);
+	assert_int_equal(tag_of(c), 'a');
+	close(c);
+	assert_false(readable(fd)); /* empty */
+	b = client(real, 'b');
+	while ((c = accept4(real, 0, 0, SOCK_NONBLOCK)) < 0 && errno == EAGAIN)
+		poll(NULL, 0, 5);
+	lc_stash_push((uint16_t)li, c);
+	assert_int_equal(lc_listeners[li].tokens, 1);
+	assert_true(readable(fd));
+	c = lc_intake_accept(fd, NULL, NULL, 0, LC_ACCEPT);
+	assert_int_equal(tag_of(c), 'b');
+	assert_int_equal(lc_listeners[li].tokens, 0);
+	assert_false(readable(fd));
+	close(c);
+	close(a);
+	close(b);
+	close(real);
+	close(fd);
+}
+
 /* Stashed connections no one will accept are closed: only those of closed listeners, or all;
  * a closed listener's record is freed once its stash is gone. */
 static void test_intake_drop_stash(void **state)
@@ -692,6 +726,7 @@ int main(void)
 		cmocka_unit_test_setup(test_intake_accept_inherited, setup),
 		cmocka_unit_test_setup(test_intake_stash_order, setup),
 		cmocka_unit_test_setup(test_intake_accepted_after_stop, setup),
+		cmocka_unit_test_setup(test_intake_push_wakes, setup),
 		cmocka_unit_test_setup(test_intake_drop_stash, setup),
 		cmocka_unit_test_setup(test_intake_closed_listener, setup),
 		cmocka_unit_test_setup(test_intake_leave, setup),
