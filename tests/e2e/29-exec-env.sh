@@ -40,23 +40,34 @@ make_script() {
 	chmod +x "$T/$1.sh"
 }
 
-# mapped PID: whether process PID has lastcall's library mapped.
-mapped() {
-	grep -q "$(basename "$LIB")" "/proc/$1/maps" 2>/dev/null
+# lastcall_in PID: yes if process PID has lastcall's library mapped, no if not, gone if it has
+# ended or is ending (no mappings: gone from /proc, a zombie, or past its exit).
+lastcall_in() {
+	local maps
+	maps=$(cat "/proc/$1/maps" 2>/dev/null)
+	if [ -z "$maps" ]; then
+		echo gone
+	elif grep -qF "$(basename "$LIB")" <<<"$maps"; then
+		echo yes
+	else
+		echo no
+	fi
 }
 
 # with_lastcall PID WAIT: how many of PID's descendants have lastcall's library mapped, and of
-# how many (LOADED, HELPERS). With WAIT 1, one without it is looked at again for up to 1 s: a
+# how many (LOADED, HELPERS). With WAIT 1, one without it is looked at again for up to 3 s: a
 # program exec'd a moment ago may still be in the dynamic loader, with nothing preloaded mapped
-# yet, and a command that has just exited may not be reaped yet; one that ends is not counted.
+# yet. One that ends meanwhile is not counted (a short-lived seq or sleep: whether it is still
+# there is read from the same look as its mappings, so it cannot end between the two).
 with_lastcall() {
-	local kid
+	local kid state
 	LOADED=0 HELPERS=0
 	for kid in $(descendants "$1"); do
-		[ "$2" = 1 ] && poll_until 1000 eval "mapped $kid || ! [ -e /proc/$kid ]"
-		[ -e "/proc/$kid" ] || continue
+		[ "$2" = 1 ] && poll_until 3000 eval "[ \"\$(lastcall_in $kid)\" != no ]"
+		state=$(lastcall_in "$kid")
+		[ "$state" = gone ] && continue
 		HELPERS=$((HELPERS + 1))
-		mapped "$kid" && LOADED=$((LOADED + 1))
+		[ "$state" = yes ] && LOADED=$((LOADED + 1))
 	done
 }
 
