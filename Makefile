@@ -120,7 +120,7 @@ $(B)/tests/libfault.so: tests/tools/libfault.c | $(B)/tests
 
 TEST_TOOLS := $(B)/tests/spawn $(B)/tests/sigserver $(B)/tests/forksig $(B)/tests/reaper \
 	$(B)/tests/handlerflip $(B)/tests/atsecure $(B)/tests/libearly.so $(B)/tests/libfault.so \
-	$(B)/tests/faultserver $(B)/tests/cgienv $(B)/tests/solo
+	$(B)/tests/faultserver $(B)/tests/cgienv $(B)/tests/solo $(B)/tests/redirect
 ifneq ($(findstring thread,$(SANITIZE)),)
 TEST_TOOLS += $(B)/tests/libtsaninit.so
 endif
@@ -167,16 +167,17 @@ endif
 
 $(B)/unit/test_config: $(B)/shim/config.o $(B)/shim/log.o
 $(B)/unit/test_log: $(B)/shim/log.o
-$(B)/unit/test_fds: $(B)/shim/fds.o $(B)/shim/log.o $(B)/shim/config.o
-$(B)/unit/test_sig: $(B)/shim/sig.o $(B)/shim/log.o $(B)/shim/config.o
-$(B)/unit/test_tcp: $(B)/shim/tcp.o
+$(B)/unit/test_fds: $(B)/shim/fds.o $(B)/shim/log.o $(B)/shim/config.o $(B)/shim/util.o
+$(B)/unit/test_sig: $(B)/shim/sig.o $(B)/shim/log.o $(B)/shim/config.o $(B)/shim/util.o
+$(B)/unit/test_tcp: $(B)/shim/tcp.o $(B)/shim/util.o
 $(B)/unit/test_share: $(B)/shim/share.o $(B)/shim/log.o
-$(B)/unit/test_notify: $(B)/shim/notify.o $(B)/shim/log.o $(B)/shim/config.o
+$(B)/unit/test_notify: $(B)/shim/notify.o $(B)/shim/log.o $(B)/shim/config.o $(B)/shim/util.o
 $(B)/unit/test_exec: $(B)/shim/exec.o $(B)/shim/run.o $(B)/shim/environ.o $(B)/shim/elf.o $(B)/shim/log.o
 $(B)/unit/test_elf: $(B)/shim/elf.o
 $(B)/unit/test_linger: $(B)/shim/linger.o $(B)/shim/util.o
 $(B)/unit/test_children: $(B)/shim/children.o $(B)/shim/util.o $(B)/shim/log.o
-$(B)/unit/test_intake: $(B)/shim/intake.o $(B)/shim/listener.o $(B)/shim/stash.o $(B)/shim/log.o
+$(B)/unit/test_intake: $(B)/shim/intake.o $(B)/shim/listener.o $(B)/shim/stash.o $(B)/shim/log.o \
+	$(B)/shim/util.o
 $(B)/unit/test_drain: $(B)/shim/drain.o $(B)/shim/config.o $(B)/shim/log.o
 $(B)/unit/test_util: $(B)/shim/util.o
 $(B)/unit/test_wake: $(B)/shim/wake.o $(B)/shim/util.o

@@ -84,7 +84,7 @@ static int children_epoll(void)
 
 	if (epfd >= 0)
 		return 0;
-	if ((fd = lc_real.epoll_create1(EPOLL_CLOEXEC)) < 0) {
+	if ((fd = LC_OWN(lc_real.epoll_create1(EPOLL_CLOEXEC))) < 0) {
 		unwatched("create an epoll set", errno);
 		return -1;
 	}
@@ -125,7 +125,7 @@ static void watch(pid_t pid)
 	}
 	if (children_epoll() < 0)
 		return;
-	if ((fd = (int)lc_syscall(SYS_pidfd_open, pid, 0)) < 0) {
+	if ((fd = LC_OWN((int)lc_syscall(SYS_pidfd_open, pid, 0))) < 0) {
 		unwatched("open a pidfd", errno);
 		return;
 	}
@@ -152,7 +152,7 @@ static void scan_task(int tid)
 	int fd;
 
 	lc_format(path, sizeof(path), "/proc/self/task/%d/children", tid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = LC_OWN(lc_open(path, O_RDONLY | O_CLOEXEC))) < 0) {
 		if (errno != ENOENT) /* a thread that has just ended */
 			unwatched("read the list of children", errno);
 		return;
@@ -272,7 +272,7 @@ int lc_children_kill_held(pid_t pid, int64_t until)
 	int64_t left;
 	int r = 0, err = 0;
 
-	if ((p.fd = (int)lc_syscall(SYS_pidfd_open, pid, 0)) < 0)
+	if ((p.fd = LC_OWN((int)lc_syscall(SYS_pidfd_open, pid, 0))) < 0)
 		return lc_real.kill(pid, SIGKILL);
 	lc_log(LC_DEBUG, "SIGKILL to pid %d held while it drains (%lld ms at most)", (int)pid,
 	       (long long)(until - lc_now_ms()));
@@ -321,7 +321,7 @@ bool lc_children_share(int fd)
 		return true;
 	while (!shared && (tid = lc_dir_next(&dir, 0))) {
 		lc_format(path, sizeof(path), "/proc/self/task/%s/children", tid);
-		if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		if ((f = LC_OWN(lc_open(path, O_RDONLY | O_CLOEXEC))) < 0)
 			continue;
 		len = read(f, list, sizeof(list) - 1);
 		lc_real.close(f);
@@ -349,7 +349,7 @@ static bool has_thread(pid_t pid, const char *name)
 		return false;
 	while (!found && (tid = lc_dir_next(&dir, 0))) {
 		lc_format(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, tid);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		if ((fd = LC_OWN(lc_open(path, O_RDONLY | O_CLOEXEC))) < 0)
 			continue;
 		len = read(fd, comm, sizeof(comm) - 1);
 		lc_real.close(fd);

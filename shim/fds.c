@@ -18,6 +18,7 @@
 #include "lastcall/log.h"
 #include "lastcall/real.h"
 #include "lastcall/state.h"
+#include "lastcall/util.h"
 #include "lastcall/wake.h"
 
 struct lc_fd *lc_fds;
@@ -246,12 +247,14 @@ int lc_fds_close_slow(int fd)
 	return lc_real.close(fd);
 }
 
-/* Forgets newfd before dup2/dup3 replaces it; lastcall's own fds move out of the way. */
+/* Forgets newfd before dup2/dup3 replaces it; lastcall's own fds move out of the way. The call
+ * itself is made with lc_own_lock held: an fd lastcall is making cannot be at newfd then. */
 int lc_fds_dup(int oldfd, int newfd, int flags, enum lc_dup_call call)
 {
 	struct lc_fd *e = lc_fd_get(newfd);
+	bool took;
 	uint16_t li;
-	int k;
+	int k, r, err;
 
 	if (e && lc_acquire(&e->kind) != LC_FD_NONE && oldfd != newfd &&
 	    fcntl(oldfd, F_GETFD) >= 0) {
@@ -264,7 +267,12 @@ int lc_fds_dup(int oldfd, int newfd, int flags, enum lc_dup_call call)
 		else
 			tell_closed(newfd, k, li);
 	}
-	return call == LC_DUP3 ? lc_real.dup3(oldfd, newfd, flags) : lc_real.dup2(oldfd, newfd);
+	took = lc_own_lock();
+	r = call == LC_DUP3 ? lc_real.dup3(oldfd, newfd, flags) : lc_real.dup2(oldfd, newfd);
+	err = errno;
+	lc_own_unlock(took);
+	errno = err;
+	return r;
 }
 
 /* Closes a range with the real close_range, skipping lastcall's own fds. */

@@ -26,6 +26,7 @@
 #include "lastcall/sig.h"
 #include "lastcall/stop.h"
 #include "lastcall/thread.h"
+#include "lastcall/util.h"
 
 static int init_claimed;
 
@@ -52,6 +53,7 @@ static void atfork_parent(void)
 static void atfork_child(void)
 {
 	lc_pid = getpid();
+	lc_own_fork_child();
 	lc_private_fork_child();
 	lc_drain_fork_child();
 	lc_master_fork_child();

@@ -38,7 +38,7 @@ int lc_linger_setup(void)
 	if (epfd >= 0)
 		return 0;
 	base = lc_now_ms();
-	if ((fd = lc_real.epoll_create1(EPOLL_CLOEXEC)) < 0)
+	if ((fd = LC_OWN(lc_real.epoll_create1(EPOLL_CLOEXEC))) < 0)
 		return -1;
 	lc_fds_private(fd, moved);
 	lc_release(&epfd, fd);
@@ -128,7 +128,7 @@ int lc_linger_adopt(int fd)
 	/* Our copy keeps the file open, so the program's close() would not take it out of the
 	 * program's epoll sets: do it here, as the close would have. */
 	lc_fds_epoll_forget(fd);
-	mine = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	mine = fcntl(fd, F_DUPFD_CLOEXEC, lc_own_min);
 	if (mine < 0 || !lc_fd_get(mine)) {
 		if (mine >= 0)
 			lc_real.close(mine);

@@ -13,6 +13,7 @@
 #include "lastcall/notify.h"
 #include "lastcall/real.h"
 #include "lastcall/state.h"
+#include "lastcall/util.h"
 
 static struct sockaddr_un addr;
 static socklen_t addr_len; /* 0: no NOTIFY_SOCKET, or not ours to use */
@@ -60,7 +61,7 @@ static void send_message(const char *msg, size_t n)
 	if (!lc_load(&addr_len) || lc_helper)
 		return;
 	/* Non-blocking: a stuck service manager must not hold up the drain. */
-	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	s = LC_OWN(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
 	if (s < 0 || sendto(s, msg, n, MSG_NOSIGNAL, (struct sockaddr *)&addr, addr_len) < 0)
 		lc_log_errno(LC_DEBUG, errno, "unable to notify systemd");
 	if (s >= 0)

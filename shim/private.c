@@ -9,6 +9,7 @@
 #include "lastcall/log.h"
 #include "lastcall/off.h"
 #include "lastcall/private.h"
+#include "lastcall/util.h"
 #include "lastcall/wake.h"
 
 static int renewed; /* the wake pipe had to be made again: said once */
@@ -40,7 +41,8 @@ static int make_wake(void)
 {
 	int rd, wr;
 
-	if (lc_wake_open(lc_private_min(), &rd, &wr) < 0)
+	lc_own_min = lc_private_min(); /* the fds lastcall makes later go there too */
+	if (lc_wake_open(lc_own_min, &rd, &wr) < 0)
 		return -1;
 	lc_fds_private(rd, lc_wake_moved);
 	lc_fds_private(wr, lc_wake_moved);

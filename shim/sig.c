@@ -21,6 +21,7 @@
 #include "lastcall/sig.h"
 #include "lastcall/spin.h"
 #include "lastcall/state.h"
+#include "lastcall/util.h"
 #include "lastcall/wake.h"
 
 /* The kernel's flag for a libc-supplied return trampoline; glibc sets it on every sigaction()
@@ -335,7 +336,7 @@ static void wait_in_call(pid_t tid)
 		return;
 	lc_format(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
 	for (i = 0; i < 200; i++) {
-		if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		if ((in = LC_OWN(lc_open(path, O_RDONLY | O_CLOEXEC))) < 0)
 			return;
 		if (read(in, &first, 1) != 1)
 			first = '0';
@@ -426,7 +427,7 @@ bool lc_sig_handed_over(int sig)
 	/* Still pending on that thread (SigPnd): the program blocks it until it is ready. */
 	lc_format(path, sizeof(path), "/proc/self/task/%d/status",
 		  (int)lc_acquire(&relayed_tid));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = LC_OWN(lc_open(path, O_RDONLY | O_CLOEXEC))) < 0)
 		return true; /* the thread has ended */
 	n = read(fd, buf, sizeof(buf) - 1);
 	lc_real.close(fd);

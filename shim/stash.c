@@ -15,6 +15,7 @@
 #include "lastcall/real.h"
 #include "lastcall/spin.h"
 #include "lastcall/stash.h"
+#include "lastcall/util.h"
 
 static int stash_mu; /* lc_mutex_lock */
 static int stashed; /* sum of queued over all records */
@@ -25,7 +26,7 @@ static int stashed; /* sum of queued over all records */
  * exactly: each connect adds one, each accept of one removes it. With stash_mu held. */
 static void add_token(struct lc_listener *l)
 {
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int s = LC_OWN(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 
 	if (s < 0)
 		return;

@@ -65,7 +65,8 @@ static const char *where(struct sockaddr_storage a, char *buf, size_t n)
 static int make_standin(struct lc_listener *l, int nonblock)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	int type = SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
+	int s = LC_OWN(socket(AF_UNIX, type, 0));
 
 	if (s < 0)
 		return -1;
@@ -115,7 +116,7 @@ static int epoll_detach(int fd, unsigned long ino, struct reg *regs)
 		if (lc_fd_kind(epfd) != LC_FD_EPOLL)
 			continue;
 		lc_format(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
-		if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		if ((in = LC_OWN(lc_open(path, O_RDONLY | O_CLOEXEC))) < 0)
 			continue;
 		got = 0;
 		while ((r = read(in, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0) {
@@ -246,7 +247,7 @@ static int stop_one(uint16_t li, bool stash)
 	char addr[64];
 	struct stat st;
 
-	if ((real = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+	if ((real = fcntl(fd, F_DUPFD_CLOEXEC, lc_own_min)) < 0) {
 		lc_log_errno(LC_WARN, errno, "unable to stop intake on fd %d", fd);
 		return 0;
 	}

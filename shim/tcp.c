@@ -23,6 +23,7 @@
 #include "lastcall/log.h"
 #include "lastcall/real.h"
 #include "lastcall/tcp.h"
+#include "lastcall/util.h"
 
 #ifndef SO_GET_FILTER
 #define SO_GET_FILTER SO_ATTACH_FILTER
@@ -103,8 +104,8 @@ static void listener_refs(int family, struct wanted *w, int n)
 	size_t have = 0;
 	ssize_t got;
 
-	if ((fd = open(family == AF_INET6 ? "/proc/net/tcp6" : "/proc/net/tcp",
-		       O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = LC_OWN(lc_open(family == AF_INET6 ? "/proc/net/tcp6" : "/proc/net/tcp",
+			      O_RDONLY | O_CLOEXEC))) < 0)
 		return;
 	while (left > 0 && lines < MAX_LISTENERS && have + LINE < sizeof(buf) &&
 	       (got = read(fd, buf + have, LINE)) > 0) {
@@ -136,7 +137,7 @@ static int unreachable(int family)
 {
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = LC_OWN(socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
 
 	if (fd >= 0 &&
 	    (lc_tcp_drop_syns(fd) != 0 ||
@@ -205,7 +206,7 @@ static int count_handshakes(int family, const struct sockaddr_storage *local)
 	int s, n = 0, done = 0;
 	ssize_t got;
 
-	if ((s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)) < 0)
+	if ((s = LC_OWN(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG))) < 0)
 		return -1;
 	if (send(s, &msg, sizeof(msg), 0) < 0) {
 		lc_real.close(s);

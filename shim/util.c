@@ -1,14 +1,65 @@
 /* SPDX-License-Identifier: MIT */
-/* util.c: the monotonic clock and the /proc directory walk every module shares. */
+/* util.c: the monotonic clock, the /proc directory walk every module shares, and the lock that
+ * keeps lastcall's own fds off the program's numbers. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "lastcall/sys.h"
+#include "lastcall/atomic.h"
 #include "lastcall/real.h"
 #include "lastcall/util.h"
+
+int lc_own_min = 3;
+static uintptr_t own_holder; /* the thread that holds the lock (pthread_self()), or 0 */
+
+bool lc_own_lock(void)
+{
+	uintptr_t me = (uintptr_t)pthread_self(), held;
+
+	while ((held = lc_cas_val(&own_holder, 0, me)) != 0) {
+		if (held == me)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+void lc_own_unlock(bool took)
+{
+	if (took)
+		lc_release(&own_holder, 0);
+}
+
+int lc_own_fd(int fd, bool took)
+{
+	int err = errno, high;
+
+	if (fd >= 0 && fd < lc_own_min && (high = fcntl(fd, F_DUPFD_CLOEXEC, lc_own_min)) >= 0) {
+		lc_real.close(fd);
+		fd = high;
+	}
+	lc_own_unlock(took);
+	errno = err;
+	return fd;
+}
+
+int lc_open(const char *path, int flags)
+{
+	return (int)lc_syscall(SYS_openat, AT_FDCWD, path, flags, 0);
+}
+
+void lc_own_fork_child(void)
+{
+	own_holder = 0;
+}
 
 int64_t lc_now_us(void) /* AS-safe */
 {
@@ -21,7 +72,7 @@ int64_t lc_now_us(void) /* AS-safe */
 int lc_dir_open(struct lc_dir *d, const char *path)
 {
 	d->n = d->off = 0;
-	d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d->fd = LC_OWN(lc_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 	return d->fd < 0 ? -1 : 0;
 }
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* util.h: the monotonic clock, and walking a directory of /proc without allocating (a hook's
- * path may not call malloc). */
+/* util.h: the monotonic clock, walking a directory of /proc without allocating (a hook's path
+ * may not call malloc), and keeping the fds lastcall makes off the numbers the program uses. */
 #ifndef LASTCALL_UTIL_H
 #define LASTCALL_UTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -26,6 +27,41 @@ struct lc_dir {
 	ssize_t n, off;
 	char buf[1024];
 };
+
+/* The fds lastcall makes for itself (a /proc file, a netlink or token socket, a pidfd) are
+ * kept off the numbers the program uses. The kernel gives the lowest free number, so one made
+ * while the program has just closed a number it is about to reuse with dup2() (a shell's
+ * "cmd >file": close(1), then dup2(f, 1)) would take it: the program's dup2() would replace ours
+ * unseen, and our close() would then close the program's file. So each is made with a lock
+ * held and moved to lc_own_min or above before it is let go, and the program's dup2() and
+ * dup3() take the same lock (fds.c). docs/security.md, "lastcall's own file descriptors". */
+extern int lc_own_min; /* where they go: lc_private_min() once armed, 3 before */
+
+/* The lock: a thread that holds it (a signal handler having interrupted it there) goes on
+ * under that hold, and lc_own_lock() says so by returning false. Neither side is a
+ * cancellation point, nor blocks a signal: the dup2() hook costs two atomic operations. Any
+ * context, AS-safe. */
+bool lc_own_lock(void);
+void lc_own_unlock(bool took);
+
+/* Moves fd (just made, the lock held) to lc_own_min or above, lets the lock go (took: what
+ * lc_own_lock() returned), and returns the fd's number; a failed call's -1 and its errno are
+ * passed on. Any context, AS-safe. */
+int lc_own_fd(int fd, bool took);
+
+/* fd = LC_OWN(call): an fd lastcall makes for itself, out of the program's way. call must
+ * not be a cancellation point (the lock would stay held): lc_open(), not open(). */
+#define LC_OWN(call)                                  \
+	({                                            \
+		bool lc_took_ = lc_own_lock();        \
+		lc_own_fd((call), lc_took_);          \
+	})
+
+/* open(path, flags) without the cancellation point. Any context, AS-safe. */
+int lc_open(const char *path, int flags);
+
+/* In a fork child: a lock another thread of the parent held is free. */
+void lc_own_fork_child(void);
 
 /* Opens path; returns 0, or -1 with errno. Any context, AS-safe. */
 int lc_dir_open(struct lc_dir *d, const char *path);

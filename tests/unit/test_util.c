@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* test_util: the monotonic clock, and the /proc-style directory walk on a directory the test
+/* test_util: the monotonic clock; the /proc-style directory walk on a directory the test
  * fills: every entry once, "." and ".." never, types as the kernel reports them, an early stop,
- * a missing directory, and no fd left open. lc_real is the only fake. */
+ * a missing directory, and no fd left open; lastcall's own fds made at lc_own_min or above,
+ * the low number they first took left free, a failed call's errno kept. lc_real is the only
+ * fake. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -182,6 +185,40 @@ static void test_util_dir_proc(void **state)
 	close(fd);
 }
 
+/* LC_OWN: the fd goes to lc_own_min or above, close-on-exec; the low number it was made at
+ * is free again, with nothing else left open; a failure passes -1 and the call's errno on; an
+ * fd already high enough stays where it is. The lock is free after each, and a thread that
+ * holds it (a signal handler's dup2 hook on a thread inside LC_OWN) goes on under that hold. */
+static void test_util_own_fds(void **state)
+{
+	int low = lowest_free(), fd, again;
+	bool took;
+
+	(void)state;
+	lc_own_min = 200;
+	fd = LC_OWN(lc_open("/dev/null", O_RDONLY | O_CLOEXEC));
+	assert_true(fd >= 200);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(lowest_free(), low);
+	assert_int_equal(closes, 1); /* the low copy */
+	errno = 0;
+	assert_int_equal(LC_OWN(lc_open("/nonexistent/x", O_RDONLY)), -1);
+	assert_int_equal(errno, ENOENT);
+	again = LC_OWN(fcntl(fd, F_DUPFD_CLOEXEC, 300));
+	assert_true(again >= 300);
+	assert_int_equal(closes, 1);
+	took = lc_own_lock();
+	assert_true(took);
+	assert_false(lc_own_lock()); /* held here: no wait, and nothing to let go */
+	lc_own_unlock(false);
+	lc_own_unlock(took);
+	assert_true((took = lc_own_lock()));
+	lc_own_unlock(took);
+	close(again);
+	close(fd);
+	lc_own_min = 3;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +227,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_util_dir_stop_early, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_util_dir_missing_or_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_util_dir_proc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_util_own_fds, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
