@@ -28,7 +28,7 @@ $(FZ)/obj/%.o: shim/%.c $(HEADERS) | $(FZ)/obj
 $(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FZ)/obj/config.o $(FZ)/obj/log.o
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^)
 
-$(FZ)/fuzz_notify: $(FZ)/obj/notify.o
+$(FZ)/fuzz_notify: $(FZ)/obj/notify.o $(FZ)/obj/util.o
 
 # Plain builds with $(CC): each target with a main() that feeds it the corpus.
 $(FZ)/replay/obj/%.o: shim/%.c $(HEADERS) | $(FZ)/replay/obj
@@ -38,11 +38,11 @@ $(FZ)/replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h \
 		$(FZ)/replay/obj/config.o $(FZ)/replay/obj/log.o
 	$(CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c %.o,$^)
 
-$(FZ)/replay/fuzz_notify: $(FZ)/replay/obj/notify.o
+$(FZ)/replay/fuzz_notify: $(FZ)/replay/obj/notify.o $(FZ)/replay/obj/util.o
 
 # Kept between builds (make would delete them as intermediate files).
-.SECONDARY: $(patsubst %,$(FZ)/obj/%.o,config log notify) \
-	$(patsubst %,$(FZ)/replay/obj/%.o,config log notify)
+.SECONDARY: $(patsubst %,$(FZ)/obj/%.o,config log notify util) \
+	$(patsubst %,$(FZ)/replay/obj/%.o,config log notify util)
 
 $(FZ)/obj $(FZ)/replay/obj:
 	mkdir -p $@
