@@ -78,7 +78,9 @@ run() {
 	[ "$how" = pipe ] && as=execve
 	make_script "$name" "$([ "$as" = execve ] && echo 1 || echo 0)" "$([ "$how" = pipe ] && echo 1)"
 	cmd=("$TOOLS/cgienv" --run "$as" --script "$T/$name.sh")
-	# Logged in detail: a failure here has been seen once in CI and not since.
+	# Logged in detail, should a failure come back. Two intermittent ones were found and fixed:
+	# the count of helpers (lastcall_in), and lastcall's fds taking a number a script's
+	# redirection was about to reuse (test 43).
 	[ "$preload" = 1 ] && cmd=("${LASTCALL[@]}" LASTCALL_LOG=debug "${cmd[@]}")
 	SPAWN_MODE=$([ "$mode" = container ] && echo -k || echo -r) server "$name" "${cmd[@]}"
 	start_requests "$name" "$N" --path /stream --expect-file "$T/expected"
