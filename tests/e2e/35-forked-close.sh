@@ -14,22 +14,8 @@ run() {
 	[ "$2" = 1 ] && cmd=("${LASTCALL[@]}" "${cmd[@]}")
 	SPAWN_MODE=-r server "$name" "${cmd[@]}"
 	# The slow client: connects, waits for the go file, then sends its request.
-	"$PYTHON" - "$PORT" "$T/$name.go" >"$T/$name.slow" 2>&1 <<'PY' &
-import os, socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-deadline = time.monotonic() + 20
-while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
-    time.sleep(0.01)
-s.sendall(b"GET /delay/500 HTTP/1.1\r\nConnection: close\r\n\r\n")
-s.settimeout(20)
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-print("ok" if data.endswith(b"delayed 500\n") else "cut %r" % data[-40:])
-PY
+	"${CLIENT[@]}" --port "$PORT" --path /delay/500 --send-after "$T/$name.go" --timeout 20 \
+		>"$T/$name.slow" 2>&1 &
 	SLOW_PID=$!
 	poll_until 5000 accepted "$PORT" 1 || fail "$name: the slow client was not accepted"
 	# Two more, queued behind it (the parent is in read() on the first).
@@ -44,7 +30,8 @@ PY
 	wait "$SLOW_PID"
 	finish_requests "$name"
 	wait_status "$name" 15000
-	LOST=$((LOST + $(grep -c '^ok' "$T/$name.slow" | awk '{print 1 - $1}')))
+	slow_ok=$(summary_field "$T/$name.slow" ok)
+	LOST=$((LOST + 1 - ${slow_ok:-0}))
 }
 
 run bare 0

@@ -30,31 +30,10 @@ run() {
 	spawn "$name" "${cmd[@]}"
 	lighttpd_started "$name"
 	rm -f "$T/$name.ready" "$T/$name.go"
-	"$PYTHON" - "$PORT" "$N" "$T/$name.ready" "$T/$name.go" >"$T/$name.client" 2>&1 <<'PY' &
-import os, socket, sys, time
-port, n, ready, go = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
-open(ready, "w").close()
-deadline = time.monotonic() + 20
-while not os.path.exists(go) and time.monotonic() < deadline:
-    time.sleep(0.01)
-time.sleep(0.3)  # the requests come 300 ms after the stop
-ok = 0
-for s in conns:
-    s.settimeout(10)
-    try:
-        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        ok += data.startswith(b"HTTP/1.0 200") and data.endswith(b"hello\n")
-    except OSError as e:
-        print("error", e)
-print("ok", ok)
-PY
+	# The requests come 300 ms after the stop, each once the reply before it has ended.
+	"${CLIENT[@]}" --port "$PORT" --count "$N" --ready "$T/$name.ready" --ready-when connected \
+		--send-after "$T/$name.go" --send-delay 0.3 --one-by-one --timeout 10 \
+		>"$T/$name.client" 2>&1 &
 	CLIENT_PID=$!
 	PIDS+=("$CLIENT_PID")
 	poll_until 5000 test -e "$T/$name.ready" || fail "$name: the clients did not connect"
@@ -65,7 +44,7 @@ PY
 	touch "$T/$name.go"
 	wait_status "$name" 15000
 	wait "$CLIENT_PID" || true
-	OK=$(sed -n 's/^ok //p' "$T/$name.client")
+	OK=$(summary_field "$T/$name.client" ok)
 }
 
 run without 0

@@ -19,7 +19,10 @@ body compared is the decoded one; it is truncated if the last, empty chunk never
 --upload N the request is a POST whose N-byte body is sent at --upload-rate bytes a second
 while the reply is read. With --hold S a keep-alive connection is
 kept after its reply, and how the server ends it within S seconds is counted: held_eof (a clean
-close), held_reset, held_open. --ready FILE is written once every request is in flight: all requests
+close), held_reset, held_open. With --send-after FILE every connection is made at once and its
+request sent only once FILE exists (and --send-delay seconds more); with --one-by-one a request
+is sent only once the reply before it has ended. --ready FILE is written once every request is
+in flight: all connections made (--ready-when connected), all requests
 sent (--ready-when sent) or every reply has started to arrive (--ready-when first-byte; with
 --ready-min K, every request sent and K replies started, for a server that serves one
 connection at a time and keeps the others queued). --timing adds to each request's line the
@@ -54,10 +57,10 @@ def expected_body(path, expect_file):
 
 
 class Request(threading.Thread):
-    def __init__(self, args, index, body, started, sent):
+    def __init__(self, args, index, body, started, sent, before):
         super().__init__(daemon=True)
         self.args, self.index, self.body, self.started = args, index, body, started
-        self.sent = sent
+        self.sent, self.before, self.finished = sent, before, threading.Event()
         self.result, self.detail, self.ms, self.held = "timeout", "", 0.0, None
         self.gap, self.ended = 0.0, None  # largest pause in the reply (ms); its end (time.time())
 
@@ -75,6 +78,17 @@ class Request(threading.Thread):
             self.result = "reset" if e.errno in (errno.ECONNRESET, errno.EPIPE) else "error"
             self.detail = str(e)
         self.ms = (time.monotonic() - t0) * 1000
+        self.finished.set()
+
+    def wait_to_send(self):
+        """--send-after, --send-delay, --one-by-one: waits, within --timeout, until it is time."""
+        a = self.args
+        deadline = time.monotonic() + a.timeout
+        while a.send_after and not os.path.exists(a.send_after) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(a.send_delay)
+        if a.one_by_one and self.before:
+            self.before.finished.wait(max(0.0, deadline - time.monotonic()))
 
     def upload(self, s):
         """Sends the POST body slowly; stops quietly when the server has closed."""
@@ -108,6 +122,9 @@ class Request(threading.Thread):
         self.done = threading.Event()
         with s:
             s.connect((a.host, a.port))
+            if a.ready_when == "connected":
+                self.started.set()
+            self.wait_to_send()
             conn = "keep-alive" if a.keepalive or a.hold else "close"
             method, extra = "GET", ""
             if a.upload:
@@ -239,7 +256,8 @@ def main():
     p.add_argument("--chunk", type=int, default=65536)
     p.add_argument("--timeout", type=float, default=30)
     p.add_argument("--ready", help="file to create once every request is in flight")
-    p.add_argument("--ready-when", choices=("sent", "first-byte", "replied"), default="sent")
+    p.add_argument("--ready-when", choices=("connected", "sent", "first-byte", "replied"),
+                   default="sent")
     p.add_argument("--ready-min", type=int, default=0,
                    help="--ready once all are sent and this many are ready (default: all)")
     p.add_argument("--timing", action="store_true",
@@ -247,12 +265,18 @@ def main():
     p.add_argument("--upload", type=int, default=0, help="POST this many body bytes")
     p.add_argument("--upload-rate", type=float, default=20000, help="body bytes a second")
     p.add_argument("--hold", type=float, default=0, help="keep the connection after the reply")
+    p.add_argument("--send-after", help="connect at once, send once this file exists")
+    p.add_argument("--send-delay", type=float, default=0, help="seconds more before sending")
+    p.add_argument("--one-by-one", action="store_true",
+                   help="send each request once the reply before it has ended")
     a = p.parse_args()
 
     body = expected_body(a.path, a.expect_file)
     started = [threading.Event() for _ in range(a.count)]
     sent = [threading.Event() for _ in range(a.count)]
-    reqs = [Request(a, i, body, started[i], sent[i]) for i in range(a.count)]
+    reqs = []
+    for i in range(a.count):
+        reqs.append(Request(a, i, body, started[i], sent[i], reqs[-1] if reqs else None))
     for r in reqs:
         r.start()
     if a.ready:
