@@ -152,7 +152,7 @@ static void scan_task(int tid)
 	int fd;
 
 	lc_format(path, sizeof(path), "/proc/self/task/%d/children", tid);
-	if ((fd = LC_OWN(lc_open(path, O_RDONLY | O_CLOEXEC))) < 0) {
+	if ((fd = lc_open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno != ENOENT) /* a thread that has just ended */
 			unwatched("read the list of children", errno);
 		return;
@@ -321,7 +321,7 @@ bool lc_children_share(int fd)
 		return true;
 	while (!shared && (tid = lc_dir_next(&dir, 0))) {
 		lc_format(path, sizeof(path), "/proc/self/task/%s/children", tid);
-		if ((f = LC_OWN(lc_open(path, O_RDONLY | O_CLOEXEC))) < 0)
+		if ((f = lc_open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			continue;
 		len = read(f, list, sizeof(list) - 1);
 		lc_real.close(f);
@@ -349,7 +349,7 @@ static bool has_thread(pid_t pid, const char *name)
 		return false;
 	while (!found && (tid = lc_dir_next(&dir, 0))) {
 		lc_format(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, tid);
-		if ((fd = LC_OWN(lc_open(path, O_RDONLY | O_CLOEXEC))) < 0)
+		if ((fd = lc_open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			continue;
 		len = read(fd, comm, sizeof(comm) - 1);
 		lc_real.close(fd);

@@ -211,7 +211,7 @@ static int in_accept(const char *tid, int fd)
 	int in;
 
 	lc_format(path, sizeof(path), "/proc/self/task/%s/syscall", tid);
-	if ((in = LC_OWN(lc_open(path, O_RDONLY | O_CLOEXEC))) < 0)
+	if ((in = lc_open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return OTHER;
 	n = read(in, buf, sizeof(buf) - 1);
 	lc_real.close(in);
@@ -237,7 +237,7 @@ static int status_bit(const char *tid, const char *key, int sig)
 	int in;
 
 	lc_format(path, sizeof(path), "/proc/self/task/%s/status", tid);
-	if ((in = LC_OWN(lc_open(path, O_RDONLY | O_CLOEXEC))) < 0)
+	if ((in = lc_open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
 	n = read(in, buf, sizeof(buf) - 1);
 	lc_real.close(in);

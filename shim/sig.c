@@ -336,7 +336,7 @@ static void wait_in_call(pid_t tid)
 		return;
 	lc_format(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
 	for (i = 0; i < 200; i++) {
-		if ((in = LC_OWN(lc_open(path, O_RDONLY | O_CLOEXEC))) < 0)
+		if ((in = lc_open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			return;
 		if (read(in, &first, 1) != 1)
 			first = '0';
@@ -427,7 +427,7 @@ bool lc_sig_handed_over(int sig)
 	/* Still pending on that thread (SigPnd): the program blocks it until it is ready. */
 	lc_format(path, sizeof(path), "/proc/self/task/%d/status",
 		  (int)lc_acquire(&relayed_tid));
-	if ((fd = LC_OWN(lc_open(path, O_RDONLY | O_CLOEXEC))) < 0)
+	if ((fd = lc_open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return true; /* the thread has ended */
 	n = read(fd, buf, sizeof(buf) - 1);
 	lc_real.close(fd);

@@ -116,7 +116,7 @@ static int epoll_detach(int fd, unsigned long ino, struct reg *regs)
 		if (lc_fd_kind(epfd) != LC_FD_EPOLL)
 			continue;
 		lc_format(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
-		if ((in = LC_OWN(lc_open(path, O_RDONLY | O_CLOEXEC))) < 0)
+		if ((in = lc_open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			continue;
 		got = 0;
 		while ((r = read(in, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0) {

@@ -104,8 +104,8 @@ static void listener_refs(int family, struct wanted *w, int n)
 	size_t have = 0;
 	ssize_t got;
 
-	if ((fd = LC_OWN(lc_open(family == AF_INET6 ? "/proc/net/tcp6" : "/proc/net/tcp",
-			      O_RDONLY | O_CLOEXEC))) < 0)
+	if ((fd = lc_open(family == AF_INET6 ? "/proc/net/tcp6" : "/proc/net/tcp",
+			  O_RDONLY | O_CLOEXEC)) < 0)
 		return;
 	while (left > 0 && lines < MAX_LISTENERS && have + LINE < sizeof(buf) &&
 	       (got = read(fd, buf + have, LINE)) > 0) {

@@ -38,14 +38,21 @@ void lc_own_unlock(bool took)
 		lc_release(&own_holder, 0);
 }
 
+int lc_own_move(int fd, int min)
+{
+	int high;
+
+	if (fd < 0 || fd >= min || (high = fcntl(fd, F_DUPFD_CLOEXEC, min)) < 0)
+		return fd;
+	lc_real.close(fd);
+	return high;
+}
+
 int lc_own_fd(int fd, bool took)
 {
-	int err = errno, high;
+	int err = errno;
 
-	if (fd >= 0 && fd < lc_own_min && (high = fcntl(fd, F_DUPFD_CLOEXEC, lc_own_min)) >= 0) {
-		lc_real.close(fd);
-		fd = high;
-	}
+	fd = lc_own_move(fd, lc_own_min);
 	lc_own_unlock(took);
 	errno = err;
 	return fd;
@@ -53,7 +60,7 @@ int lc_own_fd(int fd, bool took)
 
 int lc_open(const char *path, int flags)
 {
-	return (int)lc_syscall(SYS_openat, AT_FDCWD, path, flags, 0);
+	return LC_OWN((int)lc_syscall(SYS_openat, AT_FDCWD, path, flags, 0));
 }
 
 void lc_own_fork_child(void)
@@ -72,7 +79,7 @@ int64_t lc_now_us(void) /* AS-safe */
 int lc_dir_open(struct lc_dir *d, const char *path)
 {
 	d->n = d->off = 0;
-	d->fd = LC_OWN(lc_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	d->fd = lc_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return d->fd < 0 ? -1 : 0;
 }
 

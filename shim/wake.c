@@ -8,6 +8,7 @@
 
 #include "lastcall/atomic.h"
 #include "lastcall/real.h"
+#include "lastcall/util.h"
 #include "lastcall/wake.h"
 
 static int wake_rd = -1, wake_wr = -1;
@@ -22,26 +23,15 @@ LC_EARLY void lc_wake_poke(void) /* AS-safe */
 	errno = saved;
 }
 
-/* fd moved to min or above, or fd itself if that fails. */
-static int move_up(int fd, int min)
-{
-	int p = fcntl(fd, F_DUPFD_CLOEXEC, min);
-
-	if (p < 0)
-		return fd;
-	lc_real.close(fd);
-	return p;
-}
-
 int lc_wake_open(int min, int *rd, int *wr)
 {
 	int p[2];
 
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -1;
-	*rd = move_up(p[0], min);
+	*rd = lc_own_move(p[0], min);
 	lc_release(&wake_rd, *rd);
-	*wr = move_up(p[1], min);
+	*wr = lc_own_move(p[1], min);
 	lc_release(&wake_wr, *wr);
 	return 0;
 }

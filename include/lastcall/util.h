@@ -44,20 +44,25 @@ extern int lc_own_min; /* where they go: lc_private_min() once armed, 3 before *
 bool lc_own_lock(void);
 void lc_own_unlock(bool took);
 
+/* fd moved to min or above (the lock held), or fd itself if it is there already or cannot be
+ * moved. Any context, AS-safe. */
+int lc_own_move(int fd, int min);
+
 /* Moves fd (just made, the lock held) to lc_own_min or above, lets the lock go (took: what
  * lc_own_lock() returned), and returns the fd's number; a failed call's -1 and its errno are
  * passed on. Any context, AS-safe. */
 int lc_own_fd(int fd, bool took);
 
 /* fd = LC_OWN(call): an fd lastcall makes for itself, out of the program's way. call must
- * not be a cancellation point (the lock would stay held): lc_open(), not open(). */
+ * not be a cancellation point (the lock would stay held): for a file, lc_open(). */
 #define LC_OWN(call)                                  \
 	({                                            \
 		bool lc_took_ = lc_own_lock();        \
 		lc_own_fd((call), lc_took_);          \
 	})
 
-/* open(path, flags) without the cancellation point. Any context, AS-safe. */
+/* open(path, flags) for lastcall's own use: LC_OWN, without open()'s cancellation point. Any
+ * context, AS-safe. */
 int lc_open(const char *path, int flags);
 
 /* In a fork child: a lock another thread of the parent held is free. */

@@ -185,10 +185,11 @@ static void test_util_dir_proc(void **state)
 	close(fd);
 }
 
-/* LC_OWN: the fd goes to lc_own_min or above, close-on-exec; the low number it was made at
- * is free again, with nothing else left open; a failure passes -1 and the call's errno on; an
- * fd already high enough stays where it is. The lock is free after each, and a thread that
- * holds it (a signal handler's dup2 hook on a thread inside LC_OWN) goes on under that hold. */
+/* LC_OWN, in lc_open() and around another call: the fd goes to lc_own_min or above,
+ * close-on-exec; the low number it was made at is free again, with nothing else left open; a
+ * failure passes -1 and the call's errno on; an fd already high enough stays where it is. The
+ * lock is free after each, and a thread that holds it (a signal handler's dup2 hook on a thread
+ * inside LC_OWN) goes on under that hold. */
 static void test_util_own_fds(void **state)
 {
 	int low = lowest_free(), fd, again;
@@ -196,13 +197,13 @@ static void test_util_own_fds(void **state)
 
 	(void)state;
 	lc_own_min = 200;
-	fd = LC_OWN(lc_open("/dev/null", O_RDONLY | O_CLOEXEC));
+	fd = lc_open("/dev/null", O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 200);
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	assert_int_equal(lowest_free(), low);
 	assert_int_equal(closes, 1); /* the low copy */
 	errno = 0;
-	assert_int_equal(LC_OWN(lc_open("/nonexistent/x", O_RDONLY)), -1);
+	assert_int_equal(lc_open("/nonexistent/x", O_RDONLY), -1);
 	assert_int_equal(errno, ENOENT);
 	again = LC_OWN(fcntl(fd, F_DUPFD_CLOEXEC, 300));
 	assert_true(again >= 300);
