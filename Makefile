@@ -170,7 +170,7 @@ $(B)/unit/test_log: $(B)/shim/log.o
 $(B)/unit/test_fds: $(B)/shim/fds.o $(B)/shim/log.o $(B)/shim/config.o $(B)/shim/util.o
 $(B)/unit/test_sig: $(B)/shim/sig.o $(B)/shim/log.o $(B)/shim/config.o $(B)/shim/util.o
 $(B)/unit/test_tcp: $(B)/shim/tcp.o $(B)/shim/util.o
-$(B)/unit/test_share: $(B)/shim/share.o $(B)/shim/log.o
+$(B)/unit/test_share: $(B)/shim/share.o $(B)/shim/log.o $(B)/shim/util.o
 $(B)/unit/test_notify: $(B)/shim/notify.o $(B)/shim/log.o $(B)/shim/config.o $(B)/shim/util.o
 $(B)/unit/test_exec: $(B)/shim/exec.o $(B)/shim/run.o $(B)/shim/environ.o $(B)/shim/elf.o $(B)/shim/log.o
 $(B)/unit/test_elf: $(B)/shim/elf.o

@@ -15,6 +15,7 @@
 #include "lastcall/real.h"
 
 #include "lastcall/share.h"
+#include "lastcall/util.h"
 
 #define SLOTS 128
 #define PROCS 128
@@ -147,7 +148,7 @@ static uint64_t stat_fields(pid_t pid, pid_t *parent)
 	int fd, field;
 
 	lc_format(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = lc_open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
 	lc_real.close(fd);

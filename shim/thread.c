@@ -5,6 +5,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +68,9 @@ static void *cleanup_main(void *arg)
 	int sig;
 
 	(void)arg;
+	/* Named by itself: pthread_setname_np() from another thread opens a /proc file, an fd at
+	 * the lowest free number, in the program's way (util.h, LC_OWN). */
+	prctl(PR_SET_NAME, LC_THREAD_NAME);
 	lc_release(&thread_started, 1);
 	lc_syscall(SYS_futex, &thread_started, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 	for (;;) {
@@ -115,7 +119,6 @@ int lc_thread_start(void)
 	pthread_attr_destroy(&attr);
 	if (err)
 		return err;
-	pthread_setname_np(t, LC_THREAD_NAME);
 	/* Wait (bounded) until the thread runs our code: its start-up, in libc or in a runtime
 	 * preloaded ahead of us (a sanitizer allocates there, under its allocator's lock), is
 	 * then over, so a fork() the program makes next cannot copy that lock held into a

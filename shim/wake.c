@@ -25,14 +25,18 @@ LC_EARLY void lc_wake_poke(void) /* AS-safe */
 
 int lc_wake_open(int min, int *rd, int *wr)
 {
+	bool took = lc_own_lock(); /* made out of the program's way, as LC_OWN does (util.h) */
 	int p[2];
 
-	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
+		lc_own_unlock(took);
 		return -1;
+	}
 	*rd = lc_own_move(p[0], min);
 	lc_release(&wake_rd, *rd);
 	*wr = lc_own_move(p[1], min);
 	lc_release(&wake_wr, *wr);
+	lc_own_unlock(took);
 	return 0;
 }
 
