@@ -125,40 +125,55 @@ int64_t lc_drain_idle_due(enum lc_conn_state s, int64_t quiet)
 
 /* Idle connections (the server answered, or the client never spoke, and nothing has crossed
  * them for LASTCALL_IDLE) are shut for reading: the program reads EOF and closes them as it
- * would a client's, and the close lingers. The others tell when the next look is worth it. */
+ * would a client's, and the close lingers. The others tell when the next look is worth it.
+ * The look and the shutdown are by fd number, so both are made with lc_own_lock() held and the
+ * entry checked under it: the program's close() of fd waits for them (util.h, lc_own_sync()),
+ * and an fd the program makes next cannot take the number in between and be shut instead. */
 static void close_if_idle(int fd, void *arg)
 {
 	struct lc_drain *d = arg;
 	struct lc_fd *e = &lc_fds[fd];
-	int64_t quiet = 0, due;
+	int64_t quiet = 0, due = -1;
+	bool took, shut = false;
 	enum lc_conn_state s;
 
-	if (!counts(d, fd) ||
-	    (lc_acquire(&e->flags) & (LC_FDF_IDLE | LC_FDF_ENDED)))
+	if (!counts(d, fd))
 		return;
-	s = lc_tcp_classify(fd, &quiet);
-	/* Bytes waiting either way make it busy; asked only of one quiet for long enough. */
-	if (!(due = lc_drain_idle_due(s, quiet)) && lc_tcp_pending(fd))
-		due = lc_drain_idle_due(LC_CONN_BUSY, quiet);
+	took = lc_own_lock();
+	if (lc_acquire(&e->kind) == LC_FD_CONN &&
+	    !(lc_acquire(&e->flags) & (LC_FDF_IDLE | LC_FDF_ENDED))) {
+		s = lc_tcp_classify(fd, &quiet);
+		due = lc_drain_idle_due(s, quiet);
+		/* Bytes waiting either way make it busy; asked only of one quiet for long enough. */
+		if (!due && lc_tcp_pending(fd))
+			due = lc_drain_idle_due(LC_CONN_BUSY, quiet);
+		if ((shut = !due && shutdown(fd, SHUT_RD) == 0))
+			lc_or(&e->flags, LC_FDF_IDLE);
+	}
+	lc_own_unlock(took);
 	if (due > 0 && d->idle_check > d->idle_look + due)
 		d->idle_check = d->idle_look + due;
-	if (due != 0 || shutdown(fd, SHUT_RD) < 0)
+	if (!shut)
 		return;
-	lc_or(&e->flags, LC_FDF_IDLE);
 	d->idle++;
 	lc_log(LC_DEBUG, "fd %d closed as idle: quiet for %lld ms", fd, (long long)quiet);
 }
 
-/* At the deadline: stop writing and linger (see linger.h). */
+/* At the deadline: stop writing and linger (see linger.h); under the lock, as above. */
 static void end_conn(int fd, void *arg)
 {
 	struct lc_drain *d = arg;
+	bool took;
 
-	if (counts(d, fd) &&
+	if (!counts(d, fd))
+		return;
+	took = lc_own_lock();
+	if (lc_acquire(&lc_fds[fd].kind) == LC_FD_CONN &&
 	    !(lc_acquire(&lc_fds[fd].flags) & LC_FDF_ENDED)) {
 		lc_linger_end(fd);
 		d->ended++;
 	}
+	lc_own_unlock(took);
 }
 
 /* Whether the user insists: the second SIGINT, counting the one that started the drain. */

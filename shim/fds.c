@@ -221,6 +221,7 @@ static void tell_closed(int fd, int k, uint16_t li)
 int lc_fds_close_told(int fd)
 {
 	lc_wake_poke();
+	lc_own_sync(); /* what the drain is doing to fd ends first (util.h) */
 	return lc_real.close(fd);
 }
 
@@ -244,6 +245,7 @@ int lc_fds_close_slow(int fd)
 		return -1;
 	}
 	tell_closed(fd, k, li);
+	lc_own_sync(); /* as in lc_fds_close_told() */
 	return lc_real.close(fd);
 }
 
@@ -280,6 +282,7 @@ static int close_span(unsigned first, unsigned last, int flags)
 {
 	if (first > last)
 		return 0;
+	lc_own_sync(); /* as in lc_fds_close_told() */
 	if (lc_real.close_range)
 		return lc_real.close_range(first, last, flags);
 	return (int)lc_syscall(SYS_close_range, first, last, flags);

@@ -152,6 +152,19 @@ void lc_linger_release(int fd)
 	finish(fd);
 }
 
+/* What arrived on fd is discarded, and its linger finished if the client is gone. The program
+ * may be closing fd, if it is its own connection ended in place: under the lock, and only if
+ * fd still lingers, so that what is read is never from a file that took the number since (the
+ * program's close waits for the lock; util.h, lc_own_sync()). */
+static void service(int fd)
+{
+	bool took = lc_own_lock();
+
+	if ((lc_acquire(&lc_fds[fd].flags) & LC_FDF_LINGERING) && discard(fd))
+		finish(fd);
+	lc_own_unlock(took);
+}
+
 int lc_linger_service(void)
 {
 	struct epoll_event evs[64];
@@ -163,8 +176,7 @@ int lc_linger_service(void)
 		return 0;
 	while ((n = epoll_wait(ep, evs, 64, 0)) > 0)
 		for (i = 0; i < n; i++)
-			if (discard(evs[i].data.fd))
-				finish(evs[i].data.fd);
+			service(evs[i].data.fd);
 	/* Time is up for the rest, but for a reply still on its way to a client that is taking
 	 * it: the program's close came while the reply was queued, and a reset would cut it. */
 	for (fd = 0; fd < hi; fd++) {

@@ -38,6 +38,11 @@ void lc_own_unlock(bool took)
 		lc_release(&own_holder, 0);
 }
 
+void lc_own_sync(void)
+{
+	lc_own_unlock(lc_own_lock());
+}
+
 int lc_own_move(int fd, int min)
 {
 	int high;

@@ -44,6 +44,12 @@ extern int lc_own_min; /* where they go: lc_private_min() once armed, 3 before *
 bool lc_own_lock(void);
 void lc_own_unlock(bool took);
 
+/* Waits until no other thread holds the lock. The program's close() of an fd whose entry it
+ * has just forgotten calls it before the real close: what the cleanup thread does to a
+ * connection by its number (drain.c, linger.c) is done under the lock after checking the
+ * entry, so it ends before the number can become another file's. Any context, AS-safe. */
+void lc_own_sync(void);
+
 /* fd moved to min or above (the lock held), or fd itself if it is there already or cannot be
  * moved. Any context, AS-safe. */
 int lc_own_move(int fd, int min);

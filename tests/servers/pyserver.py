@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""A stdlib socketserver server answering the example servers' little HTTP (/delay/MS, /).
+"""A stdlib socketserver server answering the example servers' little HTTP (/delay/MS, /), and
+/upstream/PORT/MS: the reply of 127.0.0.1:PORT to /delay/MS, taken over a new connection, as a
+proxy would (its body "upstream cut" if that reply did not come whole).
 By default a ThreadingTCPServer whose handler threads are daemon threads, the shortcut of
 failure mode 4: at exit the interpreter does not wait for them. With --forking, a
-ForkingTCPServer: one child process per connection. Nothing here knows about lastcall.
+ForkingTCPServer: one child process per connection. With --iterative, a TCPServer: one
+connection at a time, the next accepted when the last one closes. Nothing here knows about
+lastcall.
 
-usage: pyserver.py [--forking] PORT_FILE
+usage: pyserver.py [--forking | --iterative] PORT_FILE
 """
 import os
+import socket
 import socketserver
 import sys
 import time
@@ -27,7 +32,9 @@ class Handler(socketserver.StreamRequestHandler):
                     break
                 if h.lower().startswith(b"connection:"):
                     keepalive = b"keep-alive" in h.lower()
-            if path.startswith("/delay/"):
+            if path.startswith("/upstream/"):
+                body = upstream(*path.split("/")[2:4])
+            elif path.startswith("/delay/"):
                 ms = int(path[len("/delay/"):])
                 time.sleep(ms / 1000)
                 body = b"delayed %d\n" % ms
@@ -40,6 +47,19 @@ class Handler(socketserver.StreamRequestHandler):
                 return
 
 
+def upstream(port, ms):
+    with socket.create_connection(("127.0.0.1", int(port))) as up:
+        up.sendall(b"GET /delay/%d HTTP/1.0\r\n\r\n" % int(ms))
+        reply = b""
+        while True:
+            chunk = up.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    body = reply.partition(b"\r\n\r\n")[2]
+    return body if body == b"delayed %d\n" % int(ms) else b"upstream cut\n"
+
+
 class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
@@ -49,10 +69,14 @@ class ForkingServer(socketserver.ForkingTCPServer):
     allow_reuse_address = True
 
 
+class IterativeServer(socketserver.TCPServer):
+    allow_reuse_address = True
+
+
 def main():
-    forking = sys.argv[1] == "--forking"
+    kind = {"--forking": ForkingServer, "--iterative": IterativeServer}.get(sys.argv[1], Server)
     port_file = sys.argv[-1]
-    with (ForkingServer if forking else Server)(("127.0.0.1", 0), Handler) as srv:
+    with kind(("127.0.0.1", 0), Handler) as srv:
         with open(port_file + ".tmp", "w") as f:
             f.write("%d\n" % srv.server_address[1])
         os.rename(port_file + ".tmp", port_file)

@@ -5,6 +5,8 @@
  *   thread            pthread_create: EAGAIN
  *   wake              pipe2 and eventfd (its wake fd): EMFILE
  *   dlsym:NAME[:NAME] dlsym returns NULL for these names
+ *   tcpinfo           getsockopt(TCP_INFO) returns 400 ms late: widens the window between
+ *                     lastcall's look at a connection and what it does to it
  * Each fault injected prints one line "libfault[PID]: ..." on stderr. Built for musl, it has no
  * dlsym faults: musl has no dlvsym, so a dlsym of this library's could not reach musl's (every
  * lookup of the name would find this one). */
@@ -20,7 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The file name of the object holding code at addr, without its directory ("" if none). No
@@ -151,6 +157,25 @@ int eventfd(unsigned count, int flags)
 	if (!real)
 		real = next("eventfd");
 	return real(count, flags);
+}
+
+int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	static int (*real)(int, int, int, void *, socklen_t *);
+	struct timespec slow = { 0, 400 * 1000 * 1000 };
+	int r, err;
+
+	if (!real)
+		real = next("getsockopt");
+	r = real(fd, level, name, val, len);
+	err = errno;
+	if (level == IPPROTO_TCP && name == TCP_INFO && faulty("tcpinfo", 0) &&
+	    from_lastcall(__builtin_return_address(0))) {
+		say("getsockopt(TCP_INFO) from lastcall: returns 400 ms late");
+		nanosleep(&slow, 0);
+	}
+	errno = err;
+	return r;
 }
 
 #ifdef __GLIBC__

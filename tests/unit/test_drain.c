@@ -141,8 +141,37 @@ void lc_private_renew(int how)
 static enum lc_conn_state conn_state[TABLE];
 static int64_t conn_quiet[TABLE];
 
+/* util.c: lc_own_lock(), held around what the drain does to a connection by its number.
+ * reuse_at: the fd the program closes and makes again (a new socket at that number) just
+ * before the drain takes the lock for it, -1 for none; reused: that new socket. */
+static int lock_held, reuse_at = -1, reused = -1;
+
+bool lc_own_lock(void)
+{
+	int sp[2];
+
+	assert_false(lock_held);
+	lock_held = 1;
+	if (reuse_at >= 0 && table[reuse_at].kind == LC_FD_CONN) {
+		table[reuse_at].word = 0; /* the program's close() forgot it, then... */
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+		assert_int_equal(dup2(sp[0], reuse_at), reuse_at); /* ...made a new fd there */
+		close(sp[0]);
+		reused = sp[1];
+	}
+	return true;
+}
+
+void lc_own_unlock(bool took)
+{
+	assert_true(took && lock_held);
+	lock_held = 0;
+}
+
 enum lc_conn_state lc_tcp_classify(int fd, int64_t *quiet)
 {
+	assert_true(lock_held); /* the look and what follows it are one step */
+	assert_int_equal(table[fd].kind, LC_FD_CONN);
 	*quiet = conn_quiet[fd] + (now_ms - start);
 	return conn_state[fd];
 }
@@ -185,6 +214,7 @@ int lc_linger_fd(void)
 
 void lc_linger_end(int fd)
 {
+	assert_true(lock_held);
 	ended_fds++;
 	table[fd].flags |= LC_FDF_ENDED;
 }
@@ -291,6 +321,8 @@ static int setup(void **state)
 	memset(conn_state, 0, sizeof(conn_state));
 	memset(conn_quiet, 0, sizeof(conn_quiet));
 	nevents = next_event = waits = stops = ended_fds = sigterms = kids_running = 0;
+	lock_held = 0;
+	reuse_at = reused = -1;
 	start = now_ms = 100000;
 	lc_helper = 0;
 	lc_drain_fork_child(); /* no exit() requested, not draining */
@@ -446,6 +478,25 @@ static void test_drain_closes_idle(void **state)
 	assert_int_equal(now_ms - start, 3000);
 }
 
+/* The program closed an idle connection and made a new fd at its number, after the drain
+ * chose it and before the drain's look: the new fd is not shut for reading. */
+static void test_drain_idle_reused(void **state)
+{
+	int quiet = conn(lc_pid, LC_CONN_ANSWERED), busy = conn(lc_pid, LC_CONN_BUSY);
+
+	(void)state;
+	conn_quiet[quiet] = 4000;
+	reuse_at = quiet;
+	at(3000, busy);
+	assert_true(lc_drain_run(SIGTERM));
+	assert_true(reused >= 0);
+	assert_int_equal(send(reused, "x", 1, MSG_DONTWAIT), 1);
+	assert_int_equal(recv(quiet, (char[1]){ 0 }, 1, MSG_DONTWAIT), 1); /* still open to read */
+	assert_int_equal(summary("idle"), 0);
+	close(reused);
+	close(quiet);
+}
+
 static void test_drain_idle_off(void **state)
 {
 	(void)state;
@@ -490,6 +541,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drain_waits_for_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_closes_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_idle_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_idle_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_exit_meanwhile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_for_exit, setup, teardown),
