@@ -4,7 +4,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lastcall/atomic.h"
@@ -122,6 +124,28 @@ int lc_format(char *buf, int n, const char *fmt, ...) /* AS-safe */
 	return len;
 }
 
+/* Writes line to fd. stderr may be a pipe whose reader has gone (a logger that died): the
+ * kernel then raises SIGPIPE, whose default action ends the process, where without lastcall
+ * the program may never have written there. So SIGPIPE is blocked on this thread for the
+ * write, and one that the write raised (none was pending before) is taken back. AS-safe. */
+static void write_line(int fd, const char *line, size_t n)
+{
+	sigset_t pipe, old, pending;
+	const struct timespec now = { 0, 0 };
+	ssize_t r;
+	int was;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	was = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	while ((r = write(fd, line, n)) < 0 && errno == EINTR)
+		;
+	if (r < 0 && errno == EPIPE && !was)
+		sigtimedwait(&pipe, 0, &now);
+	pthread_sigmask(SIG_SETMASK, &old, 0);
+}
+
 static void emit(int level, int err, const char *fmt, va_list ap) /* AS-safe */
 {
 	char line[512];
@@ -138,8 +162,7 @@ static void emit(int level, int err, const char *fmt, va_list ap) /* AS-safe */
 		at += lc_format(line + at, (int)sizeof(line) - 1 - at, ": errno %d (%s)", err,
 			     lc_errno_name(err));
 	line[at++] = '\n';
-	while (write(fd, line, (size_t)at) < 0 && errno == EINTR)
-		;
+	write_line(fd, line, (size_t)at);
 	errno = saved;
 }
 

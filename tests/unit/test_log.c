@@ -2,6 +2,7 @@
 /* test_log: the async-signal-safe formatter and the log line grammar. */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -116,6 +117,39 @@ static void test_log_private_fd(void **state)
 	lc_log_reset(2);
 }
 
+/* stderr a pipe whose reader has gone: a line is lost, the process is not (SIGPIPE, left to
+ * its default action, would end it, and cmocka with it), and the SIGPIPE the write raised is
+ * not left pending; one that was pending before stays. */
+static void test_log_broken_pipe(void **state)
+{
+	sigset_t pipe_set, pending;
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	close(p[0]);
+	signal(SIGPIPE, SIG_DFL);
+	lc_log_reset(p[1]);
+	errno = ENOENT;
+	lc_log(LC_ERROR, "nobody reads this");
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(sigpending(&pending), 0);
+	assert_false(sigismember(&pending, SIGPIPE));
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe_set, 0);
+	raise(SIGPIPE);
+	lc_log(LC_ERROR, "nor this");
+	assert_int_equal(sigpending(&pending), 0);
+	assert_true(sigismember(&pending, SIGPIPE)); /* the program's own, kept */
+	signal(SIGPIPE, SIG_IGN);		     /* discards it */
+	sigprocmask(SIG_UNBLOCK, &pipe_set, 0);
+	signal(SIGPIPE, SIG_DFL);
+	lc_log_reset(2);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +159,7 @@ int main(void)
 		cmocka_unit_test(test_log_line_grammar),
 		cmocka_unit_test(test_log_level_filters),
 		cmocka_unit_test(test_log_private_fd),
+		cmocka_unit_test(test_log_broken_pipe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
