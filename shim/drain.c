@@ -254,6 +254,34 @@ static void end_all(struct lc_drain *d, int64_t t)
 	d->kill_at = t + lc_config.kill_after_ms;
 }
 
+bool lc_drain_from_server(pid_t pid)
+{
+	pid_t p = lc_helper_parent;
+	int up;
+
+	for (up = 0; pid > 0 && p > 0 && up < 16; up++) {
+		if (p == pid)
+			return up == 0 || lc_children_runs_lastcall(pid);
+		if (p == 1)
+			break;
+		p = lc_share_parent(p);
+	}
+	return false;
+}
+
+/* A helper that holds a signal from outside: the server's own, sent since, ends the hold. */
+static void helper_released(struct lc_drain *d)
+{
+	pid_t s = lc_acquire(&lc_sig_sender);
+
+	if (!d->helper || d->released || s == d->sender)
+		return;
+	d->sender = s;
+	if ((d->released = lc_drain_from_server(s)))
+		lc_log(LC_DEBUG, "SIG%s from pid %d, the server: the held signal passes",
+		       lc_signal_name(d->sig), (int)s);
+}
+
 /* The periodic work of a drain, on every wake-up. Returns what is still open: connections,
  * lingering closes and children, in *n, *lingering, *kids. */
 static void step(struct lc_drain *d, int64_t t, int *n, int *lingering, int *kids)
@@ -261,6 +289,7 @@ static void step(struct lc_drain *d, int64_t t, int *n, int *lingering, int *kid
 	int64_t looked;
 
 	lc_stash_drop(false);
+	helper_released(d);
 	if (!d->ending && lc_config.idle_ms >= 0 && t >= d->idle_check) {
 		/* A connection that joins later (from the stash) is looked at within the time
 		 * a busy one needs. */
@@ -288,11 +317,12 @@ static void step(struct lc_drain *d, int64_t t, int *n, int *lingering, int *kid
 }
 
 /* A helper holds its signal until the deadline (its work is not visible to lastcall), unless
- * the program ends itself first. */
+ * the program ends itself first, or the server ends it. */
 bool lc_drain_done(const struct lc_drain *d, int n, int lingering, int kids, int64_t t)
 {
 	if (!d->ending)
-		return n == 0 && lingering == 0 && kids == 0 && (!d->helper || d->exiting) &&
+		return n == 0 && lingering == 0 && kids == 0 &&
+		       (!d->helper || d->exiting || d->released) &&
 		       (!d->kids || t >= lc_children_last_end() + LC_CHILD_SETTLE_MS);
 	return (lingering == 0 || t >= d->linger_until) &&
 	       (kids == 0 || d->master || t >= d->kill_at + LC_LINGER_MS);
@@ -418,6 +448,7 @@ bool lc_drain_run(int sig)
 	int n = 0, lingering, kids;
 
 	d.ints = lc_sig_count(SIGINT);
+	d.sender = lc_acquire(&lc_sig_sender);
 	/* A master's SIGKILL to this process waits while it drains (lc_master_kill). */
 	prctl(PR_SET_NAME, LC_THREAD_DRAINING);
 	d.hurry = !grace(&d);

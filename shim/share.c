@@ -166,6 +166,13 @@ static uint64_t stat_fields(pid_t pid, pid_t *parent)
 	return p ? dec(p + 1) : 0;
 }
 
+pid_t lc_share_parent(pid_t pid)
+{
+	pid_t parent = 0;
+
+	return stat_fields(pid, &parent) ? parent : 0;
+}
+
 static uint64_t start_time(pid_t pid)
 {
 	return stat_fields(pid, 0);

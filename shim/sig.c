@@ -44,8 +44,7 @@ static void (*restorer)(void);	    /* libc's sa_restorer, as the kernel reports 
 static int lock_word;
 
 static int handing_back;    /* the signal lastcall is giving back, to pass on when it lands */
-static siginfo_t handback_info;
-static siginfo_t relay_info;	    /* what the relay to a program thread carries */
+static siginfo_t handback_info, relay_info; /* its siginfo; the relay's to a program thread */
 static pid_t relayed_tid;   /* the thread the relay reached: the signal waits there for the
 			     * program's handler while the program blocks it */
 static int pending_sig;	    /* first trigger signal caught and not yet acted on */
@@ -138,6 +137,7 @@ LC_EARLY static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 	if (!lc_acquire(&pending_sig) && handled(sig) && master_check)
 		master_check();
 	lc_add(&counts[sig], 1);
+	lc_release(&lc_sig_sender, info->si_pid);
 	if (lc_cas(&pending_sig, 0, sig)) {
 		/* Handed back since the look above (this thread was held up on its way here, and
 		 * the drain ended meanwhile): the signal is the program's, not a second drain's. */

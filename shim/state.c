@@ -11,3 +11,4 @@ pid_t lc_pid;
 pid_t lc_thread_pid;
 int lc_helper;
 pid_t lc_helper_parent;
+pid_t lc_sig_sender;

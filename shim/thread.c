@@ -47,7 +47,7 @@ static bool on_trigger(int sig, siginfo_t *info)
 
 	set_state(DRAINING);
 	/* A helper lets its server end it at once: the server knows. */
-	ending = !(lc_helper && info->si_pid == lc_helper_parent) && !lc_drain_run(sig);
+	ending = !(lc_helper && lc_drain_from_server(info->si_pid)) && !lc_drain_run(sig);
 	lc_master_wait_release();
 	/* A helper that ends on its own (exit, or exec of its next program) has done its part: the
 	 * signal would only turn its success into a failure its script acts on ("set -e",

@@ -23,6 +23,8 @@ struct lc_drain {
 	int sig;
 	bool own;     /* only this process's own connections count */
 	bool helper;  /* this process is a server's helper: it holds the signal to the deadline */
+	bool released; /* ...until the server's own signal came (lc_drain_from_server) */
+	pid_t sender;  /* the sender of the latest trigger signal seen, a helper's */
 	bool kids;    /* children are waited for */
 	bool ending;  /* the deadline has passed (or the user insisted): finishing up */
 	bool hurry;   /* the user insisted: no lingering, no waiting for children */
@@ -62,6 +64,12 @@ int64_t lc_drain_idle_due(enum lc_conn_state s, int64_t quiet);
 /* Whether drain d has nothing left to wait for at time t (monotonic ms), with n connections,
  * lingering closes and kids children still open. Cleanup thread (and the unit tests). */
 bool lc_drain_done(const struct lc_drain *d, int n, int lingering, int kids, int64_t t);
+
+/* Whether pid, which sent this helper a trigger signal, is the server it helps: its parent, or
+ * a process above it that runs lastcall (a shell may be between them, as in Apache's
+ * "|sh -c 'cat >>log'"). Such a signal is the server ending its helper: it passes at once, and
+ * ends the hold of one that came from outside before it. Cleanup thread. */
+bool lc_drain_from_server(pid_t pid);
 
 /* In a child after fork. */
 void lc_drain_fork_child(void);

@@ -51,6 +51,9 @@ bool lc_share_has_worker(pid_t parent);
  * until its intake stopped: it leaves the list when it ends. Any context, AS-safe. */
 int lc_share_accepts(pid_t pid);
 
+/* The parent of process pid, from /proc/PID/stat; 0 if it is gone. Any thread. */
+pid_t lc_share_parent(pid_t pid);
+
 #pragma GCC visibility pop
 
 #endif

@@ -37,6 +37,10 @@ extern pid_t lc_thread_pid;
 extern int lc_helper;
 extern pid_t lc_helper_parent;
 
+/* The sender (si_pid) of the latest trigger signal this process caught (sig): a helper holding
+ * one from outside lets the server's own, sent later, end the hold (drain.c). */
+extern pid_t lc_sig_sender;
+
 #pragma GCC visibility pop
 
 #endif

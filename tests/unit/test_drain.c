@@ -41,7 +41,21 @@
 /* fakes: the process state, the fd table, the clock, the wake-up wait, and the modules a drain
  * steers (intake, linger, children, master, systemd) */
 int lc_draining, lc_helper;
-pid_t lc_pid = 1000;
+pid_t lc_pid = 1000, lc_helper_parent, lc_sig_sender;
+
+/* share.c and children.c: a process tree. The helper's parent 200 is a shell, started by the
+ * server 100 (which runs lastcall), started by 1 (systemd). */
+enum { SYSTEMD = 1, SERVER = 100, SHELL = 200, STRANGER = 555 };
+
+pid_t lc_share_parent(pid_t pid)
+{
+	return pid == SHELL ? SERVER : pid == SERVER ? SYSTEMD : 0;
+}
+
+bool lc_children_runs_lastcall(pid_t pid)
+{
+	return pid == SERVER;
+}
 
 #define TABLE 64
 static struct lc_fd table[TABLE];
@@ -81,7 +95,8 @@ int64_t lc_now_us(void)
 	return now_ms * 1000;
 }
 
-/* The script: at each time, the program closes fd (or, fd -1, calls exit()). */
+/* The script: at each time, the program closes fd (or, fd -1, calls exit(); fd -2: the server
+ * sends this process a trigger signal). */
 struct event {
 	int64_t at;
 	int fd;
@@ -97,6 +112,10 @@ static void at(int64_t ms, int fd)
 
 static void program_closes(int fd)
 {
+	if (fd == -2) {
+		lc_sig_sender = SERVER;
+		return;
+	}
 	if (fd < 0) {
 		lc_drain_request_exit();
 		return;
@@ -325,6 +344,7 @@ static int setup(void **state)
 	reuse_at = reused = -1;
 	start = now_ms = 100000;
 	lc_helper = 0;
+	lc_helper_parent = lc_sig_sender = 0;
 	lc_drain_fork_child(); /* no exit() requested, not draining */
 	log_len = 0;
 	assert_int_equal(pipe2(log_pipe, O_NONBLOCK | O_CLOEXEC), 0);
@@ -497,6 +517,35 @@ static void test_drain_idle_reused(void **state)
 	close(quiet);
 }
 
+/* Who may end a helper at once: the server above it, not a stranger nor the service manager. */
+static void test_drain_from_server(void **state)
+{
+	(void)state;
+	lc_helper_parent = SHELL; /* cat, under "|sh -c 'cat >>log'" */
+	assert_true(lc_drain_from_server(SHELL));
+	assert_true(lc_drain_from_server(SERVER));
+	assert_false(lc_drain_from_server(SYSTEMD));
+	assert_false(lc_drain_from_server(STRANGER));
+	assert_false(lc_drain_from_server(0));
+	lc_helper_parent = SERVER; /* sh itself */
+	assert_true(lc_drain_from_server(SERVER));
+	assert_false(lc_drain_from_server(SHELL));
+	assert_false(lc_drain_from_server(SYSTEMD));
+}
+
+/* A helper holds systemd's SIGTERM; the server's own, 500 ms later, ends the hold at once
+ * instead of at the deadline (Apache's SIGTERM to its piped loggers after its workers). */
+static void test_drain_helper_released(void **state)
+{
+	(void)state;
+	lc_helper = 1;
+	lc_helper_parent = SHELL;
+	lc_sig_sender = SYSTEMD;
+	at(500, -2);
+	assert_true(lc_drain_run(SIGTERM));
+	assert_int_equal(now_ms - start, 500);
+}
+
 static void test_drain_idle_off(void **state)
 {
 	(void)state;
@@ -542,6 +591,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drain_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_closes_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_idle_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_from_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_helper_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_idle_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_exit_meanwhile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_for_exit, setup, teardown),

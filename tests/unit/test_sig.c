@@ -23,6 +23,7 @@
 struct lc_real lc_real;
 pid_t lc_pid;
 pid_t lc_thread_pid;
+pid_t lc_sig_sender;
 int lc_armed;
 int lc_draining;
 
@@ -262,6 +263,7 @@ static void test_sig_handler_records_first_and_counts(void **state)
 	assert_int_equal(master_asks, 0); /* SIG_DFL: no handler of the program's, no master */
 	assert_int_equal(lc_sig_pending(&info), SIGTERM);
 	assert_int_equal(info.si_pid, 4242); /* the first one's siginfo */
+	assert_int_equal(lc_sig_sender, 4444); /* and the latest one's sender */
 	assert_int_equal(lc_sig_count(SIGTERM), 2);
 	assert_int_equal(lc_sig_count(SIGINT), 1);
 	lc_sig_clear();
