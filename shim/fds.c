@@ -249,6 +249,23 @@ int lc_fds_close_slow(int fd)
 	return lc_real.close(fd);
 }
 
+/* newfd is now a copy of oldfd: a connection's copy is a connection too (a CGI script's
+ * standard input and output, made in the server before it forks: mod_cgid's daemon), and
+ * each is flagged, so that a close of one during a drain does not shut the socket the other
+ * still serves (lc_fds_copy_open, linger.c). */
+static void copied(int oldfd, int newfd)
+{
+	struct lc_fd *o = lc_fd_get(oldfd), *n = lc_fd_get(newfd);
+	struct lc_fd v;
+
+	if (!o || !n || (v.word = lc_acquire(&o->word), v.kind != LC_FD_CONN))
+		return;
+	lc_or(&o->flags, LC_FDF_COPIED);
+	v.flags = (uint8_t)((v.flags & LC_FDF_FORKED) | LC_FDF_COPIED);
+	lc_release(&n->word, v.word);
+	note_fd(newfd);
+}
+
 /* Forgets newfd before dup2/dup3 replaces it; lastcall's own fds move out of the way. The call
  * itself is made with lc_own_lock held: an fd lastcall is making cannot be at newfd then. */
 int lc_fds_dup(int oldfd, int newfd, int flags, enum lc_dup_call call)
@@ -273,8 +290,27 @@ int lc_fds_dup(int oldfd, int newfd, int flags, enum lc_dup_call call)
 	r = call == LC_DUP3 ? lc_real.dup3(oldfd, newfd, flags) : lc_real.dup2(oldfd, newfd);
 	err = errno;
 	lc_own_unlock(took);
+	if (r >= 0 && oldfd != newfd)
+		copied(oldfd, newfd);
 	errno = err;
 	return r;
+}
+
+bool lc_fds_copy_open(int fd)
+{
+	int other, hi = lc_acquire(&lc_fds_hi);
+	pid_t me = getpid();
+	long r;
+
+	for (other = 0; other < hi; other++) {
+		if (other == fd || lc_acquire(&lc_fds[other].kind) != LC_FD_CONN ||
+		    !(lc_acquire(&lc_fds[other].flags) & LC_FDF_COPIED))
+			continue;
+		r = lc_syscall(SYS_kcmp, me, me, 0 /* KCMP_FILE */, fd, other);
+		if (r == 0 || (r < 0 && errno != EBADF))
+			return true; /* the same file, or no way to tell: leave it open */
+	}
+	return false;
 }
 
 /* Closes a range with the real close_range, skipping lastcall's own fds. */

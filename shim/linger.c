@@ -121,6 +121,13 @@ int lc_linger_adopt(int fd)
 		errno = err;
 		return -1;
 	}
+	/* The same for a close of one of the program's copies of the socket (dup2, dup3): the
+	 * other still serves the client (mod_cgid's daemon closes a request's socket once it is
+	 * the CGI script's standard input and output, then forks the script). */
+	if ((lc_acquire(&lc_fds[fd].flags) & LC_FDF_COPIED) && lc_fds_copy_open(fd)) {
+		errno = err;
+		return -1;
+	}
 
 	/* Ended in place at the deadline: the program's fd leaves the set, our copy takes over. */
 	if (lc_fd_get(fd) && (lc_acquire(&lc_fds[fd].flags) & LC_FDF_LINGERING))

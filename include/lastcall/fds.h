@@ -47,6 +47,7 @@ enum {
 	LC_FDF_ENDED = 2,     /* ended by lastcall at the deadline: never again */
 	LC_FDF_LINGERING = 4, /* in the linger set now */
 	LC_FDF_FORKED = 8,    /* open when this process forked: a child may hold it too */
+	LC_FDF_COPIED = 32,   /* dup2()/dup3() made another fd of it: that one may hold it too */
 	/* and for LISTEN entries: */
 	LC_FDF_ACCEPTING = 16, /* this process accepts on it (its record's acceptor is YES) */
 };
@@ -220,6 +221,10 @@ static inline int lc_fds_close(int fd)
  * call's. */
 enum lc_dup_call { LC_DUP2, LC_DUP3 };
 int lc_fds_dup(int oldfd, int newfd, int flags, enum lc_dup_call call);
+
+/* Whether connection fd, copied (LC_FDF_COPIED), is still open in this process under another
+ * number: a close of fd then only drops a reference. Any thread. */
+bool lc_fds_copy_open(int fd);
 
 /* close_range(): forgets the fds in the range, and closes it around lastcall's own fds.
  * Any thread. */

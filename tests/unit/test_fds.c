@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -284,6 +285,37 @@ static void test_fds_dup2_moves_private(void **state)
 	close(p[1]);
 }
 
+/* dup2() of a connection makes a connection: both flagged copied, and each knows the other is
+ * open, until one of them is closed (kcmp on the real fds). A dup2 of anything else marks
+ * nothing. */
+static void test_fds_dup2_copies_conn(void **state)
+{
+	int s[2], copy;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0);
+	copy = s[1] + 5;
+	lc_real.dup2 = dup2;
+	lc_fds_add_conn(s[0]);
+	assert_int_equal(lc_fds_dup(s[0], copy, 0, LC_DUP2), copy);
+	assert_int_equal(lc_fds[copy].kind, LC_FD_CONN);
+	assert_int_equal(lc_fds[copy].owner, lc_pid);
+	assert_true(lc_fds[copy].flags & LC_FDF_COPIED);
+	assert_true(lc_fds[s[0]].flags & LC_FDF_COPIED);
+	assert_int_equal(lc_fds_count(false), 2);
+	assert_true(lc_fds_copy_open(s[0]));
+	assert_true(lc_fds_copy_open(copy));
+	close(copy);
+	lc_fds_forget(copy);
+	assert_false(lc_fds_copy_open(s[0]));
+	/* Not a connection: no entry made. */
+	assert_int_equal(lc_fds_dup(s[1], copy, 0, LC_DUP2), copy);
+	assert_int_equal(lc_fds[copy].kind, LC_FD_NONE);
+	close(copy);
+	close(s[0]);
+	close(s[1]);
+}
+
 static void test_fds_beyond_table_untracked(void **state)
 {
 	(void)state;
@@ -328,6 +360,7 @@ int main(void)
 		cmocka_unit_test_setup(test_fds_listener_close_is_reported, setup),
 		cmocka_unit_test_setup(test_fds_close_range_skips_private, setup),
 		cmocka_unit_test_setup(test_fds_dup2_moves_private, setup),
+		cmocka_unit_test_setup(test_fds_dup2_copies_conn, setup),
 		cmocka_unit_test_setup(test_fds_beyond_table_untracked, setup),
 		cmocka_unit_test_setup(test_fds_each_visits_one_kind, setup),
 	};

@@ -88,6 +88,17 @@ bool lc_children_share(int fd)
 	return shares;
 }
 
+/* fds.c: whether the program holds another copy of a copied connection. */
+static bool copy_open;
+static int copy_asks;
+
+bool lc_fds_copy_open(int fd)
+{
+	(void)fd;
+	copy_asks++;
+	return copy_open;
+}
+
 static bool delivering;
 static int delivery_asks, delivery_fd = -1;
 
@@ -424,6 +435,34 @@ static void test_linger_forked_shared(void **state)
 	assert_int_equal(lc_linger_service(), 0);
 }
 
+/* The program closes one of its copies of a connection (dup2, dup3), the other still serving
+ * the client (mod_cgid's daemon, before it forks the CGI script): no linger, no shutdown. */
+static void test_linger_copy_open(void **state)
+{
+	int s[2];
+	char c;
+
+	(void)state;
+	conn(s);
+	table[s[0]].flags |= LC_FDF_COPIED;
+	copy_open = true;
+	assert_int_equal(lc_linger_adopt(s[0]), -1);
+	assert_int_equal(copy_asks, 1);
+	assert_int_equal(copies(NULL), 0);
+	assert_int_equal(recv(s[1], &c, 1, MSG_DONTWAIT), -1); /* not shut down */
+	assert_int_equal(errno, EAGAIN);
+	/* The last copy: it lingers as any other. */
+	copy_open = false;
+	assert_int_equal(lc_linger_adopt(s[0]), 0);
+	assert_int_equal(copies(NULL), 1);
+	assert_true(peer_sees_eof(s[1]));
+	close(s[0]);
+	close(s[1]);
+	assert_int_equal(lc_linger_service(), 0);
+	copy_open = false;
+	copy_asks = 0;
+}
+
 /* No epoll set (not set up, or a fork child that has none yet): the caller just closes. */
 static void test_linger_adopt_without_set(void **state)
 {
@@ -556,6 +595,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_linger_adopt_after_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linger_release_on_dup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linger_forked_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_linger_copy_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linger_adopt_without_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linger_drop_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linger_fork_child, setup, teardown),
