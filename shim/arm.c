@@ -164,6 +164,8 @@ pid_t lc_arm_fork(void)
 	 * own: its work is no more visible to lastcall than the shell's. */
 	if (pid == 0 && lc_helper)
 		lc_helper_parent = getppid();
+	if (pid == 0)
+		lc_server_parent = lc_fds && lc_listeners_count() > 0 ? getppid() : 0;
 	if (pid == 0 && lc_fds &&
 	    (lc_fds_count(false) > 0 || lc_listeners_count() > 0 || lc_helper))
 		lc_arm();

@@ -25,16 +25,43 @@
 #include "lastcall/stash.h"
 #include "lastcall/state.h"
 
+/* A unix socket that a helper, or a child a server forked, listens on by itself serves the
+ * server's other processes: mod_cgid's daemon, which Apache's workers ask to start each CGI
+ * script. It must take their requests for as long as they drain, so its process becomes a
+ * helper (a trigger signal from outside waits until the server ends it, or until it ends on
+ * its own, docs/design.md "Helpers"), and the listener is not a worker's: the server does not
+ * pass the signal on to it, nor wait for it, and its intake is never stopped. */
+static void service(int li)
+{
+	struct sockaddr_storage a;
+	socklen_t n = sizeof(a);
+	pid_t parent = getppid();
+
+	if (!lc_helper && (!lc_server_parent || lc_server_parent != parent))
+		return;
+	if (getsockname(lc_listeners[li].fd, (struct sockaddr *)&a, &n) < 0 ||
+	    a.ss_family != AF_UNIX)
+		return;
+	lc_store(&lc_listeners[li].service, 1);
+	if (!lc_helper) {
+		lc_helper_parent = parent;
+		lc_release(&lc_helper, 1);
+	}
+	lc_log(LC_DEBUG, "fd %d: a unix socket of its own, for the processes of server %d: "
+			 "served until the server ends this process", lc_listeners[li].fd, (int)parent);
+}
+
 int lc_intake_listen(int fd, int backlog)
 {
-	int r = lc_real.listen(fd, backlog);
+	int r = lc_real.listen(fd, backlog), li;
 	struct lc_fd *e = lc_fd_get(fd);
 
 	if (r == 0 && e && lc_acquire(&e->kind) == LC_FD_LISTEN) {
 		lc_store(&lc_listeners[e->li].owned, 1);
 	} else if (r == 0 && e && lc_acquire(&e->kind) == LC_FD_NONE) {
 		lc_share_reset(fd);
-		lc_listener_new(fd, 1);
+		if ((li = lc_listener_new(fd, 1)) >= 0)
+			service(li);
 	}
 	if (r == 0) {
 		lc_notify_listening();

@@ -52,7 +52,7 @@ void lc_listener_join(struct lc_listener *l)
 	lc_spin_lock(&acceptor_word, &old);
 	join = lc_load(&l->acceptor) == LC_ACC_NO;
 	if (join) {
-		l->slot = lc_share_join(l->fd);
+		l->slot = lc_load(&l->service) ? -1 : lc_share_join(l->fd);
 		lc_release(&l->acceptor, LC_ACC_YES);
 	}
 	/* After the acceptor: the flag says it to accept()'s fast path (again, if the entry was
@@ -60,7 +60,7 @@ void lc_listener_join(struct lc_listener *l)
 	if (lc_load(&l->acceptor) == LC_ACC_YES && lc_fd_kind(l->fd) == LC_FD_LISTEN)
 		lc_or(&lc_fds[l->fd].flags, LC_FDF_ACCEPTING);
 	lc_spin_unlock(&acceptor_word, &old);
-	if (join && !lc_xchg(&accepting, 1))
+	if (join && !lc_load(&l->service) && !lc_xchg(&accepting, 1))
 		lc_share_accepting(1);
 	errno = err;
 }

@@ -12,3 +12,4 @@ pid_t lc_thread_pid;
 int lc_helper;
 pid_t lc_helper_parent;
 pid_t lc_sig_sender;
+pid_t lc_server_parent;

@@ -293,6 +293,8 @@ static bool ours_to_stop(struct lc_listener *l)
 {
 	int acceptor = lc_acquire(&l->acceptor);
 
+	if (lc_load(&l->service))
+		return false;
 	return acceptor == LC_ACC_YES ||
 	       (acceptor == LC_ACC_NO && lc_load(&l->owned) && !lc_load(&l->shared));
 }

@@ -28,6 +28,8 @@ struct lc_listener {
 		       * stopped accepting, and will not be counted again */
 	int slot;     /* its acceptor count in the shared page (share.h), -1: none */
 	int closed;   /* the program closed the stopped fd; its stash is orphaned */
+	int service;  /* a unix socket of a helper's or a server's fork child, for the server's
+		       * other processes: not counted as a worker's, never stopped (intake.c) */
 	int head, tail, queued; /* the stash: a FIFO linked through lc_fds[].next */
 	int tokens;		/* wake-up connections queued on the stand-in */
 	struct sockaddr_storage standin;

@@ -37,6 +37,11 @@ extern pid_t lc_thread_pid;
 extern int lc_helper;
 extern pid_t lc_helper_parent;
 
+/* In a fork child of a server (a process with listeners), that server's pid; 0 otherwise (arm,
+ * at fork). A listener such a child makes on a unix socket of its own serves the server's other
+ * processes (intake.c: a service). */
+extern pid_t lc_server_parent;
+
 /* The sender (si_pid) of the latest trigger signal this process caught (sig): a helper holding
  * one from outside lets the server's own, sent later, end the hold (drain.c). */
 extern pid_t lc_sig_sender;

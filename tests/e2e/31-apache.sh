@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Apache httpd 2.4 from Debian, unmodified, with the prefork MPM (mod_cgi) and the event MPM
 # (mod_cgid), 8 requests in flight: 4 CGI scripts streaming their reply (a line every 500 ms,
-# 2.5 s) and 4 downloads paced by mod_ratelimit (200 KiB at 100 KiB/s, 2 s). SIGTERM is
+# 2.5 s) and 4 downloads paced by mod_ratelimit (200 KiB at 100 KiB/s, 2 s); and 4 more, for the
+# same CGI script, that come 300 ms into the stop on keep-alive connections answered before it
+# (under the event MPM, mod_cgid's daemon starts the script: it must go on taking requests
+# from Apache's workers while they drain). SIGTERM is
 # Apache's immediate stop: its master sets a flag in its handler, then stops its children
 # (prefork: SIGTERM to its whole process group, CGI scripts included; event: "restart" through
 # the pipe of death, on which a child closes every connection at once), sends SIGTERM again
@@ -23,10 +26,11 @@ WWW=$T/www
 mkdir -p "$WWW/cgi-bin" "$WWW/slow"
 cp "$ROOT/tests/servers/stream.cgi" "$WWW/cgi-bin/stream.cgi"
 printf 'chunk %d/6\n' 0 1 2 3 4 5 >"$T/stream.expected"
+echo small >"$WWW/small.txt"
 head -c 204800 /dev/urandom >"$WWW/slow/big.bin"
 # Apache serves as www-data, which must reach the files and run the script.
 chmod 755 "$T" "$WWW" "$WWW/cgi-bin" "$WWW/slow" "$WWW/cgi-bin/stream.cgi"
-chmod 644 "$WWW/slow/big.bin"
+chmod 644 "$WWW/slow/big.bin" "$WWW/small.txt"
 # A sanitizer's report from a child serving as www-data must be able to land in $T too.
 [ -z "${SANITIZE:-}" ] || chmod 1777 "$T"
 # start NAME MPM PRELOAD: Apache in the foreground, ready. Sets PID and PORT. It runs in a session
@@ -49,10 +53,11 @@ start() {
 	[ "$(cat "/proc/$PID/comm")" = apache2 ] || fail "$name: pid $PID is not Apache's master"
 }
 
-# requests NAME: 4 streamed CGI replies and 4 paced downloads, every reply started.
+# requests NAME: 4 streamed CGI replies and 4 paced downloads, every reply started; 4 keep-alive
+# connections answered once, their CGI request sent 300 ms after $T/NAME.go appears.
 requests() {
 	local name=$1
-	rm -f "$T/$name".*.ready
+	rm -f "$T/$name".*.ready "$T/$name.go"
 	"${CLIENT[@]}" --port "$PORT" --count 4 --path /cgi-bin/stream.cgi --timing --timeout 30 \
 		--expect-file "$T/stream.expected" --ready "$T/$name.cgi.ready" \
 		--ready-when first-byte >"$T/$name.cgi.client" 2>&1 &
@@ -61,7 +66,13 @@ requests() {
 		--expect-file "$WWW/slow/big.bin" --ready "$T/$name.slow.ready" \
 		--ready-when first-byte >"$T/$name.slow.client" 2>&1 &
 	SLOW_CLIENT=$!
-	poll_until 15000 test -e "$T/$name.cgi.ready" -a -e "$T/$name.slow.ready" ||
+	"${CLIENT[@]}" --port "$PORT" --count 4 --first /small.txt --path /cgi-bin/stream.cgi \
+		--timing --timeout 30 --expect-file "$T/stream.expected" --send-after "$T/$name.go" \
+		--send-delay 0.3 --ready "$T/$name.late.ready" --ready-when connected \
+		>"$T/$name.late.client" 2>&1 &
+	LATE_CLIENT=$!
+	poll_until 15000 test -e "$T/$name.cgi.ready" -a -e "$T/$name.slow.ready" \
+		-a -e "$T/$name.late.ready" ||
 		fail "$name: replies did not start: $(cat "$T/$name".*.client)"
 }
 
@@ -98,15 +109,19 @@ run() {
 	[ "$mode" = all ] && mapfile -t -O 1 targets < <(descendants "$PID")
 	T0=$(now_ms)
 	kill -TERM "${targets[@]}" 2>/dev/null # in "all", a CGI script's sleep may be gone
+	touch "$T/$name.go"
 	watch_children "$name"
 	ended "$name" 1000
-	wait "$CGI_CLIENT" "$SLOW_CLIENT"
-	OK=$(($(summary_field "$T/$name.cgi.client" ok) + $(summary_field "$T/$name.slow.client" ok)))
+	wait "$CGI_CLIENT" "$SLOW_CLIENT" "$LATE_CLIENT"
+	OK=$(($(summary_field "$T/$name.cgi.client" ok) + $(summary_field "$T/$name.slow.client" ok) +
+		$(summary_field "$T/$name.late.client" ok)))
 	lost_cgi=$((4 - $(summary_field "$T/$name.cgi.client" ok)))
-	LOST="$((8 - OK)) ($lost_cgi CGI)"
+	lost_late=$((4 - $(summary_field "$T/$name.late.client" ok)))
+	LOST="$((12 - OK)) ($lost_cgi CGI, $lost_late late)"
 	EXIT_MS=$((ENDED - T0))
 	last=$(printf '%s\n' "$(summary_field "$T/$name.cgi.client" last_at)" \
-		"$(summary_field "$T/$name.slow.client" last_at)" | sort -n | tail -1)
+		"$(summary_field "$T/$name.slow.client" last_at)" \
+		"$(summary_field "$T/$name.late.client" last_at)" | sort -n | tail -1)
 	LAST_MS=$((${last:-0} > T0 ? last - T0 : 0))
 	LOGGED=$(grep -c ' 200 ' "$T/$name/access.log" 2>/dev/null)
 	# Apache does not wait for its access log's logger (a SIGTERM at its exit, no wait): that
@@ -118,16 +133,16 @@ run() {
 
 declare -A bare
 printf '   %-8s %-9s %-30s %s\n' MPM mode "without lastcall" "with lastcall"
-for mpm in prefork event; do
-	for mode in main all container; do
+for mpm in ${MPMS:-prefork event}; do
+	for mode in ${MODES:-main all container}; do
 		run "$mpm" "$mode" 0
-		[ "$OK" -lt 8 ] || fail "$mpm, $mode, without lastcall: nothing lost"
+		[ "$OK" -lt 12 ] || fail "$mpm, $mode, without lastcall: nothing lost"
 		bare[$mpm-$mode]=$STATUS
 		without="${LOST% (*} lost, $STATUS, $EXIT_MS ms"
 		run "$mpm" "$mode" 1
 		what="$mpm, $mode, with lastcall"
-		check "$what: $LOST lost: $(grep -h "^summary" "$T/$mpm-$mode-1".*.client | cut -d" " -f2-8 | tr "\n" ";")" [ "$OK" -eq 8 ]
-		check "$what: ${LOGGED:-0} of 8 requests in the access log" [ "${LOGGED:-0}" -eq 8 ]
+		check "$what: $LOST lost: $(grep -h "^summary" "$T/$mpm-$mode-1".*.client | cut -d" " -f2-8 | tr "\n" ";")" [ "$OK" -eq 12 ]
+		check "$what: ${LOGGED:-0} of 16 requests in the access log" [ "${LOGGED:-0}" -eq 16 ]
 		check "$what: ${#NEW[@]} children started during the stop (${NEW[*]})" [ "${#NEW[@]}" -eq 0 ]
 		check "$what: status $STATUS, without lastcall ${bare[$mpm-$mode]}" [ "$STATUS" = "${bare[$mpm-$mode]}" ]
 		# Apache's master looks at its children once a second while it stops them.
@@ -142,4 +157,4 @@ for mpm in prefork event; do
 done
 
 checked
-pass "Apache prefork and event: CGI streams and paced downloads finish on SIGTERM, no child started, status kept"
+pass "Apache prefork and event: CGI streams and paced downloads finish on SIGTERM, CGI requests made during it are served, no child started, status kept"

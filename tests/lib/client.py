@@ -21,7 +21,9 @@ while the reply is read. With --hold S a keep-alive connection is
 kept after its reply, and how the server ends it within S seconds is counted: held_eof (a clean
 close), held_reset, held_open. With --send-after FILE every connection is made at once and its
 request sent only once FILE exists (and --send-delay seconds more); with --one-by-one a request
-is sent only once the reply before it has ended. --ready FILE is written once every request is
+is sent only once the reply before it has ended. With --first PATH each connection first gets
+PATH, kept alive, and the request counted is its second (--ready-when connected: once the first
+reply has come). --ready FILE is written once every request is
 in flight: all connections made (--ready-when connected), all requests
 sent (--ready-when sent) or every reply has started to arrive (--ready-when first-byte; with
 --ready-min K, every request sent and K replies started, for a server that serves one
@@ -112,6 +114,41 @@ class Request(threading.Thread):
         except OSError:
             return "held_reset"
 
+    def read_reply(self, s, timed):
+        """Reads one reply: its bytes, where its head ends (-1: no whole head), its
+        Content-Length and whether it is chunked. timed: this is the request the client
+        reports on (--timing, --ready-when first-byte, --read-rate)."""
+        a = self.args
+        data = b""
+        head_end = -1
+        length = None
+        chunked = False
+        last = None
+        while True:
+            chunk = s.recv(a.chunk)
+            if not chunk:
+                break
+            now = time.monotonic()
+            if timed and last is not None:
+                self.gap = max(self.gap, (now - last) * 1000)
+            last = now
+            if timed and not data and a.ready_when == "first-byte":
+                self.started.set()
+            data += chunk
+            if head_end < 0:
+                head_end = data.find(b"\r\n\r\n")
+                if head_end >= 0:
+                    length = content_length(data[:head_end])
+                    chunked = is_chunked(data[:head_end])
+            # A chunked reply ends with the last chunk's (and the trailer's) empty line.
+            if chunked and data.endswith(b"\r\n\r\n") and dechunk(data[head_end + 4:])[1]:
+                break
+            if not chunked and length is not None and len(data) - head_end - 4 >= length:
+                break
+            if timed and a.read_rate:
+                time.sleep(len(chunk) / a.read_rate)
+        return data, head_end, length, chunked
+
     def exchange(self):
         a = self.args
         family = socket.AF_INET6 if ":" in a.host else socket.AF_INET
@@ -122,6 +159,13 @@ class Request(threading.Thread):
         self.done = threading.Event()
         with s:
             s.connect((a.host, a.port))
+            if a.first:
+                s.sendall(("GET %s HTTP/1.1\r\nHost: test\r\nConnection: keep-alive\r\n\r\n"
+                           % a.first).encode())
+                data, head_end, length, chunked = self.read_reply(s, False)
+                if head_end < 0 or b" 200 " not in data[:data.find(b"\r\n")] + b" " or \
+                        (length is not None and len(data) - head_end - 4 < length):
+                    return "error", "the first request's reply: %r" % data[:80]
             if a.ready_when == "connected":
                 self.started.set()
             self.wait_to_send()
@@ -136,34 +180,7 @@ class Request(threading.Thread):
             self.sent.set()
             if a.ready_when == "sent":
                 self.started.set()
-            data = b""
-            head_end = -1
-            length = None
-            chunked = False
-            last = None
-            while True:
-                chunk = s.recv(a.chunk)
-                if not chunk:
-                    break
-                now = time.monotonic()
-                if last is not None:
-                    self.gap = max(self.gap, (now - last) * 1000)
-                last = now
-                if not data and a.ready_when == "first-byte":
-                    self.started.set()
-                data += chunk
-                if head_end < 0:
-                    head_end = data.find(b"\r\n\r\n")
-                    if head_end >= 0:
-                        length = content_length(data[:head_end])
-                        chunked = is_chunked(data[:head_end])
-                # A chunked reply ends with the last chunk's (and the trailer's) empty line.
-                if chunked and data.endswith(b"\r\n\r\n") and dechunk(data[head_end + 4:])[1]:
-                    break
-                if not chunked and length is not None and len(data) - head_end - 4 >= length:
-                    break
-                if a.read_rate:
-                    time.sleep(len(chunk) / a.read_rate)
+            data, head_end, length, chunked = self.read_reply(s, True)
             self.done.set()
             self.ended = time.time()
             if head_end < 0:
@@ -265,6 +282,7 @@ def main():
     p.add_argument("--upload", type=int, default=0, help="POST this many body bytes")
     p.add_argument("--upload-rate", type=float, default=20000, help="body bytes a second")
     p.add_argument("--hold", type=float, default=0, help="keep the connection after the reply")
+    p.add_argument("--first", help="on each connection, GET this (keep-alive) first")
     p.add_argument("--send-after", help="connect at once, send once this file exists")
     p.add_argument("--send-delay", type=float, default=0, help="seconds more before sending")
     p.add_argument("--one-by-one", action="store_true",

@@ -36,7 +36,8 @@
 /* fakes: lc_real, the fd table (fds.c), the acceptor counts (share.c), the signal state a
  * parked accept() looks at (sig.c), and what listen() tells gen.c and notify.c */
 struct lc_real lc_real;
-pid_t lc_pid = 1000;
+pid_t lc_pid = 1000, lc_helper_parent, lc_server_parent;
+int lc_helper;
 
 #define TABLE 1024
 static struct lc_fd table[TABLE];
@@ -249,6 +250,7 @@ static int setup(void **state)
 	memset(table, 0, sizeof(table));
 	lc_fds_hi = 0;
 	lc_pid = 1000;
+	lc_helper = lc_helper_parent = lc_server_parent = 0;
 	closes = joins = leaves = resets = accepting_calls = listened = readies = 0;
 	left_slot = accepting_now = -1;
 	lc_listeners_leave_all(); /* accepting back to 0 */
@@ -297,6 +299,47 @@ static void test_intake_listen_records(void **state)
 	close(pair[0]);
 	close(pair[1]);
 	close(fd);
+}
+
+/* A child a server forked (mod_cgid's daemon) listening on a unix socket of its own serves the
+ * server's processes: a service, not a worker (no acceptor count, not on the list the server
+ * passes its signal to), and the process becomes the server's helper. A TCP listener of such a
+ * child is a worker's; a unix one of a process the server did not fork is its own. */
+static void test_intake_service(void **state)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int u, t, li;
+
+	(void)state;
+	snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "lastcall-test-%d", (int)getpid());
+	/* Not forked by a server: its own listener. */
+	assert_true((u = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0)) >= 0);
+	assert_int_equal(bind(u, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(lc_intake_listen(u, 8), 0);
+	assert_false(lc_listeners[table[u].li].service);
+	assert_false(lc_helper);
+	close(u);
+	lc_fds_forget(u);
+	/* Forked by server getppid(): a TCP listener is a worker's... */
+	lc_server_parent = getppid();
+	li = listener(&t);
+	assert_false(lc_listeners[li].service);
+	join(t);
+	assert_int_equal(joins, 1);
+	/* ...a unix one is a service. */
+	assert_true((u = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0)) >= 0);
+	assert_int_equal(bind(u, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(lc_intake_listen(u, 8), 0);
+	li = table[u].li;
+	assert_true(lc_listeners[li].service);
+	assert_true(lc_helper);
+	assert_int_equal(lc_helper_parent, getppid());
+	join(u);
+	assert_int_equal(lc_listeners[li].acceptor, LC_ACC_YES);
+	assert_int_equal(lc_listeners[li].slot, -1);
+	assert_int_equal(joins, 1); /* no acceptor count for it */
+	close(u);
+	close(t);
 }
 
 /* The first accept() makes this process one of the socket's acceptors, once; the connection
@@ -729,6 +772,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_intake_listen_records, setup),
 		cmocka_unit_test_setup(test_intake_accept_joins_once, setup),
+		cmocka_unit_test_setup(test_intake_service, setup),
 		cmocka_unit_test_setup(test_intake_accepting_flag, setup),
 		cmocka_unit_test_setup(test_intake_accept_inherited, setup),
 		cmocka_unit_test_setup(test_intake_stash_order, setup),
