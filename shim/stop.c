@@ -138,16 +138,24 @@ static int epoll_detach(int fd, unsigned long ino, struct reg *regs)
 }
 
 /* Takes every connection queued on the real socket into listener li's stash; returns how
- * many. The socket's file is made non-blocking meanwhile (the program's fd no longer refers to
- * it), so the cleanup thread cannot block in accept when a program thread still inside accept()
- * wins a connection. */
-static int take_queue(uint16_t li, int real)
+ * many. The last acceptor (last) makes the socket's file non-blocking meanwhile, so that its
+ * accept cannot block when a program thread still inside accept() wins the last connection:
+ * nobody would wake it. The others leave the file's flags alone: its O_NONBLOCK is shared by
+ * every process holding the socket, and two pre-fork workers stopping at once, one setting it
+ * and the other clearing it, left the last one blocked in accept on an empty queue for good
+ * (Apache prefork, 2 runs in 338). They accept only what poll() says is there; if another
+ * process wins it first, the accept waits for the next connection, or for the last acceptor's
+ * shutdown. */
+static int take_queue(uint16_t li, int real, bool last)
 {
-	int fl = fcntl(real, F_GETFL), c, n = 0;
+	struct pollfd p = { .fd = real, .events = POLLIN };
+	int fl = last ? fcntl(real, F_GETFL) : -1, c, n = 0;
 
 	if (fl >= 0 && !(fl & O_NONBLOCK))
 		fcntl(real, F_SETFL, fl | O_NONBLOCK);
 	for (;;) {
+		if (!last && poll(&p, 1, 0) != 1)
+			break;
 		c = lc_real.accept4(real, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (c >= 0 && lc_fd_get(c)) {
 			lc_stash_push(li, c);
@@ -174,12 +182,12 @@ static int settle(uint16_t li, int real)
 
 	while (lc_tcp_handshakes(real) > 0 && lc_now_ms() < end) {
 		if (poll(&p, 1, 10) > 0) {
-			n += took = take_queue(li, real);
+			n += took = take_queue(li, real, true);
 			if (took == 0)
 				poll(0, 0, 10); /* queued, yet none taken (EMFILE): no spin */
 		}
 	}
-	return n + take_queue(li, real);
+	return n + take_queue(li, real, true);
 }
 
 /* Whether this process is the last one accepting on l's socket, so that stopping it for good
@@ -273,7 +281,7 @@ static int stop_one(uint16_t li, bool stash)
 	if (elsewhere)
 		lc_gen_unblock(fd);
 	if (stash && !elsewhere)
-		kept = filter == 0 ? settle(li, real) : take_queue(li, real);
+		kept = filter == 0 ? settle(li, real) : take_queue(li, real, last);
 	/* Shutting the socket wakes threads blocked in accept() on it (they park on the
 	 * stand-in) and refuses new connection attempts at once. */
 	if (last)
