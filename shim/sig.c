@@ -109,27 +109,29 @@ LC_EARLY static bool handled(int sig)
 	return r;
 }
 
+/* A trigger signal finding sig handed back, being handed back, or no cleanup thread here: our
+ * relay passes the first one on, another sent meanwhile joins it; else it is the program's.
+ * handing_back is read after handed (set in that order): one caught as the hand-back began must
+ * not pass on ahead of the relay, which would reach the program's handler itself. AS-safe. */
+LC_EARLY static void give(int sig, siginfo_t *info)
+{
+	if (lc_acquire(&handing_back) != sig) {
+		pass_now(sig, info);
+	} else if (is_relay(info)) {
+		lc_release(&relayed_tid, gettid());
+		lc_release(&handing_back, 0);
+		pass_now(sig, &handback_info);
+	}
+}
+
 LC_EARLY static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 {
 	int saved = errno;
 
 	(void)uc;
-	if (lc_acquire(&handing_back) == sig) {
-		/* Our relay passes the first signal on; one sent meanwhile by someone else
-		 * joins it, as it would have joined it pending during the drain. */
-		if (is_relay(info)) {
-			lc_release(&relayed_tid, gettid());
-			lc_release(&handing_back, 0);
-			pass_now(sig, &handback_info);
-		}
-		errno = saved;
-		return;
-	}
-	/* Handed back already (one caught on its way in while the relay restored the program's
-	 * disposition), or no cleanup thread in this process: the program's, now. */
-	if ((lc_acquire(&handed) >> sig & 1) ||
+	if (lc_acquire(&handing_back) == sig || (lc_acquire(&handed) >> sig & 1) ||
 	    lc_acquire(&lc_thread_pid) != getpid()) {
-		pass_now(sig, info);
+		give(sig, info);
 		errno = saved;
 		return;
 	}
@@ -139,11 +141,10 @@ LC_EARLY static void on_signal(int sig, siginfo_t *info, void *uc) /* AS-safe */
 	lc_add(&counts[sig], 1);
 	lc_release(&lc_sig_sender, info->si_pid);
 	if (lc_cas(&pending_sig, 0, sig)) {
-		/* Handed back since the look above (this thread was held up on its way here, and
-		 * the drain ended meanwhile): the signal is the program's, not a second drain's. */
+		/* Handed back since the look above (held up on the way): not a second drain's. */
 		if (lc_acquire(&handed) >> sig & 1) {
 			lc_release(&pending_sig, 0);
-			pass_now(sig, info);
+			give(sig, info);
 			errno = saved;
 			return;
 		}
@@ -179,8 +180,7 @@ LC_EARLY static void install_ours(int sig, int restart)
 	if (lc_real.sigaction(sig, &sa, old) < 0)
 		return;
 	ours |= 1ULL << sig;
-	/* Read ours back to learn libc's restorer, for remember(). */
-	if (lc_real.sigaction(sig, 0, &sa) == 0 && (sa.sa_flags & SA_RESTORER))
+	if (lc_real.sigaction(sig, 0, &sa) == 0 && (sa.sa_flags & SA_RESTORER)) /* for remember() */
 		restorer = sa.sa_restorer;
 }
 
