@@ -154,6 +154,7 @@ static void mark_forked(int fd, void *arg)
 pid_t lc_arm_fork(void)
 {
 	sigset_t old;
+	bool listens;
 	pid_t pid;
 	int err;
 
@@ -164,13 +165,14 @@ pid_t lc_arm_fork(void)
 	 * own: its work is no more visible to lastcall than the shell's. */
 	if (pid == 0 && lc_helper)
 		lc_helper_parent = getppid();
-	if (pid == 0)
-		lc_server_parent = lc_fds && lc_listeners_count() > 0 ? getppid() : 0;
-	if (pid == 0 && lc_fds &&
-	    (lc_fds_count(false) > 0 || lc_listeners_count() > 0 || lc_helper))
-		lc_arm();
-	else if (pid > 0 && lc_fds)
+	if (pid == 0) {
+		listens = lc_fds && lc_listeners_count() > 0;
+		lc_server_parent = listens ? getppid() : 0;
+		if (lc_fds && (lc_fds_count(false) > 0 || listens || lc_helper))
+			lc_arm();
+	} else if (pid > 0 && lc_fds) {
 		lc_fds_each(LC_FD_CONN, mark_forked, 0);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 	errno = err;
 	return pid;

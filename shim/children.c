@@ -288,22 +288,14 @@ int lc_children_kill_held(pid_t pid, int64_t until)
 	return r;
 }
 
-#ifndef SYS_kcmp
-#define SYS_kcmp 312
-#endif
-#define KCMP_FILE 0
-
 /* Whether child pid has the open file of our fd at one of its fds idx[0..n). */
 static bool child_has(pid_t pid, int fd, const int *idx, int n)
 {
-	long r;
 	int i;
 
-	for (i = 0; i < n; i++) {
-		r = lc_syscall(SYS_kcmp, getpid(), pid, KCMP_FILE, fd, idx[i]);
-		if (r == 0 || (r < 0 && errno != EBADF && errno != ESRCH))
+	for (i = 0; i < n; i++)
+		if (lc_same_file(fd, pid, idx[i]))
 			return true;
-	}
 	return false;
 }
 

@@ -299,17 +299,12 @@ int lc_fds_dup(int oldfd, int newfd, int flags, enum lc_dup_call call)
 bool lc_fds_copy_open(int fd)
 {
 	int other, hi = lc_acquire(&lc_fds_hi);
-	pid_t me = getpid();
-	long r;
 
-	for (other = 0; other < hi; other++) {
-		if (other == fd || lc_acquire(&lc_fds[other].kind) != LC_FD_CONN ||
-		    !(lc_acquire(&lc_fds[other].flags) & LC_FDF_COPIED))
-			continue;
-		r = lc_syscall(SYS_kcmp, me, me, 0 /* KCMP_FILE */, fd, other);
-		if (r == 0 || (r < 0 && errno != EBADF))
-			return true; /* the same file, or no way to tell: leave it open */
-	}
+	for (other = 0; other < hi; other++)
+		if (other != fd && lc_acquire(&lc_fds[other].kind) == LC_FD_CONN &&
+		    (lc_acquire(&lc_fds[other].flags) & LC_FDF_COPIED) &&
+		    lc_same_file(fd, getpid(), other))
+			return true;
 	return false;
 }
 

@@ -112,19 +112,16 @@ static void finish(int fd)
 
 int lc_linger_adopt(int fd)
 {
-	int err = errno, mine;
+	int err = errno, mine, flags;
 
-	/* A fork-per-connection server's close of its copy, while the child serves the client:
-	 * shutting the socket would cut the child's reply. The close only drops a reference. */
-	if ((lc_acquire(&lc_fds[fd].flags) & LC_FDF_FORKED) &&
-	    lc_children_share(fd)) {
-		errno = err;
-		return -1;
-	}
-	/* The same for a close of one of the program's copies of the socket (dup2, dup3): the
-	 * other still serves the client (mod_cgid's daemon closes a request's socket once it is
-	 * the CGI script's standard input and output, then forks the script). */
-	if ((lc_acquire(&lc_fds[fd].flags) & LC_FDF_COPIED) && lc_fds_copy_open(fd)) {
+	/* The socket is still held elsewhere, and shutting it would cut the reply served from
+	 * there: by a child (a fork-per-connection server's close of its copy while the child
+	 * serves the client), or under another fd of the program's (dup2, dup3: mod_cgid's daemon
+	 * closes a request's socket once it is the CGI script's standard input and output, then
+	 * forks the script). The close only drops a reference. */
+	flags = lc_acquire(&lc_fds[fd].flags);
+	if (((flags & LC_FDF_FORKED) && lc_children_share(fd)) ||
+	    ((flags & LC_FDF_COPIED) && lc_fds_copy_open(fd))) {
 		errno = err;
 		return -1;
 	}

@@ -68,6 +68,18 @@ int lc_open(const char *path, int flags)
 	return LC_OWN((int)lc_syscall(SYS_openat, AT_FDCWD, path, flags, 0));
 }
 
+#ifndef SYS_kcmp
+#define SYS_kcmp 312
+#endif
+#define KCMP_FILE 0
+
+bool lc_same_file(int fd, pid_t pid, int other)
+{
+	long r = lc_syscall(SYS_kcmp, getpid(), pid, KCMP_FILE, fd, other);
+
+	return r == 0 || (r < 0 && errno != EBADF && errno != ESRCH);
+}
+
 void lc_own_fork_child(void)
 {
 	own_holder = 0;

@@ -74,6 +74,11 @@ int lc_open(const char *path, int flags);
 /* In a fork child: a lock another thread of the parent held is free. */
 void lc_own_fork_child(void);
 
+/* Whether fd of this process and fd other of process pid are the same open file (kcmp); true
+ * when that cannot be told (kcmp refused), false when other is not open or pid is gone. Any
+ * context, AS-safe. */
+bool lc_same_file(int fd, pid_t pid, int other);
+
 /* Opens path; returns 0, or -1 with errno. Any context, AS-safe. */
 int lc_dir_open(struct lc_dir *d, const char *path);
 

@@ -173,9 +173,9 @@ static int setup(void **state)
 	lc_fds_hi = 0;
 	lc_real.close = counting_close;
 	lc_real.epoll_create1 = counting_epoll_create1;
-	closes = epoll_creates = share_asks = delivery_asks = 0;
+	closes = epoll_creates = share_asks = copy_asks = delivery_asks = 0;
 	forgotten = delivery_fd = -1;
-	shares = delivering = false;
+	shares = copy_open = delivering = false;
 	assert_int_equal(lc_linger_setup(), 0);
 	return 0;
 }
@@ -402,32 +402,29 @@ static void test_linger_release_on_dup(void **state)
 	close(t[1]);
 }
 
-/* A fork-per-connection server's close of its copy, while a child serves the client: no
- * linger (it would cut the child's reply), the close only drops a reference. */
-static void test_linger_forked_shared(void **state)
+/* A connection flagged flag (FORKED, COPIED) is closed while *held says the socket is still
+ * open elsewhere (asks counts the questions): no linger, no shutdown, errno kept, the close
+ * only drops a reference. Once it is held nowhere else, it lingers as any other. */
+static void held_elsewhere(int flag, bool *held, const int *asks)
 {
-	ssize_t r;
 	int s[2];
 	char c;
 
-	(void)state;
 	conn(s);
-	table[s[0]].flags |= LC_FDF_FORKED;
-	shares = true;
+	table[s[0]].flags |= (uint8_t)flag;
+	*held = true;
 	errno = 99;
 	assert_int_equal(lc_linger_adopt(s[0]), -1);
 	assert_int_equal(errno, 99);
-	assert_int_equal(share_asks, 1);
+	assert_int_equal(*asks, 1);
 	assert_int_equal(copies(NULL), 0);
 	assert_int_equal(lc_linger_service(), 0);
 	assert_int_equal(forgotten, -1);
-	r = recv(s[1], &c, 1, MSG_DONTWAIT); /* not shut down: nothing, and no EOF */
-	assert_int_equal(r, -1);
+	assert_int_equal(recv(s[1], &c, 1, MSG_DONTWAIT), -1); /* not shut down: no EOF */
 	assert_int_equal(errno, EAGAIN);
-	/* Forked, but no child holds it (any more): it lingers as any other. */
-	shares = false;
+	*held = false;
 	assert_int_equal(lc_linger_adopt(s[0]), 0);
-	assert_int_equal(share_asks, 2);
+	assert_int_equal(*asks, 2);
 	assert_int_equal(copies(NULL), 1);
 	assert_true(peer_sees_eof(s[1]));
 	close(s[0]);
@@ -435,32 +432,20 @@ static void test_linger_forked_shared(void **state)
 	assert_int_equal(lc_linger_service(), 0);
 }
 
+/* A fork-per-connection server's close of its copy, while a child serves the client: it would
+ * cut the child's reply. */
+static void test_linger_forked_shared(void **state)
+{
+	(void)state;
+	held_elsewhere(LC_FDF_FORKED, &shares, &share_asks);
+}
+
 /* The program closes one of its copies of a connection (dup2, dup3), the other still serving
- * the client (mod_cgid's daemon, before it forks the CGI script): no linger, no shutdown. */
+ * the client (mod_cgid's daemon, before it forks the CGI script). */
 static void test_linger_copy_open(void **state)
 {
-	int s[2];
-	char c;
-
 	(void)state;
-	conn(s);
-	table[s[0]].flags |= LC_FDF_COPIED;
-	copy_open = true;
-	assert_int_equal(lc_linger_adopt(s[0]), -1);
-	assert_int_equal(copy_asks, 1);
-	assert_int_equal(copies(NULL), 0);
-	assert_int_equal(recv(s[1], &c, 1, MSG_DONTWAIT), -1); /* not shut down */
-	assert_int_equal(errno, EAGAIN);
-	/* The last copy: it lingers as any other. */
-	copy_open = false;
-	assert_int_equal(lc_linger_adopt(s[0]), 0);
-	assert_int_equal(copies(NULL), 1);
-	assert_true(peer_sees_eof(s[1]));
-	close(s[0]);
-	close(s[1]);
-	assert_int_equal(lc_linger_service(), 0);
-	copy_open = false;
-	copy_asks = 0;
+	held_elsewhere(LC_FDF_COPIED, &copy_open, &copy_asks);
 }
 
 /* No epoll set (not set up, or a fork child that has none yet): the caller just closes. */
